@@ -1,0 +1,251 @@
+//! Indicators of compromise: the things a report flags and a detector matches.
+//!
+//! Each indicator has one text form, used by the CLI, the HTTP API and STIX patterns:
+//!
+//! | kind | text form | example |
+//! |---|---|---|
+//! | address on any EVM chain | `0x` + 40 hex | `0x098B716B8Aaf21512996dC57EB0615e2383E2f96` |
+//! | address on one chain (CAIP-10) | `eip155:<chain>:0x…` | `eip155:1:0x098B…2f96` |
+//! | contract code hash | `codehash:0x` + 64 hex | `codehash:0xc5d2…a470` |
+//! | function selector | `selector:0x` + 8 hex, or `0x` + 8 hex | `selector:0x42b0b77c` |
+//! | domain | `domain:<name>` or the bare name | `myetherwa11et.com` |
+//! | transaction | `tx:<chain>:0x` + 64 hex | `tx:1:0x…` |
+
+use std::fmt;
+use std::str::FromStr;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
+
+use crate::chain_id::EvmChainId;
+use crate::domain::{Domain, DomainError};
+use crate::evm::{B256, EvmAddress, HexValueError, Selector};
+
+/// One indicator of compromise.
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    SerializeDisplay,
+    DeserializeFromStr,
+)]
+pub enum Indicator {
+    /// An EVM account or contract; `chain: None` means the same address on every EVM chain.
+    Address {
+        /// The chain it applies to, or every chain.
+        chain: Option<EvmChainId>,
+        /// The address.
+        address: EvmAddress,
+    },
+    /// The keccak-256 hash of a contract's runtime bytecode (the same on every chain).
+    CodeHash(B256),
+    /// A 4-byte function selector.
+    Selector(Selector),
+    /// A DNS name (phishing site, drainer host).
+    Domain(Domain),
+    /// A transaction on one chain.
+    TxHash {
+        /// The chain the transaction is on.
+        chain: EvmChainId,
+        /// The transaction hash.
+        hash: B256,
+    },
+}
+
+/// The kind of an indicator, without its value.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum IndicatorKind {
+    /// [`Indicator::Address`].
+    Address,
+    /// [`Indicator::CodeHash`].
+    CodeHash,
+    /// [`Indicator::Selector`].
+    Selector,
+    /// [`Indicator::Domain`].
+    Domain,
+    /// [`Indicator::TxHash`].
+    TxHash,
+}
+
+impl Indicator {
+    /// An address on every EVM chain.
+    pub fn address(address: EvmAddress) -> Self {
+        Self::Address { chain: None, address }
+    }
+
+    /// This indicator's kind.
+    pub fn kind(&self) -> IndicatorKind {
+        match self {
+            Self::Address { .. } => IndicatorKind::Address,
+            Self::CodeHash(_) => IndicatorKind::CodeHash,
+            Self::Selector(_) => IndicatorKind::Selector,
+            Self::Domain(_) => IndicatorKind::Domain,
+            Self::TxHash { .. } => IndicatorKind::TxHash,
+        }
+    }
+}
+
+/// Why a text is not an indicator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndicatorError {
+    /// The hex value inside is malformed.
+    #[error("{0}")]
+    Hex(#[from] HexValueError),
+    /// The domain is malformed.
+    #[error("{0}")]
+    Domain(#[from] DomainError),
+    /// A 32-byte hash without a prefix could be a tx hash or a code hash.
+    #[error("a bare 32-byte hash is ambiguous: write codehash:0x… or tx:<chain id>:0x…")]
+    AmbiguousHash,
+    /// `0x…` of a length that is no indicator.
+    #[error("0x value with {0} hex digits is not an address (40), selector (8) or hash (64)")]
+    UnknownHexLength(usize),
+    /// A chain id that is not a number.
+    #[error("chain id {0:?} is not a number")]
+    BadChainId(String),
+    /// A `prefix:` that is not one of the indicator kinds.
+    #[error(
+        "unknown indicator prefix {0:?}; expected eip155:, codehash:, selector:, domain: or tx:"
+    )]
+    UnknownPrefix(String),
+}
+
+fn parse_chain(s: &str) -> Result<EvmChainId, IndicatorError> {
+    s.parse::<u64>().map(EvmChainId).map_err(|_| IndicatorError::BadChainId(s.to_owned()))
+}
+
+impl FromStr for Indicator {
+    type Err = IndicatorError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            return match hex.len() {
+                40 => Ok(Self::address(s.parse()?)),
+                8 => Ok(Self::Selector(s.parse()?)),
+                64 => {
+                    // Surface a malformed value before the ambiguity.
+                    s.parse::<B256>()?;
+                    Err(IndicatorError::AmbiguousHash)
+                }
+                // Let the address parser name bad characters; else report the length.
+                n => match s.parse::<EvmAddress>() {
+                    Err(e @ HexValueError::NonHex { .. }) => Err(e.into()),
+                    _ => Err(IndicatorError::UnknownHexLength(n)),
+                },
+            };
+        }
+        let Some((prefix, rest)) = s.split_once(':') else {
+            return Ok(Self::Domain(s.parse()?));
+        };
+        match prefix.to_ascii_lowercase().as_str() {
+            "eip155" => {
+                let (chain, address) = rest
+                    .split_once(':')
+                    .ok_or_else(|| IndicatorError::BadChainId(rest.to_owned()))?;
+                Ok(Self::Address { chain: Some(parse_chain(chain)?), address: address.parse()? })
+            }
+            "codehash" => Ok(Self::CodeHash(rest.parse()?)),
+            "selector" => Ok(Self::Selector(rest.parse()?)),
+            "domain" => Ok(Self::Domain(rest.parse()?)),
+            "tx" => {
+                let (chain, hash) = rest
+                    .split_once(':')
+                    .ok_or_else(|| IndicatorError::BadChainId(rest.to_owned()))?;
+                Ok(Self::TxHash { chain: parse_chain(chain)?, hash: hash.parse()? })
+            }
+            other => Err(IndicatorError::UnknownPrefix(other.chars().take(32).collect())),
+        }
+    }
+}
+
+impl fmt::Display for Indicator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Address { chain: None, address } => write!(f, "{address}"),
+            Self::Address { chain: Some(chain), address } => write!(f, "eip155:{chain}:{address}"),
+            Self::CodeHash(hash) => write!(f, "codehash:{hash}"),
+            Self::Selector(selector) => write!(f, "selector:{selector}"),
+            Self::Domain(domain) => write!(f, "{domain}"),
+            Self::TxHash { chain, hash } => write!(f, "tx:{chain}:{hash}"),
+        }
+    }
+}
+
+impl fmt::Debug for Indicator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Indicator({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_form_parses_to_its_kind() {
+        let cases = [
+            ("0x098b716b8aaf21512996dc57eb0615e2383e2f96", IndicatorKind::Address),
+            ("eip155:1:0x098B716B8Aaf21512996dC57EB0615e2383E2f96", IndicatorKind::Address),
+            (
+                "codehash:0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470",
+                IndicatorKind::CodeHash,
+            ),
+            ("selector:0x42b0b77c", IndicatorKind::Selector),
+            ("0x42b0b77c", IndicatorKind::Selector),
+            ("domain:example.com", IndicatorKind::Domain),
+            ("myetherwa11et.com", IndicatorKind::Domain),
+            (
+                "tx:1:0x0000000000000000000000000000000000000000000000000000000000000001",
+                IndicatorKind::TxHash,
+            ),
+        ];
+        for (text, kind) in cases {
+            let ind: Indicator = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(ind.kind(), kind, "{text}");
+            assert_eq!(ind.to_string().parse::<Indicator>().unwrap(), ind, "{text}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let hash = "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470";
+        assert_eq!(hash.parse::<Indicator>(), Err(IndicatorError::AmbiguousHash));
+        assert_eq!("0x1234".parse::<Indicator>(), Err(IndicatorError::UnknownHexLength(4)));
+        assert!(matches!("0xzz".parse::<Indicator>(), Err(IndicatorError::Hex(_))));
+        assert_eq!(
+            "eip155:main:0x098b716b8aaf21512996dc57eb0615e2383e2f96".parse::<Indicator>(),
+            Err(IndicatorError::BadChainId("main".into()))
+        );
+        assert_eq!(
+            "ipfs:bafy".parse::<Indicator>(),
+            Err(IndicatorError::UnknownPrefix("ipfs".into()))
+        );
+        assert!(matches!("not a domain".parse::<Indicator>(), Err(IndicatorError::Domain(_))));
+    }
+
+    #[test]
+    fn json_form_is_the_text_form() {
+        let ind: Indicator = "selector:0x42b0b77c".parse().unwrap();
+        assert_eq!(serde_json::to_string(&ind).unwrap(), "\"selector:0x42b0b77c\"");
+    }
+}

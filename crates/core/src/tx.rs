@@ -1,0 +1,137 @@
+//! The ledger's transaction envelope.
+//!
+//! A [`Tx`] names its network, its signer and the signer's next nonce, so it can be executed
+//! once, on one network, by one account's authority. [`TxBody`] is the closed list of things a
+//! transaction can do; new kinds are appended at the end so old encodings keep their meaning.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+use crate::ChainId;
+use crate::amount::Amount;
+use crate::encoding::{ContentId, encode, signing_message};
+use crate::identity::{AccountId, Keypair, Signature, SignatureError, Verifiable};
+use crate::report::{Report, ReportId, Stance};
+
+/// The domain tag of transaction signatures.
+pub const TX_DOMAIN: &str = "vigil/tx/v1";
+
+/// Largest encoded signed transaction accepted (512 KiB).
+pub const MAX_TX_BYTES: usize = 512 * 1024;
+
+/// The id of a transaction: the content id of its unsigned [`Tx`].
+pub type TxId = ContentId;
+
+/// What a transaction does.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum TxBody {
+    /// Move liquid balance to another account.
+    Transfer {
+        /// Recipient.
+        to: AccountId,
+        /// How much.
+        amount: Amount,
+    },
+    /// Lock liquid balance as stake (gives attestation and voting weight; slashable).
+    Bond {
+        /// How much.
+        amount: Amount,
+    },
+    /// Start releasing bonded stake; it stays slashable until the unbonding delay passes.
+    Unbond {
+        /// How much.
+        amount: Amount,
+    },
+    /// Submit a threat report with a bond that is lost if the report is rejected.
+    SubmitReport {
+        /// The claim.
+        report: Report,
+        /// The bond, at least the genesis minimum.
+        bond: Amount,
+    },
+    /// Confirm or dispute a report, locking part of the attester's bonded stake behind it.
+    Attest {
+        /// The report.
+        report: ReportId,
+        /// Confirm or dispute.
+        stance: Stance,
+        /// Bonded stake locked until the verdict.
+        stake: Amount,
+    },
+}
+
+impl TxBody {
+    /// A short name of the kind, for logs, metrics and events.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Transfer { .. } => "transfer",
+            Self::Bond { .. } => "bond",
+            Self::Unbond { .. } => "unbond",
+            Self::SubmitReport { .. } => "submit_report",
+            Self::Attest { .. } => "attest",
+        }
+    }
+}
+
+/// An unsigned transaction.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Tx {
+    /// The network it is for.
+    pub chain_id: ChainId,
+    /// The account that authorises it.
+    pub signer: AccountId,
+    /// The signer's next nonce (its count of earlier committed transactions).
+    pub nonce: u64,
+    /// What it does.
+    pub body: TxBody,
+}
+
+impl Tx {
+    /// This transaction's id.
+    pub fn id(&self) -> TxId {
+        ContentId::of(self)
+    }
+
+    /// Signs the transaction. The key must be the signer's.
+    pub fn sign(self, key: &Keypair) -> SignedTx {
+        debug_assert_eq!(key.account_id(), self.signer, "signing with another account's key");
+        let message = signing_message(TX_DOMAIN, &self.chain_id, &encode(&self));
+        SignedTx { signature: key.sign_raw(&message), tx: self }
+    }
+}
+
+/// A transaction with its signer's signature over `vigil/tx/v1 ‖ chain id ‖ borsh(tx)`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct SignedTx {
+    /// The transaction.
+    pub tx: Tx,
+    /// The signer's signature.
+    pub signature: Signature,
+}
+
+impl SignedTx {
+    /// The transaction's id.
+    pub fn id(&self) -> TxId {
+        self.tx.id()
+    }
+
+    /// Verifies the signature against the signer in the transaction.
+    pub fn verify(&self) -> Result<(), SignatureError> {
+        self.verify_signature()
+    }
+}
+
+impl Verifiable for SignedTx {
+    fn signed_message(&self) -> Vec<u8> {
+        signing_message(TX_DOMAIN, &self.tx.chain_id, &encode(&self.tx))
+    }
+
+    fn signer(&self) -> AccountId {
+        self.tx.signer
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+}

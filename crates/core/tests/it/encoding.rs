@@ -1,0 +1,223 @@
+//! Every payload round-trips through its canonical encoding and its JSON form.
+
+use proptest::prelude::*;
+use vigil_core::encoding::{decode, encode};
+use vigil_core::{
+    AccountId, Alert, AlertKind, Amount, B256, Category, ContentId, Domain, Evidence, EvmAddress,
+    EvmChainId, Indicator, Keypair, Report, Selector, Severity, Signed, SignedTx, Stance, Tx,
+    TxBody, TxRef,
+};
+
+pub fn chain_id() -> impl Strategy<Value = vigil_core::ChainId> {
+    "[a-z][a-z0-9-]{0,20}".prop_map(|s| s.parse().unwrap())
+}
+
+fn address() -> impl Strategy<Value = EvmAddress> {
+    any::<[u8; 20]>().prop_map(EvmAddress)
+}
+
+fn b256() -> impl Strategy<Value = B256> {
+    any::<[u8; 32]>().prop_map(B256)
+}
+
+fn domain() -> impl Strategy<Value = Domain> {
+    "[a-z0-9]{1,12}(-[a-z0-9]{1,5})?\\.[a-z]{2,6}".prop_map(|s| s.parse().unwrap())
+}
+
+pub fn indicator() -> impl Strategy<Value = Indicator> {
+    prop_oneof![
+        (proptest::option::of(any::<u64>()), address())
+            .prop_map(|(c, address)| Indicator::Address { chain: c.map(EvmChainId), address }),
+        b256().prop_map(Indicator::CodeHash),
+        any::<[u8; 4]>().prop_map(|s| Indicator::Selector(Selector(s))),
+        domain().prop_map(Indicator::Domain),
+        (any::<u64>(), b256())
+            .prop_map(|(c, hash)| Indicator::TxHash { chain: EvmChainId(c), hash }),
+    ]
+}
+
+fn account() -> impl Strategy<Value = AccountId> {
+    any::<[u8; 32]>().prop_map(|s| Keypair::from_seed(&s).account_id())
+}
+
+fn severity() -> impl Strategy<Value = Severity> {
+    proptest::sample::select(Severity::ALL.to_vec())
+}
+
+fn evidence() -> impl Strategy<Value = Evidence> {
+    prop_oneof![
+        (any::<u64>(), b256()).prop_map(|(c, hash)| Evidence::Tx { chain: EvmChainId(c), hash }),
+        "[a-z]{1,10}".prop_map(|p| Evidence::Url(format!("https://example.org/{p}"))),
+    ]
+}
+
+pub fn report() -> impl Strategy<Value = Report> {
+    (
+        proptest::collection::vec(indicator(), 1..6),
+        severity(),
+        proptest::sample::select(Category::ALL.to_vec()),
+        "\\PC{1,80}",
+        proptest::collection::vec(evidence(), 0..3),
+        proptest::collection::vec("[a-z]{1,12}", 0..3),
+    )
+        .prop_map(|(indicators, severity, category, summary, evidence, affected_protocols)| {
+            Report { indicators, severity, category, summary, evidence, affected_protocols }
+        })
+}
+
+pub fn tx_body() -> impl Strategy<Value = TxBody> {
+    let amount = any::<u64>().prop_map(Amount);
+    prop_oneof![
+        (account(), amount.clone()).prop_map(|(to, amount)| TxBody::Transfer { to, amount }),
+        amount.clone().prop_map(|amount| TxBody::Bond { amount }),
+        amount.clone().prop_map(|amount| TxBody::Unbond { amount }),
+        (report(), amount.clone()).prop_map(|(report, bond)| TxBody::SubmitReport { report, bond }),
+        (any::<[u8; 32]>(), any::<bool>(), amount).prop_map(|(id, confirm, stake)| {
+            TxBody::Attest {
+                report: ContentId(id),
+                stance: if confirm { Stance::Confirm } else { Stance::Dispute },
+                stake,
+            }
+        }),
+    ]
+}
+
+pub fn signed_tx() -> impl Strategy<Value = SignedTx> {
+    (chain_id(), any::<[u8; 32]>(), any::<u64>(), tx_body()).prop_map(
+        |(chain_id, seed, nonce, body)| {
+            let key = Keypair::from_seed(&seed);
+            Tx { chain_id, signer: key.account_id(), nonce, body }.sign(&key)
+        },
+    )
+}
+
+pub fn alert() -> impl Strategy<Value = Alert> {
+    (
+        "[a-z-]{1,20}",
+        severity(),
+        proptest::sample::select(vec![
+            AlertKind::Exploit,
+            AlertKind::Suspicious,
+            AlertKind::Scam,
+            AlertKind::Degraded,
+            AlertKind::Info,
+        ]),
+        0u8..=100,
+        (
+            any::<u64>(),
+            b256(),
+            address(),
+            proptest::option::of(address()),
+            proptest::option::of(any::<u64>()),
+        ),
+        proptest::collection::vec(address(), 0..4),
+        proptest::collection::vec(indicator(), 0..3),
+        proptest::collection::vec("[a-z_0-9]{1,10}", 0..3),
+        "\\PC{0,60}",
+    )
+        .prop_map(
+            |(
+                detector,
+                severity,
+                kind,
+                confidence,
+                (chain, hash, from, to, block),
+                addresses,
+                indicators,
+                labels,
+                description,
+            )| {
+                Alert {
+                    detector,
+                    severity,
+                    kind,
+                    confidence,
+                    tx: TxRef { chain: EvmChainId(chain), hash, from, to, block },
+                    addresses,
+                    indicators,
+                    labels,
+                    description,
+                }
+            },
+        )
+}
+
+fn round_trips<T>(value: &T) -> Result<(), TestCaseError>
+where
+    T: borsh::BorshSerialize
+        + borsh::BorshDeserialize
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + PartialEq
+        + std::fmt::Debug,
+{
+    let bytes = encode(value);
+    prop_assert_eq!(&decode::<T>(&bytes).unwrap(), value);
+    // Canonical: re-encoding the decoded value gives the same bytes.
+    prop_assert_eq!(encode(&decode::<T>(&bytes).unwrap()), bytes);
+    let json = serde_json::to_string(value).unwrap();
+    prop_assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), value);
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn indicators_round_trip(ind in indicator()) {
+        round_trips(&ind)?;
+        prop_assert_eq!(ind.to_string().parse::<Indicator>().unwrap(), ind);
+    }
+
+    #[test]
+    fn reports_round_trip(report in report()) {
+        round_trips(&report)?;
+    }
+
+    #[test]
+    fn signed_txs_round_trip(tx in signed_tx()) {
+        round_trips(&tx)?;
+        prop_assert!(tx.verify().is_ok());
+    }
+
+    #[test]
+    fn signed_alerts_round_trip(alert in alert(), seed in any::<[u8; 32]>(), chain in chain_id()) {
+        let signed = Signed::sign(alert, chain.clone(), &Keypair::from_seed(&seed));
+        round_trips(&signed)?;
+        prop_assert!(signed.verify(&chain).is_ok());
+    }
+
+    #[test]
+    fn trailing_or_truncated_bytes_are_refused(tx in signed_tx(), extra in 1usize..8) {
+        let bytes = encode(&tx);
+        let mut longer = bytes.clone();
+        longer.extend(std::iter::repeat_n(0u8, extra));
+        prop_assert!(decode::<SignedTx>(&longer).is_err());
+        prop_assert!(decode::<SignedTx>(&bytes[..bytes.len() - extra.min(bytes.len())]).is_err());
+    }
+
+    #[test]
+    fn decoding_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode::<SignedTx>(&bytes);
+        let _ = decode::<Indicator>(&bytes);
+        let _ = decode::<Signed<Alert>>(&bytes);
+    }
+}
+
+#[test]
+fn content_ids_are_blake3_of_canonical_bytes() {
+    let report = Report {
+        indicators: vec!["0x098b716b8aaf21512996dc57eb0615e2383e2f96".parse().unwrap()],
+        severity: Severity::High,
+        category: Category::Exploit,
+        summary: "Ronin bridge exploiter".into(),
+        evidence: vec![],
+        affected_protocols: vec!["ronin".into()],
+    };
+    assert_eq!(report.id(), ContentId(*blake3::hash(&encode(&report)).as_bytes()));
+    assert_eq!(report.id().to_string().parse::<ContentId>().unwrap(), report.id());
+}
+
+#[test]
+fn oversized_input_is_refused_before_parsing() {
+    let big = vec![0u8; vigil_core::encoding::MAX_ENCODED_LEN + 1];
+    assert!(matches!(decode::<SignedTx>(&big), Err(vigil_core::DecodeError::TooLarge { .. })));
+}

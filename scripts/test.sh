@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every Vigil test. Installs what the tests need when it is missing:
+#   - anvil (npm @foundry-rs/anvil) for tests against a real local EVM chain;
+#   - a Python venv with taxii2-client, stix2 and stix2-validator for STIX/TAXII interop tests.
+# Tools go to $VIGIL_TOOLS_DIR (default ~/.cache/vigil-tools), outside the checkout.
+# Extra arguments are passed to `cargo test`, e.g. `scripts/test.sh -p vigil-core`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS="${VIGIL_TOOLS_DIR:-$HOME/.cache/vigil-tools}"
+ANVIL_VERSION=1.7.1
+mkdir -p "$TOOLS"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_anvil() {
+  local dir="$TOOLS/foundry-$ANVIL_VERSION"
+  local bin="$dir/node_modules/.bin/anvil"
+  if [ ! -x "$bin" ]; then
+    command -v npm >/dev/null || { echo "npm is needed to install anvil (apt install npm)" >&2; exit 1; }
+    log "installing anvil $ANVIL_VERSION (npm @foundry-rs/anvil) into $dir"
+    npm install --silent --no-save --prefix "$dir" "@foundry-rs/anvil@$ANVIL_VERSION" >&2
+  fi
+  "$bin" --version >/dev/null
+  export VIGIL_ANVIL="$bin"
+}
+
+install_python_tools() {
+  local venv="$TOOLS/venv"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import taxii2client, stix2, stix2validator' 2>/dev/null; then
+    log "creating Python venv with taxii2-client, stix2, stix2-validator in $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet taxii2-client stix2 stix2-validator >&2
+  fi
+  export VIGIL_PYTHON="$venv/bin/python"
+}
+
+install_anvil
+install_python_tools
+# Tests that need a tool fail (rather than skip) when this script has set it up.
+export VIGIL_REQUIRE_TOOLS=1
+log "anvil: $VIGIL_ANVIL"
+log "python: $VIGIL_PYTHON"
+
+log "cargo test --workspace"
+cargo test --workspace "$@"
