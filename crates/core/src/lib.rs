@@ -14,6 +14,7 @@
 
 mod alert;
 mod amount;
+mod block;
 mod chain_id;
 mod domain;
 pub mod encoding;
@@ -26,6 +27,7 @@ mod tx;
 
 pub use alert::{Alert, AlertId, AlertKind, TxRef};
 pub use amount::{Amount, AmountError, UNITS_PER_VGL};
+pub use block::{Block, BlockHash};
 pub use chain_id::{ChainId, ChainIdError, EvmChainId};
 pub use domain::{Domain, DomainError};
 pub use encoding::{ContentId, ContentIdError, DecodeError};
