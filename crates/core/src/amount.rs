@@ -22,10 +22,26 @@ pub const UNITS_PER_VGL: u64 = 1_000_000;
     BorshSerialize,
     BorshDeserialize,
     Serialize,
-    Deserialize,
 )]
 #[serde(transparent)]
 pub struct Amount(pub u64);
+
+/// Reads base units as a number, or any text form [`Amount::from_str`] accepts
+/// (`"12.5 VGL"`, `"12500000u"`), so config files can say what they mean.
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Units(u64),
+            Text(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Units(u) => Ok(Amount(u)),
+            Repr::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
 
 impl Amount {
     /// Zero.
@@ -134,6 +150,13 @@ mod tests {
         assert!("1.1234567".parse::<Amount>().is_err());
         assert!("-1".parse::<Amount>().is_err());
         assert!("abc".parse::<Amount>().is_err());
+    }
+
+    #[test]
+    fn deserialises_from_units_or_text() {
+        assert_eq!(serde_json::from_str::<Amount>("42").unwrap(), Amount(42));
+        assert_eq!(serde_json::from_str::<Amount>("\"1.5 VGL\"").unwrap(), Amount(1_500_000));
+        assert!(serde_json::from_str::<Amount>("\"lots\"").is_err());
     }
 
     #[test]

@@ -185,6 +185,8 @@ impl fmt::Display for Indicator {
             Self::Address { chain: Some(chain), address } => write!(f, "eip155:{chain}:{address}"),
             Self::CodeHash(hash) => write!(f, "codehash:{hash}"),
             Self::Selector(selector) => write!(f, "selector:{selector}"),
+            // A name such as `0x.io` would read back as hex: keep its prefix.
+            Self::Domain(domain) if domain.as_str().starts_with("0x") => write!(f, "domain:{domain}"),
             Self::Domain(domain) => write!(f, "{domain}"),
             Self::TxHash { chain, hash } => write!(f, "tx:{chain}:{hash}"),
         }
@@ -241,6 +243,13 @@ mod tests {
             Err(IndicatorError::UnknownPrefix("ipfs".into()))
         );
         assert!(matches!("not a domain".parse::<Indicator>(), Err(IndicatorError::Domain(_))));
+    }
+
+    #[test]
+    fn a_domain_that_looks_like_hex_keeps_its_prefix() {
+        let ind: Indicator = "domain:0x.aa".parse().unwrap();
+        assert_eq!(ind.to_string(), "domain:0x.aa");
+        assert_eq!(ind.to_string().parse::<Indicator>().unwrap(), ind);
     }
 
     #[test]

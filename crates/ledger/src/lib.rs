@@ -1,6 +1,52 @@
 //! `vigil-ledger`: the deterministic state machine every Vigil node replicates.
 //!
-//! It owns accounts, staking, reports, attestations, verdicts, reputation, slashing and (later)
-//! governance, guardians and circuit breakers, behind an ABCI-2.0-shaped API
-//! (`check_tx`, `finalize_block`, `commit`). Every transition is a pure function of
-//! (state, block): no clock, no floats, no hash-ordered maps, checked arithmetic only.
+//! It owns accounts, staking, reports, attestations, verdicts, reputation and slashing (and,
+//! later, governance, guardians and circuit breakers) behind an ABCI-2.0-shaped API:
+//! [`Ledger::check_tx`], [`Ledger::finalize_block`], [`Ledger::commit`], plus queries.
+//!
+//! Invariants, enforced by construction and checked by property tests:
+//! - every transition is a pure function of (state, block): no clock, no floats, no
+//!   hash-ordered collections (clippy's `disallowed-types` bans them here), checked arithmetic;
+//! - total supply is conserved: balances + stake + escrowed bonds + treasury + reward pool
+//!   always equal the genesis supply;
+//! - no balance is negative and no slash exceeds what is slashable;
+//! - the app hash is the root of a Jellyfish Merkle tree over every state entry, so a lookup
+//!   can be proven against it ([`Ledger::prove`]).
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::float_arithmetic
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+mod error;
+mod events;
+mod exec;
+mod ledger;
+mod params;
+mod reputation;
+mod settle;
+mod state;
+mod store;
+
+pub use error::{LedgerError, StoreError, TxError};
+pub use events::{Event, RewardReason, SlashReason, TxResult};
+pub use ledger::{
+    AccountView, CheckMatch, FinalizedBlock, Ledger, app_hash_from_scratch, block_hash,
+};
+pub use params::{BPS, Genesis, GenesisAccount, GenesisError, ParamError, Params};
+pub use reputation::Reputation;
+pub use state::{
+    Account, Attestation, AttestationOutcome, Globals, ReportRecord, ReportStatus, Settlement,
+    State, StateKey, Tally, Unbonding, index_key,
+};
+pub use store::{AppHash, CommitBatch, CommitInfo, EntryVisitor, MemoryStore, StateWrite, Store};
+
+/// Re-exported Merkle tree types a [`Store`] implementation needs.
+pub mod tree {
+    pub use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+    pub use jmt::{KeyHash, OwnedValue, Version};
+}

@@ -1,0 +1,203 @@
+//! Why a transaction is refused, and why the ledger itself failed.
+
+use vigil_core::{AccountId, Amount, ChainId, ReportId, ReportShapeError, SignatureError};
+
+use crate::state::ReportStatus;
+
+/// Why a transaction was refused. Each variant says exactly what was wrong; the HTTP API shows
+/// its text to the sender.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    thiserror::Error,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum TxError {
+    /// Signed for another network.
+    #[error("transaction is for chain {got}, this is {expected}")]
+    WrongChain {
+        /// This network's id.
+        expected: ChainId,
+        /// The transaction's.
+        got: ChainId,
+    },
+    /// The signature does not verify.
+    #[error("bad signature: {reason}")]
+    BadSignature {
+        /// The verifier's reason.
+        reason: String,
+    },
+    /// Encoded size above the limit.
+    #[error("transaction is {size} bytes; at most {max} are accepted")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Nonce already used: a replay or a duplicate.
+    #[error(
+        "nonce {got} was already used by {account} (next is {expected}): replayed or duplicate transaction"
+    )]
+    NonceUsed {
+        /// The signer.
+        account: AccountId,
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// Nonce ahead of the account's next one.
+    #[error("nonce {got} is ahead of {account}'s next nonce {expected}")]
+    NonceAhead {
+        /// The signer.
+        account: AccountId,
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// A zero amount where a positive one is needed.
+    #[error("amount must be more than zero")]
+    ZeroAmount,
+    /// Not enough liquid balance.
+    #[error("insufficient balance: need {needed}, have {available}")]
+    InsufficientBalance {
+        /// Needed.
+        needed: Amount,
+        /// Available.
+        available: Amount,
+    },
+    /// Not enough free bonded stake (bonded minus locked in attestations).
+    #[error("insufficient free bonded stake: need {needed}, have {available}")]
+    InsufficientStake {
+        /// Needed.
+        needed: Amount,
+        /// Available.
+        available: Amount,
+    },
+    /// Report bond below the minimum.
+    #[error("report bond {got} is below the minimum {min}")]
+    BondTooSmall {
+        /// The minimum.
+        min: Amount,
+        /// Given.
+        got: Amount,
+    },
+    /// Attestation stake below the minimum.
+    #[error("attestation stake {got} is below the minimum {min}")]
+    StakeTooSmall {
+        /// The minimum.
+        min: Amount,
+        /// Given.
+        got: Amount,
+    },
+    /// Malformed report.
+    #[error("invalid report: {0}")]
+    ReportShape(String),
+    /// The same report was already submitted.
+    #[error("report {0} already exists")]
+    ReportExists(ReportId),
+    /// No such report.
+    #[error("unknown report {0}")]
+    UnknownReport(ReportId),
+    /// The report no longer takes attestations.
+    #[error("report {report} is {status} and no longer takes attestations")]
+    ReportClosed {
+        /// The report.
+        report: ReportId,
+        /// Its status.
+        status: ReportStatus,
+    },
+    /// A reporter attesting its own report.
+    #[error("a reporter cannot attest its own report")]
+    SelfAttestation,
+    /// A second attestation by the same account.
+    #[error("{account} has already attested report {report}")]
+    AlreadyAttested {
+        /// The report.
+        report: ReportId,
+        /// The attester.
+        account: AccountId,
+    },
+    /// A transfer to oneself.
+    #[error("cannot transfer to the sending account")]
+    SelfTransfer,
+    /// An amount that would overflow a balance.
+    #[error("amount overflows a balance")]
+    Overflow,
+}
+
+impl From<ReportShapeError> for TxError {
+    fn from(e: ReportShapeError) -> Self {
+        TxError::ReportShape(e.to_string())
+    }
+}
+
+impl From<SignatureError> for TxError {
+    fn from(e: SignatureError) -> Self {
+        TxError::BadSignature { reason: e.to_string() }
+    }
+}
+
+/// A failure of the ledger itself (not of one transaction): storage, a block out of order, or a
+/// broken invariant. The node must stop rather than continue from an unknown state.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The store failed.
+    #[error("storage: {0}")]
+    Store(String),
+    /// A block whose height is not the next one.
+    #[error("block height {got} is not the next height {expected}")]
+    WrongHeight {
+        /// The next height.
+        expected: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// A block whose parent is not the last committed block.
+    #[error("block parent {got} is not the last committed block {expected}")]
+    WrongParent {
+        /// The last committed block's hash.
+        expected: String,
+        /// The block's parent.
+        got: String,
+    },
+    /// finalize_block and commit called out of order.
+    #[error("{0}")]
+    OutOfOrder(&'static str),
+    /// The data directory belongs to another network.
+    #[error("stored state is for chain {stored}, genesis says {genesis}")]
+    ChainMismatch {
+        /// Chain of the stored state.
+        stored: String,
+        /// Chain of the genesis given.
+        genesis: String,
+    },
+    /// The genesis is invalid.
+    #[error(transparent)]
+    Genesis(#[from] crate::params::GenesisError),
+    /// Stored data that does not decode, or a broken invariant.
+    #[error("corrupt state: {0}")]
+    Corrupt(String),
+    /// Arithmetic overflow where conservation of supply says it cannot happen.
+    #[error("arithmetic overflow in {0}: supply invariant broken")]
+    Overflow(&'static str),
+}
+
+/// A store's own error, carried as text across the trait boundary.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+impl From<StoreError> for LedgerError {
+    fn from(e: StoreError) -> Self {
+        LedgerError::Store(e.0)
+    }
+}

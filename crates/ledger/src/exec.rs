@@ -1,0 +1,245 @@
+//! Transaction execution. Each handler reads the state and returns [`Effects`] — new versions
+//! of the entities it changes — without writing anything, so a refused transaction changes
+//! nothing and `check_tx` can run the same code as `finalize_block`.
+
+use vigil_core::{AccountId, Amount, Report, ReportId, Stance, Tx, TxBody};
+
+use crate::error::TxError;
+use crate::events::Event;
+use crate::reputation::PPM;
+use crate::state::{
+    Account, Attestation, Globals, ReportRecord, ReportStatus, State, Tally, Unbonding,
+};
+
+/// The writes and events of one executed transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Effects {
+    accounts: Vec<(AccountId, Account)>,
+    reports: Vec<(ReportId, ReportRecord)>,
+    attestations: Vec<(ReportId, AccountId, Attestation)>,
+    globals: Option<Globals>,
+    pub(crate) events: Vec<Event>,
+}
+
+impl Effects {
+    /// Consumes the signer's nonce as part of these effects.
+    pub(crate) fn with_nonce_bump(mut self, state: &State, signer: AccountId) -> Self {
+        match self.accounts.iter_mut().find(|(id, _)| *id == signer) {
+            Some((_, account)) => account.nonce = account.nonce.saturating_add(1),
+            None => {
+                let mut account = state.account(&signer).cloned().unwrap_or_default();
+                account.nonce = account.nonce.saturating_add(1);
+                self.accounts.push((signer, account));
+            }
+        }
+        self
+    }
+
+    /// Writes the effects into the state and returns their events.
+    pub(crate) fn apply(self, state: &mut State) -> Vec<Event> {
+        for (id, account) in self.accounts {
+            state.put_account(id, account);
+        }
+        for (id, record) in self.reports {
+            state.put_report(id, record);
+        }
+        for (report, attester, a) in self.attestations {
+            state.put_attestation(report, attester, a);
+        }
+        if let Some(g) = self.globals {
+            *state.globals_mut() = g;
+        }
+        self.events
+    }
+}
+
+fn add(a: Amount, b: Amount) -> Result<Amount, TxError> {
+    a.checked_add(b).ok_or(TxError::Overflow)
+}
+
+fn sub_balance(a: Amount, b: Amount) -> Result<Amount, TxError> {
+    a.checked_sub(b).ok_or(TxError::InsufficientBalance { needed: b, available: a })
+}
+
+fn positive(amount: Amount) -> Result<(), TxError> {
+    if amount.is_zero() { Err(TxError::ZeroAmount) } else { Ok(()) }
+}
+
+/// Checks that need no state: amounts, report shape.
+pub(crate) fn check_body_shape(body: &TxBody) -> Result<(), TxError> {
+    match body {
+        TxBody::Transfer { amount, .. } | TxBody::Bond { amount } | TxBody::Unbond { amount } => {
+            positive(*amount)
+        }
+        TxBody::SubmitReport { report, bond } => {
+            report.check_shape()?;
+            positive(*bond)
+        }
+        TxBody::Attest { stake, .. } => positive(*stake),
+    }
+}
+
+/// Plans the execution of `tx` at `height`: its effects, or why it is refused.
+pub(crate) fn plan(state: &State, height: u64, tx: &Tx) -> Result<Effects, TxError> {
+    check_body_shape(&tx.body)?;
+    let signer = tx.signer;
+    match &tx.body {
+        TxBody::Transfer { to, amount } => transfer(state, signer, *to, *amount),
+        TxBody::Bond { amount } => bond(state, signer, *amount),
+        TxBody::Unbond { amount } => unbond(state, height, signer, *amount),
+        TxBody::SubmitReport { report, bond } => submit(state, height, signer, report, *bond),
+        TxBody::Attest { report, stance, stake } => {
+            attest(state, height, signer, *report, *stance, *stake)
+        }
+    }
+}
+
+fn account(state: &State, id: &AccountId) -> Account {
+    state.account(id).cloned().unwrap_or_default()
+}
+
+fn transfer(
+    state: &State,
+    from: AccountId,
+    to: AccountId,
+    amount: Amount,
+) -> Result<Effects, TxError> {
+    if from == to {
+        return Err(TxError::SelfTransfer);
+    }
+    let mut sender = account(state, &from);
+    let mut recipient = account(state, &to);
+    sender.balance = sub_balance(sender.balance, amount)?;
+    recipient.balance = add(recipient.balance, amount)?;
+    Ok(Effects {
+        accounts: vec![(from, sender), (to, recipient)],
+        events: vec![Event::Transfer { from, to, amount }],
+        ..Effects::default()
+    })
+}
+
+fn bond(state: &State, who: AccountId, amount: Amount) -> Result<Effects, TxError> {
+    let mut acct = account(state, &who);
+    acct.balance = sub_balance(acct.balance, amount)?;
+    acct.bonded = add(acct.bonded, amount)?;
+    let mut globals = state.globals().clone();
+    globals.total_bonded = add(globals.total_bonded, amount)?;
+    Ok(Effects {
+        accounts: vec![(who, acct)],
+        globals: Some(globals),
+        events: vec![Event::Bonded { account: who, amount }],
+        ..Effects::default()
+    })
+}
+
+fn unbond(state: &State, height: u64, who: AccountId, amount: Amount) -> Result<Effects, TxError> {
+    let mut acct = account(state, &who);
+    let free = acct.free_stake();
+    if free < amount {
+        return Err(TxError::InsufficientStake { needed: amount, available: free });
+    }
+    acct.bonded = acct.bonded.checked_sub(amount).ok_or(TxError::Overflow)?;
+    let release_height =
+        height.checked_add(state.params().unbonding_delay).ok_or(TxError::Overflow)?;
+    acct.unbonding.push(Unbonding { amount, release_height });
+    let mut globals = state.globals().clone();
+    globals.total_bonded = globals.total_bonded.checked_sub(amount).ok_or(TxError::Overflow)?;
+    Ok(Effects {
+        accounts: vec![(who, acct)],
+        globals: Some(globals),
+        events: vec![Event::UnbondingStarted { account: who, amount, release_height }],
+        ..Effects::default()
+    })
+}
+
+fn submit(
+    state: &State,
+    height: u64,
+    reporter: AccountId,
+    report: &Report,
+    bond: Amount,
+) -> Result<Effects, TxError> {
+    let min = state.params().min_report_bond;
+    if bond < min {
+        return Err(TxError::BondTooSmall { min, got: bond });
+    }
+    let id = report.id();
+    if state.report(&id).is_some() {
+        return Err(TxError::ReportExists(id));
+    }
+    let mut acct = account(state, &reporter);
+    acct.balance = sub_balance(acct.balance, bond)?;
+    let deadline = height.checked_add(state.params().challenge_window).ok_or(TxError::Overflow)?;
+    let record = ReportRecord {
+        report: report.clone(),
+        reporter,
+        bond,
+        submitted_at: height,
+        deadline,
+        status: ReportStatus::Open,
+        tally: Tally::default(),
+        settlement: None,
+    };
+    Ok(Effects {
+        accounts: vec![(reporter, acct)],
+        reports: vec![(id, record)],
+        events: vec![Event::ReportSubmitted { report: id, reporter, bond, deadline }],
+        ..Effects::default()
+    })
+}
+
+fn attest(
+    state: &State,
+    height: u64,
+    attester: AccountId,
+    report_id: ReportId,
+    stance: Stance,
+    stake: Amount,
+) -> Result<Effects, TxError> {
+    let mut record = state.report(&report_id).cloned().ok_or(TxError::UnknownReport(report_id))?;
+    if record.status != ReportStatus::Open || height > record.deadline {
+        return Err(TxError::ReportClosed { report: report_id, status: record.status });
+    }
+    if record.reporter == attester {
+        return Err(TxError::SelfAttestation);
+    }
+    if state.attestation(&report_id, &attester).is_some() {
+        return Err(TxError::AlreadyAttested { report: report_id, account: attester });
+    }
+    let min = state.params().min_attestation_stake;
+    if stake < min {
+        return Err(TxError::StakeTooSmall { min, got: stake });
+    }
+    let mut acct = account(state, &attester);
+    let free = acct.free_stake();
+    if free < stake {
+        return Err(TxError::InsufficientStake { needed: stake, available: free });
+    }
+    acct.locked = add(acct.locked, stake)?;
+    let score = acct.reputation.score_ppm(height, state.params());
+    let weighted =
+        u128::from(stake.0).saturating_mul(u128::from(score)).checked_div(u128::from(PPM));
+    let weight = weighted.and_then(|w| u64::try_from(w).ok()).ok_or(TxError::Overflow)?;
+    let tally = &mut record.tally;
+    match stance {
+        Stance::Confirm => {
+            tally.confirm_weight =
+                tally.confirm_weight.checked_add(weight).ok_or(TxError::Overflow)?;
+            tally.confirm_stake = add(tally.confirm_stake, stake)?;
+        }
+        Stance::Dispute => {
+            tally.dispute_weight =
+                tally.dispute_weight.checked_add(weight).ok_or(TxError::Overflow)?;
+            tally.dispute_stake = add(tally.dispute_stake, stake)?;
+        }
+    }
+    tally.attestations = tally.attestations.checked_add(1).ok_or(TxError::Overflow)?;
+    let attestation = Attestation { stance, stake, weight, at_height: height, outcome: None };
+    Ok(Effects {
+        accounts: vec![(attester, acct)],
+        reports: vec![(report_id, record)],
+        attestations: vec![(report_id, attester, attestation)],
+        events: vec![Event::Attested { report: report_id, attester, stance, stake, weight }],
+        ..Effects::default()
+    })
+}

@@ -1,0 +1,234 @@
+//! Genesis and protocol parameters. Parameters change only by governance; every window is
+//! measured in block heights and every fraction in basis points (1/10,000), never floats.
+
+use serde::{Deserialize, Serialize};
+use vigil_core::{AccountId, Amount, ChainId};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+/// Basis points in one whole.
+pub const BPS: u32 = 10_000;
+
+/// The protocol parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// Blocks an unbonding amount stays slashable before it is released to the balance.
+    pub unbonding_delay: u64,
+    /// Smallest bond a report may carry.
+    pub min_report_bond: Amount,
+    /// Smallest stake an attestation may lock.
+    pub min_attestation_stake: Amount,
+    /// Blocks after submission during which a report can be attested; the verdict comes at the
+    /// end of the last one.
+    pub challenge_window: u64,
+    /// Weight that must be cast on a report, as a fraction of all bonded stake, for it to be
+    /// Confirmed or Rejected.
+    pub attestation_quorum_bps: u32,
+    /// Share of the weight cast a side needs to win (6,667 = two thirds).
+    pub verdict_threshold_bps: u32,
+    /// Share of a losing attester's locked stake that is slashed.
+    pub attester_slash_bps: u32,
+    /// Share of a rejected report's bond that is slashed (the rest is returned).
+    pub reporter_slash_bps: u32,
+    /// Share of the slashed funds paid to the reporter of a Confirmed report.
+    pub reporter_reward_bps: u32,
+    /// Share of the slashed funds paid to the winning attesters, pro rata to weight.
+    pub winner_reward_bps: u32,
+    /// Paid to the reporter of a Confirmed report from the reward pool, while it lasts.
+    pub confirmed_report_reward: Amount,
+    /// Reputation history loses this share of its weight every `reputation_decay_period` blocks.
+    pub reputation_decay_bps: u32,
+    /// Blocks per reputation decay step.
+    pub reputation_decay_period: u64,
+    /// Blocks per validator-set epoch (the set changes only at epoch boundaries).
+    pub epoch_length: u64,
+    /// Most validators in a set.
+    pub max_validators: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            unbonding_delay: 1_000,
+            min_report_bond: Amount::vgl(10),
+            min_attestation_stake: Amount::vgl(1),
+            challenge_window: 100,
+            attestation_quorum_bps: 1_000,
+            verdict_threshold_bps: 6_667,
+            attester_slash_bps: 2_000,
+            reporter_slash_bps: BPS,
+            reporter_reward_bps: 2_000,
+            winner_reward_bps: 6_000,
+            confirmed_report_reward: Amount::vgl(5),
+            reputation_decay_bps: 500,
+            reputation_decay_period: 10_000,
+            epoch_length: 100,
+            max_validators: 100,
+        }
+    }
+}
+
+/// Why a parameter set is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("parameter {name}: {why}")]
+pub struct ParamError {
+    /// The parameter.
+    pub name: &'static str,
+    /// What is wrong.
+    pub why: &'static str,
+}
+
+impl Params {
+    /// Checks that every parameter is within its meaningful range.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let bps = [
+            ("attestation_quorum_bps", self.attestation_quorum_bps),
+            ("verdict_threshold_bps", self.verdict_threshold_bps),
+            ("attester_slash_bps", self.attester_slash_bps),
+            ("reporter_slash_bps", self.reporter_slash_bps),
+            ("reporter_reward_bps", self.reporter_reward_bps),
+            ("winner_reward_bps", self.winner_reward_bps),
+            ("reputation_decay_bps", self.reputation_decay_bps),
+        ];
+        for (name, value) in bps {
+            if value > BPS {
+                return Err(ParamError { name, why: "must be at most 10000 basis points" });
+            }
+        }
+        if self.verdict_threshold_bps <= BPS / 2 {
+            return Err(ParamError {
+                name: "verdict_threshold_bps",
+                why: "must be more than half, or both sides could win",
+            });
+        }
+        if u64::from(self.reporter_reward_bps).saturating_add(u64::from(self.winner_reward_bps))
+            > u64::from(BPS)
+        {
+            return Err(ParamError {
+                name: "reporter_reward_bps",
+                why: "reporter and winner reward shares together exceed 10000",
+            });
+        }
+        let positive = [
+            ("challenge_window", self.challenge_window),
+            ("reputation_decay_period", self.reputation_decay_period),
+            ("epoch_length", self.epoch_length),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(ParamError { name, why: "must be at least 1" });
+            }
+        }
+        if self.min_report_bond.is_zero() {
+            return Err(ParamError { name: "min_report_bond", why: "must be more than zero" });
+        }
+        if self.min_attestation_stake.is_zero() {
+            return Err(ParamError {
+                name: "min_attestation_stake",
+                why: "must be more than zero",
+            });
+        }
+        if self.max_validators == 0 {
+            return Err(ParamError { name: "max_validators", why: "must be at least 1" });
+        }
+        Ok(())
+    }
+}
+
+/// An account funded at genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAccount {
+    /// The account.
+    pub account: AccountId,
+    /// Liquid balance.
+    #[serde(default)]
+    pub balance: Amount,
+    /// Stake bonded from the start.
+    #[serde(default)]
+    pub bonded: Amount,
+    /// Whether it is a validator from the first block (its bonded stake is its voting power).
+    #[serde(default)]
+    pub validator: bool,
+}
+
+/// The genesis of a Vigil network: everything a node needs to compute height 0.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// The network's id; every transaction signature covers it.
+    pub chain_id: ChainId,
+    /// Unix seconds of the genesis (informational).
+    #[serde(default)]
+    pub genesis_time: u64,
+    /// Protocol parameters.
+    #[serde(default)]
+    pub params: Params,
+    /// The treasury's starting balance.
+    #[serde(default)]
+    pub treasury: Amount,
+    /// The reward pool's starting balance.
+    #[serde(default)]
+    pub reward_pool: Amount,
+    /// Funded accounts.
+    #[serde(default)]
+    pub accounts: Vec<GenesisAccount>,
+}
+
+/// Why a genesis file is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// TOML syntax, an unknown field or a wrong value.
+    #[error("genesis: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// A parameter out of range.
+    #[error("genesis: {0}")]
+    Param(#[from] ParamError),
+    /// The same account listed twice.
+    #[error("genesis: account {0} is listed twice")]
+    DuplicateAccount(AccountId),
+    /// An account that is not a valid Ed25519 public key.
+    #[error("genesis: account {0} is not a valid Ed25519 public key")]
+    InvalidAccount(AccountId),
+    /// The total supply does not fit in 64 bits.
+    #[error("genesis: the total supply overflows")]
+    SupplyOverflow,
+    /// A validator with nothing bonded.
+    #[error("genesis: validator {0} has no bonded stake")]
+    ValidatorWithoutStake(AccountId),
+}
+
+impl Genesis {
+    /// Parses and validates a genesis TOML document.
+    pub fn from_toml(text: &str) -> Result<Self, GenesisError> {
+        let genesis: Genesis = toml::from_str(text)?;
+        genesis.validate()?;
+        Ok(genesis)
+    }
+
+    /// The genesis as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks parameters, accounts and the supply.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        self.params.validate()?;
+        let mut seen = std::collections::BTreeSet::new();
+        let mut supply = self.treasury.checked_add(self.reward_pool);
+        for a in &self.accounts {
+            if !seen.insert(a.account) {
+                return Err(GenesisError::DuplicateAccount(a.account));
+            }
+            if a.account.verifying_key().is_err() {
+                return Err(GenesisError::InvalidAccount(a.account));
+            }
+            if a.validator && a.bonded.is_zero() {
+                return Err(GenesisError::ValidatorWithoutStake(a.account));
+            }
+            supply = supply.and_then(|s| s.checked_add(a.balance)?.checked_add(a.bonded));
+        }
+        supply.map(|_| ()).ok_or(GenesisError::SupplyOverflow)
+    }
+}

@@ -1,0 +1,485 @@
+//! The replicated state: accounts, reports, attestations and global balances, plus indexes
+//! derived from them (rebuilt on load, never committed).
+//!
+//! Every committed entity lives under a [`StateKey`]; its borsh bytes are a leaf of the Merkle
+//! tree whose root is the app hash. Mutations go through methods that record the touched keys,
+//! so a block's commitment update costs what the block touched, not the size of the state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use vigil_core::{AccountId, Amount, ChainId, Indicator, Report, ReportId, Stance};
+
+use crate::error::LedgerError;
+use crate::params::Params;
+use crate::reputation::Reputation;
+
+/// Stake on its way out: still slashable until `release_height`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct Unbonding {
+    /// How much.
+    pub amount: Amount,
+    /// The first height at whose end it returns to the balance.
+    pub release_height: u64,
+}
+
+/// An account.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct Account {
+    /// Liquid balance.
+    pub balance: Amount,
+    /// Bonded stake, including the part locked in attestations.
+    pub bonded: Amount,
+    /// Part of `bonded` locked behind open attestations (cannot be unbonded).
+    pub locked: Amount,
+    /// Stake being released.
+    pub unbonding: Vec<Unbonding>,
+    /// Count of transactions executed for this account: the next nonce.
+    pub nonce: u64,
+    /// Track record.
+    pub reputation: Reputation,
+}
+
+impl Account {
+    /// Bonded stake not locked in attestations.
+    pub fn free_stake(&self) -> Amount {
+        self.bonded.checked_sub(self.locked).unwrap_or(Amount::ZERO)
+    }
+
+    /// Everything that could be slashed: bonded plus unbonding.
+    pub fn slashable(&self) -> Option<Amount> {
+        self.unbonding.iter().try_fold(self.bonded, |acc, u| acc.checked_add(u.amount))
+    }
+
+    /// Everything the account owns in any form.
+    pub fn total(&self) -> Option<Amount> {
+        self.slashable()?.checked_add(self.balance)
+    }
+}
+
+/// Where a report stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// In its challenge window, taking attestations.
+    Open,
+    /// Judged true.
+    Confirmed,
+    /// Judged false.
+    Rejected,
+    /// No side won (or no quorum): waiting for a governance decision.
+    Escalated,
+}
+
+impl ReportStatus {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+            Self::Escalated => "escalated",
+        }
+    }
+}
+
+impl fmt::Display for ReportStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ReportStatus {
+    type Err = vigil_core::UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Open, Self::Confirmed, Self::Rejected, Self::Escalated]
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| vigil_core::UnknownName {
+                what: "report status",
+                got: s.to_owned(),
+                expected: "open, confirmed, rejected, escalated".to_owned(),
+            })
+    }
+}
+
+/// Running totals of the attestations on a report.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct Tally {
+    /// Reputation-weighted stake confirming.
+    pub confirm_weight: u64,
+    /// Reputation-weighted stake disputing.
+    pub dispute_weight: u64,
+    /// Stake locked confirming.
+    pub confirm_stake: Amount,
+    /// Stake locked disputing.
+    pub dispute_stake: Amount,
+    /// Number of attestations.
+    pub attestations: u32,
+}
+
+/// How a closed report was settled.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct Settlement {
+    /// Height of the verdict.
+    pub at_height: u64,
+    /// Weight cast relative to the quorum needed, for the record.
+    pub quorum_weight: u64,
+    /// Total slashed from losers (reporter bond included when rejected).
+    pub slashed: Amount,
+    /// Paid to the reporter on top of its returned bond.
+    pub reporter_reward: Amount,
+    /// Paid to winning attesters in total.
+    pub winners_reward: Amount,
+    /// Sent to the treasury.
+    pub to_treasury: Amount,
+}
+
+/// A report as the ledger holds it.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ReportRecord {
+    /// The claim.
+    pub report: Report,
+    /// Who submitted it.
+    pub reporter: AccountId,
+    /// The bond held in escrow while open.
+    pub bond: Amount,
+    /// Height of submission.
+    pub submitted_at: u64,
+    /// Last height of the challenge window; the verdict comes at its end.
+    pub deadline: u64,
+    /// Where it stands.
+    pub status: ReportStatus,
+    /// The attestations so far.
+    pub tally: Tally,
+    /// How it was settled, once closed (not for Escalated until governance decides).
+    pub settlement: Option<Settlement>,
+}
+
+/// What happened to one attestation at the verdict.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct AttestationOutcome {
+    /// Whether the attester was on the winning side.
+    pub won: bool,
+    /// Slashed from its stake.
+    pub slashed: Amount,
+    /// Paid to it.
+    pub reward: Amount,
+}
+
+/// An account's attestation on a report.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct Attestation {
+    /// Confirm or dispute.
+    pub stance: Stance,
+    /// Locked stake.
+    pub stake: Amount,
+    /// Stake × reputation at the time of attesting.
+    pub weight: u64,
+    /// Height of the attestation.
+    pub at_height: u64,
+    /// Settlement, once the report is closed.
+    pub outcome: Option<AttestationOutcome>,
+}
+
+/// Balances and sets that belong to no account.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Globals {
+    /// The network this state belongs to.
+    pub chain_id: ChainId,
+    /// The treasury (spent by governance).
+    pub treasury: Amount,
+    /// Funds rewards for confirmed reports.
+    pub reward_pool: Amount,
+    /// Sum of all bonded stake.
+    pub total_bonded: Amount,
+    /// Total supply, fixed at genesis: every transition conserves it.
+    pub total_supply: Amount,
+    /// Accounts that run validators.
+    pub validator_candidates: BTreeSet<AccountId>,
+    /// The current validator set with voting power (bonded stake in base units).
+    pub validators: Vec<(AccountId, u64)>,
+    /// Height from which `validators` applies.
+    pub validators_since: u64,
+}
+
+/// A key of the committed state. Its borsh encoding is the Merkle tree key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub enum StateKey {
+    /// The parameters.
+    Params,
+    /// The globals.
+    Globals,
+    /// An account.
+    Account(AccountId),
+    /// A report.
+    Report(ReportId),
+    /// An attestation: (report, attester).
+    Attestation(ReportId, AccountId),
+}
+
+const MIN_ACCOUNT: AccountId = AccountId([0; 32]);
+const MAX_ACCOUNT: AccountId = AccountId([0xff; 32]);
+
+/// The whole state, typed, with dirty-key tracking and derived indexes.
+#[derive(Clone, Debug)]
+pub struct State {
+    params: Params,
+    globals: Globals,
+    accounts: BTreeMap<AccountId, Account>,
+    reports: BTreeMap<ReportId, ReportRecord>,
+    attestations: BTreeMap<(ReportId, AccountId), Attestation>,
+    // Derived indexes.
+    deadlines: BTreeSet<(u64, ReportId)>,
+    releases: BTreeSet<(u64, AccountId)>,
+    by_indicator: BTreeMap<Indicator, BTreeSet<ReportId>>,
+    dirty: BTreeSet<StateKey>,
+}
+
+/// The key under which reports about `indicator` are indexed: addresses without their chain,
+/// so a query for an address finds reports about it on any chain.
+pub fn index_key(indicator: &Indicator) -> Indicator {
+    match indicator {
+        Indicator::Address { address, .. } => Indicator::Address { chain: None, address: *address },
+        other => other.clone(),
+    }
+}
+
+impl State {
+    /// A state with the given parameters and globals and nothing else.
+    pub fn new(params: Params, globals: Globals) -> Self {
+        let mut s = Self {
+            params,
+            globals,
+            accounts: BTreeMap::new(),
+            reports: BTreeMap::new(),
+            attestations: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            releases: BTreeSet::new(),
+            by_indicator: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+        };
+        s.dirty.insert(StateKey::Params);
+        s.dirty.insert(StateKey::Globals);
+        s
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The globals.
+    pub fn globals(&self) -> &Globals {
+        &self.globals
+    }
+
+    /// The globals, for change.
+    pub fn globals_mut(&mut self) -> &mut Globals {
+        self.dirty.insert(StateKey::Globals);
+        &mut self.globals
+    }
+
+    /// An account, if it has ever held anything.
+    pub fn account(&self, id: &AccountId) -> Option<&Account> {
+        self.accounts.get(id)
+    }
+
+    /// Every account in id order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&AccountId, &Account)> {
+        self.accounts.iter()
+    }
+
+    /// Stores an account, keeping the release index in step.
+    pub fn put_account(&mut self, id: AccountId, account: Account) {
+        if let Some(old) = self.accounts.get(&id) {
+            for u in &old.unbonding {
+                self.releases.remove(&(u.release_height, id));
+            }
+        }
+        for u in &account.unbonding {
+            self.releases.insert((u.release_height, id));
+        }
+        self.dirty.insert(StateKey::Account(id));
+        self.accounts.insert(id, account);
+    }
+
+    /// A report.
+    pub fn report(&self, id: &ReportId) -> Option<&ReportRecord> {
+        self.reports.get(id)
+    }
+
+    /// Every report in id order.
+    pub fn reports(&self) -> impl Iterator<Item = (&ReportId, &ReportRecord)> {
+        self.reports.iter()
+    }
+
+    /// Stores a report, keeping the deadline and indicator indexes in step.
+    pub fn put_report(&mut self, id: ReportId, record: ReportRecord) {
+        if let Some(old) = self.reports.get(&id) {
+            self.deadlines.remove(&(old.deadline, id));
+        }
+        if record.status == ReportStatus::Open {
+            self.deadlines.insert((record.deadline, id));
+        }
+        for ind in &record.report.indicators {
+            self.by_indicator.entry(index_key(ind)).or_default().insert(id);
+        }
+        self.dirty.insert(StateKey::Report(id));
+        self.reports.insert(id, record);
+    }
+
+    /// Report ids indexed under `key` (see [`index_key`]).
+    pub fn reports_about(&self, key: &Indicator) -> impl Iterator<Item = &ReportId> {
+        self.by_indicator.get(key).into_iter().flatten()
+    }
+
+    /// One attestation.
+    pub fn attestation(&self, report: &ReportId, attester: &AccountId) -> Option<&Attestation> {
+        self.attestations.get(&(*report, *attester))
+    }
+
+    /// The attestations on a report, by attester id.
+    pub fn attestations_on(
+        &self,
+        report: &ReportId,
+    ) -> impl Iterator<Item = (&AccountId, &Attestation)> {
+        self.attestations
+            .range((*report, MIN_ACCOUNT)..=(*report, MAX_ACCOUNT))
+            .map(|((_, who), a)| (who, a))
+    }
+
+    /// Stores an attestation.
+    pub fn put_attestation(&mut self, report: ReportId, attester: AccountId, a: Attestation) {
+        self.dirty.insert(StateKey::Attestation(report, attester));
+        self.attestations.insert((report, attester), a);
+    }
+
+    /// Replaces the parameters (governance).
+    pub fn set_params(&mut self, params: Params) {
+        self.dirty.insert(StateKey::Params);
+        self.params = params;
+    }
+
+    /// Reports whose challenge window ends at or before `height`, earliest first.
+    pub fn due_reports(&self, height: u64) -> Vec<ReportId> {
+        self.deadlines
+            .range(..=(height, vigil_core::ContentId([0xff; 32])))
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// Accounts with unbonding entries due at or before `height`.
+    pub fn due_releases(&self, height: u64) -> Vec<AccountId> {
+        let due: BTreeSet<AccountId> =
+            self.releases.range(..=(height, MAX_ACCOUNT)).map(|(_, id)| *id).collect();
+        due.into_iter().collect()
+    }
+
+    /// Takes the set of keys changed since the last call.
+    pub fn take_dirty(&mut self) -> BTreeSet<StateKey> {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// The canonical bytes stored under `key`, or `None` when nothing is there.
+    pub fn encoded(&self, key: &StateKey) -> Option<Vec<u8>> {
+        use vigil_core::encoding::encode;
+        match key {
+            StateKey::Params => Some(encode(&self.params)),
+            StateKey::Globals => Some(encode(&self.globals)),
+            StateKey::Account(id) => self.accounts.get(id).map(encode),
+            StateKey::Report(id) => self.reports.get(id).map(encode),
+            StateKey::Attestation(r, a) => self.attestations.get(&(*r, *a)).map(encode),
+        }
+    }
+
+    /// Every committed key, in order.
+    pub fn all_keys(&self) -> Vec<StateKey> {
+        let mut keys = vec![StateKey::Params, StateKey::Globals];
+        keys.extend(self.accounts.keys().map(|id| StateKey::Account(*id)));
+        keys.extend(self.reports.keys().map(|id| StateKey::Report(*id)));
+        keys.extend(self.attestations.keys().map(|(r, a)| StateKey::Attestation(*r, *a)));
+        keys
+    }
+
+    /// Rebuilds a state from stored (key, value) entries.
+    pub fn from_entries<'a>(
+        entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    ) -> Result<Self, LedgerError> {
+        use vigil_core::encoding::decode;
+        let corrupt = |what: &str, e: vigil_core::DecodeError| {
+            LedgerError::Corrupt(format!("stored {what} does not decode: {e}"))
+        };
+        let mut params = None;
+        let mut globals = None;
+        let mut accounts = Vec::new();
+        let mut reports = Vec::new();
+        let mut attestations = Vec::new();
+        for (k, v) in entries {
+            match decode::<StateKey>(k).map_err(|e| corrupt("key", e))? {
+                StateKey::Params => params = Some(decode(v).map_err(|e| corrupt("params", e))?),
+                StateKey::Globals => globals = Some(decode(v).map_err(|e| corrupt("globals", e))?),
+                StateKey::Account(id) => {
+                    accounts.push((id, decode(v).map_err(|e| corrupt("account", e))?))
+                }
+                StateKey::Report(id) => {
+                    reports.push((id, decode(v).map_err(|e| corrupt("report", e))?))
+                }
+                StateKey::Attestation(r, a) => {
+                    attestations.push((r, a, decode(v).map_err(|e| corrupt("attestation", e))?))
+                }
+            }
+        }
+        let params = params.ok_or_else(|| LedgerError::Corrupt("no parameters stored".into()))?;
+        let globals = globals.ok_or_else(|| LedgerError::Corrupt("no globals stored".into()))?;
+        let mut state = State::new(params, globals);
+        for (id, a) in accounts {
+            state.put_account(id, a);
+        }
+        for (id, r) in reports {
+            state.put_report(id, r);
+        }
+        for (r, a, att) in attestations {
+            state.put_attestation(r, a, att);
+        }
+        state.take_dirty();
+        Ok(state)
+    }
+}
