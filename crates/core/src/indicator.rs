@@ -186,7 +186,9 @@ impl fmt::Display for Indicator {
             Self::CodeHash(hash) => write!(f, "codehash:{hash}"),
             Self::Selector(selector) => write!(f, "selector:{selector}"),
             // A name such as `0x.io` would read back as hex: keep its prefix.
-            Self::Domain(domain) if domain.as_str().starts_with("0x") => write!(f, "domain:{domain}"),
+            Self::Domain(domain) if domain.as_str().starts_with("0x") => {
+                write!(f, "domain:{domain}")
+            }
             Self::Domain(domain) => write!(f, "{domain}"),
             Self::TxHash { chain, hash } => write!(f, "tx:{chain}:{hash}"),
         }

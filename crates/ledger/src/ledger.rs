@@ -38,7 +38,7 @@ pub struct FinalizedBlock {
 }
 
 /// A report that flags an indicator, as `check` answers it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CheckMatch {
     /// The report.
     pub report: ReportId,

@@ -1,0 +1,312 @@
+//! The HTTP API: JSON under `/v1`, server-sent events at `/v1/events`, Prometheus metrics at
+//! `/metrics`, the OpenAPI description at `/v1/openapi.json` and a small dashboard at `/`.
+//! [`router`] builds it over the node's shared state, so tests drive it without a socket.
+
+mod error;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use vigil_core::{AccountId, ContentId, Indicator, SignedTx};
+use vigil_ledger::{CheckMatch, ReportRecord, ReportStatus};
+
+pub use error::{ApiError, ApiJson};
+
+use crate::app::NodeState;
+use crate::metrics::RequestLabels;
+
+/// The OpenAPI 3.1 description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+type Shared = Arc<NodeState>;
+
+/// The whole HTTP application. `max_body_bytes` bounds every request body.
+pub fn router(state: Shared, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/v1/status", get(status))
+        .route("/v1/tx", post(submit_tx))
+        .route("/v1/tx/{id}", get(tx_status))
+        .route("/v1/accounts/{account}", get(account))
+        .route("/v1/reports", get(list_reports))
+        .route("/v1/reports/{id}", get(report))
+        .route("/v1/check/{indicator}", get(check))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/events", get(events))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
+        .with_state(state)
+}
+
+/// Records each request's latency by route pattern and status.
+async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    let labels = RequestLabels { method, route, status: response.status().as_u16() };
+    state
+        .metrics
+        .http_request_seconds
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn dashboard() -> Html<&'static str> {
+    Html(DASHBOARD)
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI)
+        .into_response()
+}
+
+async fn metrics(State(state): State<Shared>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], state.metrics.encode())
+        .into_response()
+}
+
+/// `GET /v1/status`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct Status {
+    /// The network.
+    pub chain_id: String,
+    /// Last committed height.
+    pub height: u64,
+    /// App hash after it.
+    pub app_hash: String,
+    /// Its block hash.
+    pub block_hash: String,
+    /// Pending transactions.
+    pub mempool_size: usize,
+    /// This node's account.
+    pub node_account: String,
+    /// The current validator set.
+    pub validators: Vec<(String, u64)>,
+    /// Node software version.
+    pub version: String,
+}
+
+async fn status(State(state): State<Shared>) -> Json<Status> {
+    let ledger = state.ledger.read();
+    let last = ledger.last_commit();
+    let validators =
+        ledger.validator_set().iter().map(|(id, power)| (id.to_string(), *power)).collect();
+    drop(ledger);
+    Json(Status {
+        chain_id: state.chain_id.to_string(),
+        height: last.height,
+        app_hash: last.app_hash.to_string(),
+        block_hash: last.block_hash.to_string(),
+        mempool_size: state.mempool.lock().len(),
+        node_account: state.node_account.to_string(),
+        validators,
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+async fn submit_tx(
+    State(state): State<Shared>,
+    ApiJson(tx): ApiJson<SignedTx>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Signature checks are CPU work: keep them off the async worker threads' hot loop.
+    let id = tokio::task::spawn_blocking(move || state.submit(tx))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "status": "pending" }))))
+}
+
+fn parse_id(text: &str, what: &str) -> Result<ContentId, ApiError> {
+    text.parse().map_err(|e| ApiError::bad_request("invalid_id", format!("{what}: {e}")))
+}
+
+async fn tx_status(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id, "transaction id")?;
+    let status = state.tx_status(&id)?;
+    let code = match status {
+        crate::app::TxStatus::Unknown => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    };
+    let mut body = serde_json::to_value(&status).map_err(ApiError::internal)?;
+    body["id"] = json!(id);
+    Ok((code, Json(body)).into_response())
+}
+
+async fn account(
+    State(state): State<Shared>,
+    Path(account): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: AccountId = account
+        .parse()
+        .map_err(|e| ApiError::bad_request("invalid_account", format!("account: {e}")))?;
+    let next_nonce = state.next_nonce(&id);
+    let ledger = state.ledger.read();
+    let mut body = match ledger.account(&id) {
+        Some(view) => serde_json::to_value(view).map_err(ApiError::internal)?,
+        None => json!({
+            "account": id, "balance": 0, "bonded": 0, "locked": 0, "unbonding": [], "nonce": 0,
+            "free_stake": 0, "reputation_score": 50,
+        }),
+    };
+    body["exists"] = json!(ledger.account(&id).is_some());
+    body["next_nonce"] = json!(next_nonce);
+    Ok(Json(body))
+}
+
+/// Query of `GET /v1/reports`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    status: Option<String>,
+    page: Option<usize>,
+    limit: Option<usize>,
+}
+
+fn report_summary(id: &ContentId, r: &ReportRecord) -> Value {
+    json!({
+        "id": id,
+        "reporter": r.reporter,
+        "status": r.status,
+        "severity": r.report.severity,
+        "category": r.report.category,
+        "summary": r.report.summary,
+        "indicators": r.report.indicators.len(),
+        "bond": r.bond,
+        "submitted_at": r.submitted_at,
+        "deadline": r.deadline,
+        "tally": r.tally,
+    })
+}
+
+async fn list_reports(
+    State(state): State<Shared>,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let status: Option<ReportStatus> = q
+        .status
+        .map(|s| s.parse())
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_query", e))?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let page = q.page.unwrap_or(1).max(1);
+    let ledger = state.ledger.read();
+    let mut matching: Vec<(&ContentId, &ReportRecord)> =
+        ledger.state().reports().filter(|(_, r)| status.is_none_or(|s| r.status == s)).collect();
+    // Newest first.
+    matching.sort_by(|a, b| b.1.submitted_at.cmp(&a.1.submitted_at).then(a.0.cmp(b.0)));
+    let total = matching.len();
+    let reports: Vec<Value> = matching
+        .into_iter()
+        .skip((page - 1).saturating_mul(limit))
+        .take(limit)
+        .map(|(id, r)| report_summary(id, r))
+        .collect();
+    Ok(Json(json!({ "reports": reports, "page": page, "limit": limit, "total": total })))
+}
+
+async fn report(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "report id")?;
+    let ledger = state.ledger.read();
+    let record = ledger.report(&id).ok_or_else(|| ApiError::not_found(format!("report {id}")))?;
+    let attestations: Vec<Value> = ledger
+        .state()
+        .attestations_on(&id)
+        .map(|(who, a)| {
+            json!({
+                "attester": who, "stance": a.stance, "stake": a.stake, "weight": a.weight,
+                "at_height": a.at_height, "outcome": a.outcome,
+            })
+        })
+        .collect();
+    let mut body = serde_json::to_value(record).map_err(ApiError::internal)?;
+    body["id"] = json!(id);
+    body["attestations"] = json!(attestations);
+    Ok(Json(body))
+}
+
+/// `GET /v1/check/{indicator}`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct CheckResponse {
+    /// The indicator as understood.
+    pub indicator: Indicator,
+    /// Whether a confirmed report flags it.
+    pub flagged: bool,
+    /// Highest confidence among confirmed reports (0 when not flagged).
+    pub confidence: u8,
+    /// Every report that names it.
+    pub reports: Vec<CheckMatch>,
+}
+
+async fn check(
+    State(state): State<Shared>,
+    Path(text): Path<String>,
+) -> Result<Json<CheckResponse>, ApiError> {
+    let indicator: Indicator = text.parse().map_err(|e| {
+        ApiError::bad_request("invalid_indicator", format!("indicator {text:?}: {e}"))
+    })?;
+    let reports = state.ledger.read().check(&indicator);
+    let confirmed = reports.iter().filter(|m| m.status == ReportStatus::Confirmed);
+    let confidence = confirmed.clone().map(|m| m.confidence).max().unwrap_or(0);
+    let flagged = confirmed.count() > 0;
+    Ok(Json(CheckResponse { indicator, flagged, confidence, reports }))
+}
+
+async fn block(
+    State(state): State<Shared>,
+    Path(height): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError::bad_request("invalid_height", format!("height {height:?} is not a number"))
+    })?;
+    let block =
+        state.store.block(height)?.ok_or_else(|| ApiError::not_found(format!("block {height}")))?;
+    let results = state.store.results(height)?.unwrap_or_default();
+    let events = state.store.events(height)?.unwrap_or_default();
+    let app_hash = state.store.commit_info(height)?.map(|c| c.app_hash.to_string());
+    Ok(Json(json!({
+        "height": height, "hash": block.hash(), "app_hash": app_hash, "block": block,
+        "results": results, "events": events,
+        "certified": state.store.certificate(height)?.is_some(),
+    })))
+}
+
+async fn events(
+    State(state): State<Shared>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let stream = BroadcastStream::new(state.events.subscribe()).filter_map(|item| {
+        // A slow listener that fell behind skips what it missed.
+        let event = item.ok()?;
+        SseEvent::default().event(event.name()).json_data(&event).ok().map(Ok)
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

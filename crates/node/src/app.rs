@@ -1,0 +1,286 @@
+//! The node's state shared by the consensus driver, the HTTP API and the event stream, and its
+//! [`ConsensusApp`] implementation.
+//!
+//! Locks are always taken in the order ledger → mempool, so the proposer path and the commit
+//! path cannot deadlock.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+use tokio::sync::broadcast;
+use vigil_core::{AccountId, Block, ChainId, SignedTx, TxId};
+use vigil_ledger::{CommitInfo, Event, Ledger, LedgerError, TxError, TxResult};
+use vigil_net::{AppError, ConsensusApp};
+
+use crate::mempool::{Mempool, MempoolError};
+use crate::metrics::{Metrics, RejectLabels};
+use crate::store::RedbStore;
+
+/// Something the node announces on its event stream.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeEvent {
+    /// A block was committed.
+    Block {
+        /// Height.
+        height: u64,
+        /// Block hash.
+        block_hash: String,
+        /// App hash after it.
+        app_hash: String,
+        /// Proposer's time.
+        time: u64,
+        /// Transactions in it.
+        txs: usize,
+        /// Of which executed successfully.
+        succeeded: usize,
+    },
+    /// Something the ledger did in a block.
+    Ledger {
+        /// Height.
+        height: u64,
+        /// What happened.
+        event: Event,
+    },
+}
+
+impl NodeEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NodeEvent::Block { .. } => "block",
+            NodeEvent::Ledger { event, .. } => match event {
+                Event::ReportSubmitted { .. } => "report",
+                Event::Attested { .. } => "attestation",
+                Event::Verdict { .. } => "verdict",
+                Event::Slashed { .. } | Event::Rewarded { .. } => "settlement",
+                _ => "ledger",
+            },
+        }
+    }
+}
+
+/// Why a submitted transaction was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The ledger refused it.
+    #[error("{0}")]
+    Tx(#[from] TxError),
+    /// The mempool refused it.
+    #[error("{0}")]
+    Mempool(#[from] MempoolError),
+}
+
+impl SubmitError {
+    /// A short machine-readable code.
+    pub fn code(&self) -> String {
+        match self {
+            SubmitError::Tx(e) => serde_json::to_value(e)
+                .ok()
+                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| "invalid_tx".into()),
+            SubmitError::Mempool(MempoolError::Duplicate(_)) => "duplicate".into(),
+            SubmitError::Mempool(MempoolError::NonceTaken { .. }) => "nonce_taken".into(),
+            SubmitError::Mempool(MempoolError::Full { .. }) => "mempool_full".into(),
+        }
+    }
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a committed block.
+    Committed {
+        /// Block height.
+        height: u64,
+        /// Position in the block.
+        index: u32,
+        /// Its result.
+        result: TxResult,
+    },
+    /// Never seen, or dropped from the mempool.
+    Unknown,
+}
+
+/// Everything the node's parts share.
+pub struct NodeState {
+    /// The ledger (queries take the read lock; block execution the write lock).
+    pub ledger: RwLock<Ledger<RedbStore>>,
+    /// Pending transactions.
+    pub mempool: Mutex<Mempool>,
+    /// The database, for block and transaction queries without the ledger lock.
+    pub store: RedbStore,
+    /// The event stream.
+    pub events: broadcast::Sender<NodeEvent>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// This network.
+    pub chain_id: ChainId,
+    /// This node's account (its proposer key).
+    pub node_account: AccountId,
+}
+
+impl NodeState {
+    /// Shared state over an opened ledger.
+    pub fn new(ledger: Ledger<RedbStore>, mempool: Mempool, node_account: AccountId) -> Arc<Self> {
+        let store = ledger.store().clone();
+        let chain_id = ledger.chain_id().clone();
+        let metrics = Metrics::new();
+        metrics.height.set(i64::try_from(ledger.height()).unwrap_or(i64::MAX));
+        let (events, _) = broadcast::channel(4096);
+        Arc::new(Self {
+            ledger: RwLock::new(ledger),
+            mempool: Mutex::new(mempool),
+            store,
+            events,
+            metrics,
+            chain_id,
+            node_account,
+        })
+    }
+
+    /// Admits a transaction to the mempool after the ledger's checks.
+    pub fn submit(&self, tx: SignedTx) -> Result<TxId, SubmitError> {
+        let result = (|| -> Result<TxId, SubmitError> {
+            let ledger = self.ledger.read();
+            let mut mempool = self.mempool.lock();
+            if mempool.contains(&tx.id()) {
+                return Err(MempoolError::Duplicate(tx.id()).into());
+            }
+            ledger.check_tx(&tx)?;
+            let id = mempool.insert(tx)?;
+            self.metrics.mempool_size.set(i64::try_from(mempool.len()).unwrap_or(i64::MAX));
+            Ok(id)
+        })();
+        match &result {
+            Ok(_) => {
+                self.metrics.tx_accepted.inc();
+            }
+            Err(e) => {
+                self.metrics.tx_rejected.get_or_create(&RejectLabels { reason: e.code() }).inc();
+            }
+        }
+        result
+    }
+
+    /// The next nonce an account should sign with, counting its pending transactions.
+    pub fn next_nonce(&self, account: &AccountId) -> u64 {
+        let ledger = self.ledger.read();
+        let committed = ledger.next_nonce(account);
+        self.mempool.lock().next_nonce(account, committed)
+    }
+
+    /// Where a transaction stands.
+    pub fn tx_status(&self, id: &TxId) -> Result<TxStatus, vigil_ledger::StoreError> {
+        if let Some(loc) = self.store.tx_location(id)? {
+            let result = self
+                .store
+                .results(loc.height)?
+                .and_then(|r| r.into_iter().nth(usize::try_from(loc.index).unwrap_or(usize::MAX)));
+            if let Some(result) = result {
+                return Ok(TxStatus::Committed { height: loc.height, index: loc.index, result });
+            }
+        }
+        if self.mempool.lock().contains(id) {
+            return Ok(TxStatus::Pending);
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    fn publish(&self, block: &Block, finalized: &vigil_ledger::FinalizedBlock) {
+        let succeeded = finalized.tx_results.iter().filter(|r| r.outcome.is_ok()).count();
+        // Sending fails only when nobody listens, which is fine.
+        let _ = self.events.send(NodeEvent::Block {
+            height: block.height,
+            block_hash: finalized.block_hash.to_string(),
+            app_hash: finalized.app_hash.to_string(),
+            time: block.time,
+            txs: block.txs.len(),
+            succeeded,
+        });
+        for event in &finalized.events {
+            let _ =
+                self.events.send(NodeEvent::Ledger { height: block.height, event: event.clone() });
+        }
+    }
+}
+
+/// The node as a consensus driver sees it.
+#[derive(Clone)]
+pub struct NodeApp(pub Arc<NodeState>);
+
+fn net_commit_info(info: CommitInfo) -> vigil_net::CommitInfo {
+    vigil_net::CommitInfo {
+        height: info.height,
+        app_hash: info.app_hash.0,
+        block_hash: info.block_hash,
+    }
+}
+
+fn app_error(height: u64, e: LedgerError) -> AppError {
+    match e {
+        LedgerError::WrongHeight { expected, got } => {
+            AppError::OutOfOrder { got, last: expected.saturating_sub(1) }
+        }
+        LedgerError::Store(reason) => AppError::Storage { height, reason },
+        other => AppError::Execution { height, reason: other.to_string() },
+    }
+}
+
+impl ConsensusApp for NodeApp {
+    fn last_commit(&self) -> vigil_net::CommitInfo {
+        net_commit_info(self.0.ledger.read().last_commit())
+    }
+
+    fn prepare_proposal(&mut self, _height: u64, max_bytes: usize) -> Vec<SignedTx> {
+        let ledger = self.0.ledger.read();
+        let mempool = self.0.mempool.lock();
+        mempool.reap(max_bytes, |id| ledger.next_nonce(id))
+    }
+
+    fn process_proposal(&self, block: &Block) -> bool {
+        let ledger = self.0.ledger.read();
+        let last = ledger.last_commit();
+        block.height == last.height.saturating_add(1)
+            && block.parent == last.block_hash
+            && block.txs.iter().all(|tx| ledger.check_tx_stateless(tx).is_ok())
+    }
+
+    fn commit_block(&mut self, block: &Block, certificate: &[u8]) -> Result<[u8; 32], AppError> {
+        let started = Instant::now();
+        let state = &self.0;
+        let mut ledger = state.ledger.write();
+        let finalized = ledger.finalize_block(block).map_err(|e| app_error(block.height, e))?;
+        state.store.stage_certificate(block.height, certificate.to_vec());
+        let info = ledger.commit().map_err(|e| app_error(block.height, e))?;
+        {
+            let mut mempool = state.mempool.lock();
+            mempool.prune(|id| ledger.next_nonce(id));
+            state.metrics.mempool_size.set(i64::try_from(mempool.len()).unwrap_or(i64::MAX));
+        }
+        drop(ledger);
+        state.metrics.height.set(i64::try_from(info.height).unwrap_or(i64::MAX));
+        state.metrics.tx_committed.inc_by(u64::try_from(block.txs.len()).unwrap_or(0));
+        state.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
+        state.publish(block, &finalized);
+        tracing::debug!(height = info.height, txs = block.txs.len(), app_hash = %info.app_hash, "committed block");
+        Ok(info.app_hash.0)
+    }
+
+    fn decided_block(&self, height: u64) -> Option<(Block, Vec<u8>)> {
+        let block = self.0.store.block(height).ok()??;
+        let certificate = self.0.store.certificate(height).ok()??;
+        Some((block, certificate))
+    }
+
+    fn validator_set(&self, _height: u64) -> Vec<(AccountId, u64)> {
+        let mut set = self.0.ledger.read().validator_set().to_vec();
+        set.sort_by_key(|(id, _)| *id);
+        set
+    }
+}

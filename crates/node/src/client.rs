@@ -1,0 +1,159 @@
+//! A client of a node's HTTP API, used by the CLI and the integration tests.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use vigil_core::{AccountId, ChainId, ContentId, Keypair, SignedTx, Tx, TxBody, TxId};
+
+use crate::api::{CheckResponse, Status};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node could not be reached or answered garbage.
+    #[error("cannot reach the node at {url}: {source}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// The cause.
+        source: reqwest::Error,
+    },
+    /// The node answered with an error.
+    #[error("{message} ({code}, HTTP {status})")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error code.
+        code: String,
+        /// The node's message.
+        message: String,
+    },
+    /// Waiting for a commit took too long.
+    #[error("transaction {0} was not committed within the wait time")]
+    Timeout(TxId),
+}
+
+/// A node's API.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client of the node at `base` (e.g. `http://127.0.0.1:7070`).
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { base: base.trim_end_matches('/').to_owned(), http }
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn decode<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<(u16, T), ClientError> {
+        let http = |source| ClientError::Http { url: url.to_owned(), source };
+        let response = response.map_err(http)?;
+        let status = response.status().as_u16();
+        if response.status().is_client_error() || response.status().is_server_error() {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            return Err(ClientError::Api {
+                status,
+                code: body["error"].as_str().unwrap_or("error").to_owned(),
+                message: body["message"].as_str().unwrap_or("request failed").to_owned(),
+            });
+        }
+        Ok((status, response.json().await.map_err(http)?))
+    }
+
+    /// `GET` a path and decode the JSON answer.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self.http.get(&url).send().await;
+        self.decode(&url, response).await.map(|(_, v)| v)
+    }
+
+    /// The node's status.
+    pub async fn status(&self) -> Result<Status, ClientError> {
+        self.get("/v1/status").await
+    }
+
+    /// An account.
+    pub async fn account(&self, id: &AccountId) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/accounts/{id}")).await
+    }
+
+    /// Checks an indicator (any text form).
+    pub async fn check(&self, indicator: &str) -> Result<CheckResponse, ClientError> {
+        let encoded =
+            percent_encoding::utf8_percent_encode(indicator, percent_encoding::NON_ALPHANUMERIC);
+        self.get(&format!("/v1/check/{encoded}")).await
+    }
+
+    /// A report with its attestations.
+    pub async fn report(&self, id: &ContentId) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/reports/{id}")).await
+    }
+
+    /// A transaction's status (`Api { status: 404 }` when unknown).
+    pub async fn tx(&self, id: &TxId) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/tx/{id}")).await
+    }
+
+    /// Submits a signed transaction; returns its id once admitted to the mempool.
+    pub async fn submit(&self, tx: &SignedTx) -> Result<TxId, ClientError> {
+        let url = format!("{}/v1/tx", self.base);
+        let response = self.http.post(&url).json(tx).send().await;
+        let (_, body): (u16, Value) = self.decode(&url, response).await?;
+        body["id"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| ClientError::Api {
+            status: 200,
+            code: "bad_answer".into(),
+            message: format!("the node answered without a transaction id: {body}"),
+        })
+    }
+
+    /// Signs `body` with `key` for the node's chain at the account's next nonce, and submits it.
+    pub async fn sign_and_submit(
+        &self,
+        key: &Keypair,
+        body: TxBody,
+    ) -> Result<(TxId, SignedTx), ClientError> {
+        let chain_id: ChainId =
+            self.status().await?.chain_id.parse().map_err(|e| ClientError::Api {
+                status: 200,
+                code: "bad_answer".into(),
+                message: format!("the node's chain id is invalid: {e}"),
+            })?;
+        let signer = key.account_id();
+        let account = self.account(&signer).await?;
+        let nonce = account["next_nonce"].as_u64().unwrap_or(0);
+        let tx = Tx { chain_id, signer, nonce, body }.sign(key);
+        let id = self.submit(&tx).await?;
+        Ok((id, tx))
+    }
+
+    /// Waits until a transaction is committed and returns its status.
+    pub async fn wait_committed(&self, id: &TxId, timeout: Duration) -> Result<Value, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match self.tx(id).await {
+                Ok(v) if v["status"] == "committed" => return Ok(v),
+                Ok(_) | Err(ClientError::Api { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClientError::Timeout(*id));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Node configuration: one TOML file; every field has a default; unknown fields are errors.
+//! Relative paths are resolved against the directory of the configuration file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration of a node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// The genesis file.
+    pub genesis: PathBuf,
+    /// This node's key file (the validator/proposer key).
+    pub key: PathBuf,
+    /// The database file.
+    pub db: PathBuf,
+    /// HTTP API.
+    pub api: ApiConfig,
+    /// Consensus.
+    pub consensus: ConsensusConfig,
+    /// Mempool limits.
+    pub mempool: MempoolConfig,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            genesis: "genesis.toml".into(),
+            key: "keys/node.key".into(),
+            db: "vigil.redb".into(),
+            api: ApiConfig::default(),
+            consensus: ConsensusConfig::default(),
+            mempool: MempoolConfig::default(),
+        }
+    }
+}
+
+/// The HTTP API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 7070)), max_body_bytes: 1 << 20 }
+    }
+}
+
+/// Which consensus driver orders blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverKind {
+    /// One node orders its own mempool on a timer.
+    Solo,
+}
+
+/// Consensus settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusConfig {
+    /// The driver.
+    pub driver: DriverKind,
+    /// Milliseconds between blocks (solo).
+    pub block_interval_ms: u64,
+    /// Commit blocks with no transactions, so that challenge windows (counted in heights)
+    /// advance on an idle network.
+    pub empty_blocks: bool,
+    /// Most encoded transaction bytes per block.
+    pub max_block_bytes: usize,
+}
+
+impl Default for ConsensusConfig {
+    fn default() -> Self {
+        Self {
+            driver: DriverKind::Solo,
+            block_interval_ms: 1_000,
+            empty_blocks: true,
+            max_block_bytes: 4 << 20,
+        }
+    }
+}
+
+impl ConsensusConfig {
+    /// The block interval.
+    pub fn block_interval(&self) -> Duration {
+        Duration::from_millis(self.block_interval_ms)
+    }
+}
+
+/// Mempool limits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolConfig {
+    /// Most pending transactions.
+    pub max_txs: usize,
+    /// Most pending encoded bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        Self { max_txs: 200_000, max_bytes: 256 << 20 }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown field or a wrong value (the message names it and its line).
+    #[error("config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        source: toml::de::Error,
+    },
+    /// A value outside its range.
+    #[error("config {path}: {field} {why}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        why: &'static str,
+    },
+}
+
+impl NodeConfig {
+    /// Loads `path` and resolves relative paths against its directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let config: NodeConfig = toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.to_owned(), source })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.validate(path)?;
+        Ok(config.resolved(base))
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |field, why| Err(ConfigError::Invalid { path: path.to_owned(), field, why });
+        if self.consensus.block_interval_ms == 0 {
+            return invalid("consensus.block_interval_ms", "must be at least 1");
+        }
+        if self.api.max_body_bytes < 1024 {
+            return invalid("api.max_body_bytes", "must be at least 1024");
+        }
+        if self.mempool.max_txs == 0 || self.mempool.max_bytes == 0 {
+            return invalid("mempool", "limits must be more than zero");
+        }
+        Ok(())
+    }
+
+    /// The same configuration with relative paths made relative to `base`.
+    pub fn resolved(mut self, base: &Path) -> Self {
+        for p in [&mut self.genesis, &mut self.key, &mut self.db] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        self
+    }
+
+    /// The configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_has_a_default_and_unknown_fields_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "").unwrap();
+        let c = NodeConfig::load(&path).unwrap();
+        assert_eq!(c.api.listen.port(), 7070);
+        assert_eq!(c.db, dir.path().join("vigil.redb"));
+        std::fs::write(&path, "[api]\nlisten = \"127.0.0.1:9\"\nlisen = 1\n").unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        std::fs::write(&path, "[consensus]\nblock_interval_ms = 0\n").unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("block_interval_ms"), "{err}");
+        std::fs::write(&path, "[api]\nlisten = \"nowhere\"\n").unwrap();
+        assert!(NodeConfig::load(&path).is_err());
+    }
+
+    #[test]
+    fn written_config_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let c = NodeConfig::default();
+        std::fs::write(&path, c.to_toml()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), c.resolved(dir.path()));
+    }
+}

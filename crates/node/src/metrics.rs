@@ -1,0 +1,109 @@
+//! Prometheus metrics, served at `/metrics` in the OpenMetrics text format.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of a refused transaction.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabels {
+    /// The reason code.
+    pub reason: String,
+}
+
+/// Labels of an HTTP request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// HTTP method.
+    pub method: String,
+    /// The route pattern (not the raw path, to bound cardinality).
+    pub route: String,
+    /// Response status code.
+    pub status: u16,
+}
+
+/// The node's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Last committed height.
+    pub height: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Pending transactions.
+    pub mempool_size: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Transactions admitted to the mempool.
+    pub tx_accepted: Counter<u64, AtomicU64>,
+    /// Transactions refused at submission, by reason.
+    pub tx_rejected: Family<RejectLabels, Counter<u64, AtomicU64>>,
+    /// Transactions committed in blocks.
+    pub tx_committed: Counter<u64, AtomicU64>,
+    /// Seconds to finalize and commit a block.
+    pub block_commit_seconds: Histogram,
+    /// HTTP request latency.
+    pub http_request_seconds: Family<RequestLabels, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("vigil");
+        let height = Gauge::default();
+        let mempool_size = Gauge::default();
+        let tx_accepted = Counter::default();
+        let tx_rejected = Family::<RejectLabels, Counter>::default();
+        let tx_committed = Counter::default();
+        let block_commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        let http_request_seconds = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.00005, 2.0, 18))
+        });
+        registry.register("height", "Last committed block height", height.clone());
+        registry.register(
+            "mempool_size",
+            "Transactions waiting in the mempool",
+            mempool_size.clone(),
+        );
+        registry.register(
+            "tx_accepted",
+            "Transactions admitted to the mempool",
+            tx_accepted.clone(),
+        );
+        registry.register("tx_rejected", "Transactions refused at submission", tx_rejected.clone());
+        registry.register("tx_committed", "Transactions committed in blocks", tx_committed.clone());
+        registry.register(
+            "block_commit_seconds",
+            "Time to finalize and commit a block",
+            block_commit_seconds.clone(),
+        );
+        registry.register(
+            "http_request_seconds",
+            "HTTP request latency by route",
+            http_request_seconds.clone(),
+        );
+        Self {
+            registry,
+            height,
+            mempool_size,
+            tx_accepted,
+            tx_rejected,
+            tx_committed,
+            block_commit_seconds,
+            http_request_seconds,
+        }
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,126 @@
+//! Running a node: open the database and ledger, serve the API, run the consensus driver, and
+//! shut down cleanly when asked.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use vigil_core::Keypair;
+use vigil_ledger::{Genesis, Ledger};
+use vigil_net::{ConsensusDriver, SoloConfig, SoloDriver};
+
+use crate::app::{NodeApp, NodeState};
+use crate::config::{DriverKind, NodeConfig};
+use crate::mempool::Mempool;
+use crate::store::RedbStore;
+
+/// Why a node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The genesis file.
+    #[error("genesis {path}: {reason}")]
+    Genesis {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The key file.
+    #[error(transparent)]
+    Key(#[from] crate::keyfile::KeyFileError),
+    /// The database or the ledger on it.
+    #[error("ledger: {0}")]
+    Ledger(#[from] vigil_ledger::LedgerError),
+    /// The database.
+    #[error("database: {0}")]
+    Store(#[from] vigil_ledger::StoreError),
+    /// The API socket.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The HTTP server failed.
+    #[error("HTTP server: {0}")]
+    Serve(std::io::Error),
+    /// The consensus driver failed.
+    #[error("consensus: {0}")]
+    Driver(#[from] vigil_net::DriverError),
+}
+
+/// Reads and validates a genesis file.
+pub fn load_genesis(path: &std::path::Path) -> Result<Genesis, NodeError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| NodeError::Genesis { path: path.to_owned(), reason: e.to_string() })?;
+    Genesis::from_toml(&text)
+        .map_err(|e| NodeError::Genesis { path: path.to_owned(), reason: e.to_string() })
+}
+
+/// A node whose database and ledger are open and whose API socket is bound, ready to run.
+pub struct Node {
+    /// The shared state (for in-process users such as the demo).
+    pub state: Arc<NodeState>,
+    /// The address the API listens on (useful with port 0).
+    pub api_addr: SocketAddr,
+    listener: TcpListener,
+    config: NodeConfig,
+    key: Keypair,
+}
+
+impl Node {
+    /// Opens everything `config` names and binds the API socket.
+    pub async fn open(config: NodeConfig, key: Keypair) -> Result<Self, NodeError> {
+        let genesis = load_genesis(&config.genesis)?;
+        let store = RedbStore::open(&config.db)?;
+        let ledger = Ledger::open(store, &genesis)?;
+        tracing::info!(
+            chain = %genesis.chain_id,
+            height = ledger.height(),
+            app_hash = %ledger.last_commit().app_hash,
+            "ledger open"
+        );
+        let mempool = Mempool::new(config.mempool.max_txs, config.mempool.max_bytes);
+        let state = NodeState::new(ledger, mempool, key.account_id());
+        let addr = config.api.listen;
+        let listener =
+            TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
+        let api_addr =
+            listener.local_addr().map_err(|source| NodeError::Listen { addr, source })?;
+        Ok(Self { state, api_addr, listener, config, key })
+    }
+
+    /// Serves the API and runs consensus until `shutdown` is cancelled (or the driver fails),
+    /// then stops both and returns.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), NodeError> {
+        let Node { state, api_addr, listener, config, key } = self;
+        let router = crate::api::router(Arc::clone(&state), config.api.max_body_bytes);
+        let http_shutdown = shutdown.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+                .await
+        });
+        tracing::info!(%api_addr, "API listening");
+        let driver_result = match config.consensus.driver {
+            DriverKind::Solo => {
+                let mut solo = SoloConfig::new(state.chain_id.clone());
+                solo.block_interval = config.consensus.block_interval();
+                solo.empty_blocks = config.consensus.empty_blocks;
+                solo.max_block_bytes = config.consensus.max_block_bytes;
+                SoloDriver::new(solo, key).run(NodeApp(Arc::clone(&state)), shutdown.clone()).await
+            }
+        };
+        // Whatever ended the driver ends the node.
+        shutdown.cancel();
+        let served = server.await.map_err(|e| NodeError::Serve(std::io::Error::other(e)))?;
+        driver_result?;
+        served.map_err(NodeError::Serve)?;
+        let last = state.ledger.read().last_commit();
+        tracing::info!(height = last.height, app_hash = %last.app_hash, "node stopped cleanly");
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the `vigil` binary: real processes on loopback, driven through the CLI
+//! and the HTTP API, with on-disk storage in temporary directories.
+
+mod bad_input;
+mod crash;
+mod flow;
+mod harness;
+mod router;

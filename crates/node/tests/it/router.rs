@@ -1,0 +1,74 @@
+//! The HTTP app without a socket (`oneshot`): the OpenAPI document matches the routes.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vigil_core::{Amount, Keypair};
+use vigil_ledger::{Genesis, GenesisAccount, Ledger};
+use vigil_node::api::{OPENAPI, router};
+use vigil_node::app::NodeState;
+use vigil_node::mempool::Mempool;
+use vigil_node::store::RedbStore;
+
+fn state(dir: &std::path::Path) -> Arc<NodeState> {
+    let key = Keypair::from_seed(&[5; 32]);
+    let genesis = Genesis {
+        chain_id: "vigil-router".parse().unwrap(),
+        genesis_time: 0,
+        params: Default::default(),
+        treasury: Amount::vgl(1),
+        reward_pool: Amount::ZERO,
+        accounts: vec![GenesisAccount {
+            account: key.account_id(),
+            balance: Amount::vgl(1),
+            bonded: Amount::vgl(1),
+            validator: true,
+        }],
+    };
+    let ledger = Ledger::open(RedbStore::open(&dir.join("db.redb")).unwrap(), &genesis).unwrap();
+    NodeState::new(ledger, Mempool::new(10, 1 << 20), key.account_id())
+}
+
+#[tokio::test]
+async fn every_documented_path_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(state(dir.path()), 1 << 20);
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 11);
+    for (path, item) in paths {
+        let concrete = path
+            .replace("{id}", &"ab".repeat(32))
+            .replace("{account}", &"cd".repeat(32))
+            .replace("{indicator}", "example.com")
+            .replace("{height}", "1");
+        let method = if item.get("get").is_some() { "GET" } else { "POST" };
+        if path == "/v1/events" {
+            continue; // an endless stream; covered by the event tests
+        }
+        let req = Request::builder()
+            .method(method)
+            .uri(&concrete)
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("no such endpoint"), "{path} is documented but not routed");
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_is_server_sent_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(state(dir.path()), 1 << 20);
+    let resp = app.oneshot(Request::get("/v1/events").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+}
