@@ -256,6 +256,12 @@ impl<S: Store> Ledger<S> {
     /// nonce passes on its stateless checks alone (the mempool orders it).
     pub fn check_tx(&self, tx: &SignedTx) -> Result<(), TxError> {
         self.check_tx_stateless(tx)?;
+        self.check_tx_stateful(tx)
+    }
+
+    /// The part of [`Ledger::check_tx`] that reads state: the nonce, and a dry run for a
+    /// transaction that is next in line. Callers must have run the stateless checks.
+    pub fn check_tx_stateful(&self, tx: &SignedTx) -> Result<(), TxError> {
         let expected = self.state.account(&tx.tx.signer).map(|a| a.nonce).unwrap_or(0);
         let got = tx.tx.nonce;
         if got < expected {

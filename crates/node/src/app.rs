@@ -147,12 +147,15 @@ impl NodeState {
     /// Admits a transaction to the mempool after the ledger's checks.
     pub fn submit(&self, tx: SignedTx) -> Result<TxId, SubmitError> {
         let result = (|| -> Result<TxId, SubmitError> {
+            // Signature checks, the expensive part, run in parallel under the shared read lock;
+            // only the insert takes the mempool lock.
             let ledger = self.ledger.read();
-            let mut mempool = self.mempool.lock();
-            if mempool.contains(&tx.id()) {
+            if self.mempool.lock().contains(&tx.id()) {
                 return Err(MempoolError::Duplicate(tx.id()).into());
             }
-            ledger.check_tx(&tx)?;
+            ledger.check_tx_stateless(&tx)?;
+            ledger.check_tx_stateful(&tx)?;
+            let mut mempool = self.mempool.lock();
             let id = mempool.insert(tx)?;
             self.metrics.mempool_size.set(i64::try_from(mempool.len()).unwrap_or(i64::MAX));
             Ok(id)
