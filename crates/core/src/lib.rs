@@ -21,6 +21,7 @@ pub mod encoding;
 mod evm;
 mod identity;
 mod indicator;
+mod protocol;
 mod report;
 mod signed;
 mod tx;
@@ -36,6 +37,10 @@ pub use identity::{
     AccountId, IdError, Keypair, Signature, SignatureError, Verifiable, verify_batch,
 };
 pub use indicator::{Indicator, IndicatorError, IndicatorKind};
+pub use protocol::{
+    BreakerPolicy, MAX_PROTOCOL_MEMBERS, OnChainAction, ProposalAction, ProtocolId,
+    ProtocolIdError, ProtocolShapeError, ProtocolSpec, VoteChoice,
+};
 pub use report::{
     Category, Evidence, EvidenceError, MAX_AFFECTED, MAX_EVIDENCE, MAX_REFERENCE_LEN,
     MAX_REPORT_INDICATORS, MAX_SUMMARY_LEN, Report, ReportId, ReportShapeError, Severity, Stance,

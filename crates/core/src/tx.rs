@@ -8,10 +8,13 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::ChainId;
+use crate::alert::Alert;
 use crate::amount::Amount;
 use crate::encoding::{ContentId, encode, signing_message};
 use crate::identity::{AccountId, Keypair, Signature, SignatureError, Verifiable};
+use crate::protocol::{ProposalAction, ProtocolId, ProtocolSpec, VoteChoice};
 use crate::report::{Report, ReportId, Stance};
+use crate::signed::Signed;
 
 /// The domain tag of transaction signatures.
 pub const TX_DOMAIN: &str = "vigil/tx/v1";
@@ -59,6 +62,50 @@ pub enum TxBody {
         /// Bonded stake locked until the verdict.
         stake: Amount,
     },
+    /// Register a protocol with its guardians and breaker policy; the signer becomes its owner
+    /// and deposits `bounty_deposit` into its bounty pool.
+    RegisterProtocol {
+        /// The registration.
+        spec: ProtocolSpec,
+        /// Deposit into the protocol's bounty pool (may be zero).
+        bounty_deposit: Amount,
+    },
+    /// A guardian trips the protocol's breaker.
+    TripBreaker {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// Why, for people.
+        reason: String,
+    },
+    /// The fast path: an authorised monitor's signed alert trips the breaker; a report of the
+    /// alert opens with the monitor as reporter, and if it is rejected the monitor is slashed.
+    FastPathTrip {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// The monitor's signed alert.
+        alert: Box<Signed<Alert>>,
+    },
+    /// A guardian approves re-arming a tripped breaker; M distinct approvals re-arm it.
+    ApproveReset {
+        /// The protocol.
+        protocol: ProtocolId,
+    },
+    /// Put a proposal to a stake-weighted vote, with the proposal deposit.
+    Propose {
+        /// What it would do.
+        action: ProposalAction,
+        /// Why, for voters.
+        description: String,
+        /// Earliest height to execute at (it never executes before the timelock ends).
+        not_before: Option<u64>,
+    },
+    /// Vote on an open proposal with all bonded stake.
+    Vote {
+        /// The proposal.
+        proposal: u64,
+        /// The choice.
+        choice: VoteChoice,
+    },
 }
 
 impl TxBody {
@@ -70,6 +117,12 @@ impl TxBody {
             Self::Unbond { .. } => "unbond",
             Self::SubmitReport { .. } => "submit_report",
             Self::Attest { .. } => "attest",
+            Self::RegisterProtocol { .. } => "register_protocol",
+            Self::TripBreaker { .. } => "trip_breaker",
+            Self::FastPathTrip { .. } => "fast_path_trip",
+            Self::ApproveReset { .. } => "approve_reset",
+            Self::Propose { .. } => "propose",
+            Self::Vote { .. } => "vote",
         }
     }
 }

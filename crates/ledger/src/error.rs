@@ -1,6 +1,8 @@
 //! Why a transaction is refused, and why the ledger itself failed.
 
-use vigil_core::{AccountId, Amount, ChainId, ReportId, ReportShapeError, SignatureError};
+use vigil_core::{
+    AccountId, Amount, ChainId, ProtocolId, ReportId, ReportShapeError, SignatureError,
+};
 
 use crate::state::ReportStatus;
 
@@ -132,6 +134,84 @@ pub enum TxError {
     /// An amount that would overflow a balance.
     #[error("amount overflows a balance")]
     Overflow,
+    /// Malformed protocol registration.
+    #[error("invalid protocol: {0}")]
+    ProtocolShape(String),
+    /// The protocol id is taken.
+    #[error("protocol {0} is already registered")]
+    ProtocolExists(ProtocolId),
+    /// No such protocol.
+    #[error("unknown protocol {0}")]
+    UnknownProtocol(ProtocolId),
+    /// The signer is not one of the protocol's guardians.
+    #[error("{account} is not a guardian of {protocol}")]
+    NotGuardian {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// The signer.
+        account: AccountId,
+    },
+    /// Tripping a breaker that is already tripped.
+    #[error("the breaker of {0} is already tripped")]
+    AlreadyTripped(ProtocolId),
+    /// Approving the reset of a breaker that is armed.
+    #[error("the breaker of {0} is armed; there is nothing to reset")]
+    NotTripped(ProtocolId),
+    /// A guardian approving the same reset twice.
+    #[error("{account} already approved resetting {protocol}")]
+    AlreadyApproved {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// The guardian.
+        account: AccountId,
+    },
+    /// The alert's signer is not an authorised monitor of the protocol.
+    #[error("{monitor} is not an authorised monitor of {protocol}")]
+    NotMonitor {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// The alert's signer.
+        monitor: AccountId,
+    },
+    /// The fast-path transaction must be sent by the monitor that signed the alert.
+    #[error("a fast-path trip must be sent by the monitor that signed the alert")]
+    AlertSenderMismatch,
+    /// The alert does not meet the protocol's policy.
+    #[error("alert does not meet the policy of {protocol}: {why}")]
+    AlertBelowPolicy {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// What falls short.
+        why: String,
+    },
+    /// A monitor with nothing bonded cannot be held to account.
+    #[error("monitor {0} has no bonded stake to answer for a false trip")]
+    MonitorWithoutStake(AccountId),
+    /// No such proposal.
+    #[error("unknown proposal {0}")]
+    UnknownProposal(u64),
+    /// The proposal no longer takes votes.
+    #[error("proposal {proposal} is {status} and no longer takes votes")]
+    VotingClosed {
+        /// The proposal.
+        proposal: u64,
+        /// Its status.
+        status: String,
+    },
+    /// A second vote by the same account.
+    #[error("{account} has already voted on proposal {proposal}")]
+    AlreadyVoted {
+        /// The proposal.
+        proposal: u64,
+        /// The voter.
+        account: AccountId,
+    },
+    /// Voting without bonded stake.
+    #[error("{0} has no bonded stake to vote with")]
+    NoVotingPower(AccountId),
+    /// A malformed proposal.
+    #[error("invalid proposal: {0}")]
+    ProposalShape(String),
 }
 
 impl From<ReportShapeError> for TxError {

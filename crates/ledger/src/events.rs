@@ -2,10 +2,12 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
-use vigil_core::{AccountId, Amount, ReportId, Stance, TxId};
+use vigil_core::{
+    AccountId, Amount, EvmChainId, OnChainAction, ProtocolId, ReportId, Stance, TxId, VoteChoice,
+};
 
 use crate::error::TxError;
-use crate::state::ReportStatus;
+use crate::state::{ProposalStatus, ReportStatus, TripReason};
 
 /// Why stake was slashed.
 #[derive(
@@ -17,6 +19,8 @@ pub enum SlashReason {
     RejectedReport,
     /// The account attested on the losing side.
     LosingAttestation,
+    /// The account's fast-path trip was judged false.
+    FalseFastPath,
 }
 
 /// Why an account was paid.
@@ -29,6 +33,24 @@ pub enum RewardReason {
     ConfirmedReport,
     /// Attester on the winning side.
     WinningAttestation,
+    /// Reporter of a confirmed vulnerability, from the protocol's bounty pool.
+    Bounty,
+}
+
+/// Who re-armed a breaker.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResetBy {
+    /// M distinct guardians.
+    Guardians {
+        /// The approving guardians.
+        guardians: Vec<AccountId>,
+    },
+    /// A passed governance proposal.
+    Proposal {
+        /// Its id.
+        proposal: u64,
+    },
 }
 
 /// Something a block did.
@@ -125,6 +147,114 @@ pub enum Event {
         reason: RewardReason,
         /// The report it concerns.
         report: ReportId,
+    },
+    /// A protocol was registered.
+    ProtocolRegistered {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// Its owner.
+        owner: AccountId,
+    },
+    /// A breaker tripped: executors carry out `action` on chain.
+    BreakerTripped {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// Why.
+        reason: TripReason,
+        /// Who tripped it.
+        by: AccountId,
+        /// What to do on chain.
+        action: OnChainAction,
+        /// The chain of the action.
+        chain: EvmChainId,
+    },
+    /// A guardian approved re-arming a breaker.
+    ResetApproved {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// The guardian.
+        guardian: AccountId,
+        /// Approvals so far.
+        approvals: u32,
+        /// Approvals needed.
+        threshold: u8,
+    },
+    /// A breaker was re-armed: executors undo the action on chain.
+    BreakerReset {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// Who re-armed it.
+        by: ResetBy,
+        /// What to do on chain (`reset_calldata`).
+        action: OnChainAction,
+        /// The chain of the action.
+        chain: EvmChainId,
+    },
+    /// A proposal opened for votes.
+    ProposalSubmitted {
+        /// Its id.
+        proposal: u64,
+        /// Its proposer.
+        proposer: AccountId,
+        /// What kind.
+        kind: String,
+        /// Last height of voting.
+        voting_ends: u64,
+    },
+    /// A vote.
+    Voted {
+        /// The proposal.
+        proposal: u64,
+        /// The voter.
+        voter: AccountId,
+        /// The choice.
+        choice: VoteChoice,
+        /// Power.
+        power: u64,
+    },
+    /// Voting closed.
+    ProposalClosed {
+        /// The proposal.
+        proposal: u64,
+        /// Passed or rejected.
+        status: ProposalStatus,
+        /// Yes power.
+        yes: u64,
+        /// No power.
+        no: u64,
+        /// Abstain power.
+        abstain: u64,
+        /// Power needed for quorum.
+        quorum: u64,
+        /// Execution height when passed.
+        execute_at: Option<u64>,
+    },
+    /// A passed proposal was carried out (or failed).
+    ProposalExecuted {
+        /// The proposal.
+        proposal: u64,
+        /// Executed or failed.
+        status: ProposalStatus,
+        /// Why it failed.
+        failure: Option<String>,
+    },
+    /// A governance proposal slashed stake.
+    ProposalSlash {
+        /// The account.
+        account: AccountId,
+        /// Amount taken (at most what was slashable).
+        amount: Amount,
+        /// The proposal.
+        proposal: u64,
+    },
+    /// The treasury paid out.
+    TreasurySpent {
+        /// Recipient.
+        to: AccountId,
+        /// Amount.
+        amount: Amount,
+        /// The proposal.
+        proposal: u64,
     },
     /// The validator set changes from the next height.
     ValidatorSetChanged {

@@ -8,16 +8,21 @@ use crate::error::TxError;
 use crate::events::Event;
 use crate::reputation::PPM;
 use crate::state::{
-    Account, Attestation, Globals, ReportRecord, ReportStatus, State, Tally, Unbonding,
+    Account, Attestation, Globals, ProposalRecord, ProtocolRecord, ReportOrigin, ReportRecord,
+    ReportStatus, State, Tally, Unbonding, VoteRecord,
 };
+use vigil_core::ProtocolId;
 
 /// The writes and events of one executed transaction.
 #[derive(Debug, Default)]
 pub(crate) struct Effects {
-    accounts: Vec<(AccountId, Account)>,
-    reports: Vec<(ReportId, ReportRecord)>,
-    attestations: Vec<(ReportId, AccountId, Attestation)>,
-    globals: Option<Globals>,
+    pub(crate) accounts: Vec<(AccountId, Account)>,
+    pub(crate) reports: Vec<(ReportId, ReportRecord)>,
+    pub(crate) attestations: Vec<(ReportId, AccountId, Attestation)>,
+    pub(crate) protocols: Vec<(ProtocolId, ProtocolRecord)>,
+    pub(crate) proposals: Vec<(u64, ProposalRecord)>,
+    pub(crate) votes: Vec<(u64, AccountId, VoteRecord)>,
+    pub(crate) globals: Option<Globals>,
     pub(crate) events: Vec<Event>,
 }
 
@@ -46,6 +51,15 @@ impl Effects {
         for (report, attester, a) in self.attestations {
             state.put_attestation(report, attester, a);
         }
+        for (id, p) in self.protocols {
+            state.put_protocol(id, p);
+        }
+        for (id, p) in self.proposals {
+            state.put_proposal(id, p);
+        }
+        for (id, voter, v) in self.votes {
+            state.put_vote(id, voter, v);
+        }
         if let Some(g) = self.globals {
             *state.globals_mut() = g;
         }
@@ -53,11 +67,11 @@ impl Effects {
     }
 }
 
-fn add(a: Amount, b: Amount) -> Result<Amount, TxError> {
+pub(crate) fn add(a: Amount, b: Amount) -> Result<Amount, TxError> {
     a.checked_add(b).ok_or(TxError::Overflow)
 }
 
-fn sub_balance(a: Amount, b: Amount) -> Result<Amount, TxError> {
+pub(crate) fn sub_balance(a: Amount, b: Amount) -> Result<Amount, TxError> {
     a.checked_sub(b).ok_or(TxError::InsufficientBalance { needed: b, available: a })
 }
 
@@ -76,6 +90,22 @@ pub(crate) fn check_body_shape(body: &TxBody) -> Result<(), TxError> {
             positive(*bond)
         }
         TxBody::Attest { stake, .. } => positive(*stake),
+        TxBody::RegisterProtocol { spec, .. } => {
+            spec.check_shape().map_err(|e| TxError::ProtocolShape(e.to_string()))
+        }
+        TxBody::TripBreaker { reason, .. } => {
+            if reason.len() > 512 {
+                return Err(TxError::ProtocolShape("trip reason is longer than 512 bytes".into()));
+            }
+            Ok(())
+        }
+        TxBody::Propose { description, .. } => {
+            if description.trim().is_empty() || description.len() > 4096 {
+                return Err(TxError::ProposalShape("description must be 1-4096 bytes".into()));
+            }
+            Ok(())
+        }
+        TxBody::FastPathTrip { .. } | TxBody::ApproveReset { .. } | TxBody::Vote { .. } => Ok(()),
     }
 }
 
@@ -91,10 +121,28 @@ pub(crate) fn plan(state: &State, height: u64, tx: &Tx) -> Result<Effects, TxErr
         TxBody::Attest { report, stance, stake } => {
             attest(state, height, signer, *report, *stance, *stake)
         }
+        TxBody::RegisterProtocol { spec, bounty_deposit } => {
+            crate::breakers::register(state, height, signer, spec, *bounty_deposit)
+        }
+        TxBody::TripBreaker { protocol, reason } => {
+            crate::breakers::trip(state, height, signer, protocol, reason)
+        }
+        TxBody::FastPathTrip { protocol, alert } => {
+            crate::breakers::fast_path(state, height, &tx.chain_id, signer, protocol, alert)
+        }
+        TxBody::ApproveReset { protocol } => {
+            crate::breakers::approve_reset(state, signer, protocol)
+        }
+        TxBody::Propose { action, description, not_before } => {
+            crate::governance::propose(state, height, signer, action, description, *not_before)
+        }
+        TxBody::Vote { proposal, choice } => {
+            crate::governance::vote(state, height, signer, *proposal, *choice)
+        }
     }
 }
 
-fn account(state: &State, id: &AccountId) -> Account {
+pub(crate) fn account(state: &State, id: &AccountId) -> Account {
     state.account(id).cloned().unwrap_or_default()
 }
 
@@ -179,6 +227,7 @@ fn submit(
         status: ReportStatus::Open,
         tally: Tally::default(),
         settlement: None,
+        origin: ReportOrigin::Submitted,
     };
     Ok(Effects {
         accounts: vec![(reporter, acct)],

@@ -146,6 +146,7 @@ impl<S: Store> Ledger<S> {
             validator_candidates: candidates,
             validators: Vec::new(),
             validators_since: 1,
+            next_proposal: 1,
         };
         let mut state = State::new(genesis.params.clone(), globals);
         for a in &genesis.accounts {
@@ -425,6 +426,11 @@ impl<S: Store> Ledger<S> {
         out
     }
 
+    /// The cost of corrupting a protocol's controls, from live state.
+    pub fn security(&self, id: &vigil_core::ProtocolId) -> Option<crate::SecurityReport> {
+        crate::security(&self.state, id)
+    }
+
     /// The validator set deciding the next height.
     pub fn validator_set(&self) -> &[(AccountId, u64)] {
         &self.state.globals().validators
@@ -456,6 +462,14 @@ impl<S: Store> Ledger<S> {
         for (_, r) in self.state.reports() {
             if matches!(r.status, ReportStatus::Open | ReportStatus::Escalated) {
                 sum = sum.saturating_add(u128::from(r.bond.0));
+            }
+        }
+        for (_, p) in self.state.protocols() {
+            sum = sum.saturating_add(u128::from(p.bounty_pool.0));
+        }
+        for (_, p) in self.state.proposals() {
+            if p.status == crate::state::ProposalStatus::Voting {
+                sum = sum.saturating_add(u128::from(p.deposit.0));
             }
         }
         let g = self.state.globals();

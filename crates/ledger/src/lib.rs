@@ -22,9 +22,12 @@
 )]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+mod breakers;
 mod error;
 mod events;
 mod exec;
+mod governance;
+mod governance_state;
 mod ledger;
 mod params;
 mod reputation;
@@ -33,15 +36,17 @@ mod state;
 mod store;
 
 pub use error::{LedgerError, StoreError, TxError};
-pub use events::{Event, RewardReason, SlashReason, TxResult};
+pub use events::{Event, ResetBy, RewardReason, SlashReason, TxResult};
+pub use governance::{SecurityReport, security};
 pub use ledger::{
     AccountView, CheckMatch, FinalizedBlock, Ledger, app_hash_from_scratch, block_hash,
 };
 pub use params::{BPS, Genesis, GenesisAccount, GenesisError, ParamError, Params};
 pub use reputation::Reputation;
 pub use state::{
-    Account, Attestation, AttestationOutcome, Globals, ReportRecord, ReportStatus, Settlement,
-    State, StateKey, Tally, Unbonding, index_key,
+    Account, Attestation, AttestationOutcome, BreakerState, Globals, ProposalRecord,
+    ProposalStatus, ProtocolRecord, ReportOrigin, ReportRecord, ReportStatus, Settlement, State,
+    StateKey, Tally, TripReason, Unbonding, VoteRecord, VoteTally, index_key,
 };
 pub use store::{AppHash, CommitBatch, CommitInfo, EntryVisitor, MemoryStore, StateWrite, Store};
 

@@ -45,6 +45,20 @@ pub struct Params {
     pub epoch_length: u64,
     /// Most validators in a set.
     pub max_validators: u32,
+    /// Deposit a governance proposal locks; returned when the vote reaches quorum, sent to the
+    /// treasury otherwise.
+    pub proposal_deposit: Amount,
+    /// Blocks a proposal is open for votes. At most `unbonding_delay`, so stake that voted
+    /// cannot be unbonded, moved and bonded again to vote twice.
+    pub voting_period: u64,
+    /// Voting power that must take part (yes, no or abstain), as a fraction of all bonded stake.
+    pub governance_quorum_bps: u32,
+    /// Share of yes among yes + no a proposal needs to pass.
+    pub governance_threshold_bps: u32,
+    /// Blocks between a proposal passing and its execution.
+    pub timelock: u64,
+    /// Share of a monitor's slashable stake slashed when its fast-path trip is judged false.
+    pub monitor_slash_bps: u32,
 }
 
 impl Default for Params {
@@ -65,6 +79,12 @@ impl Default for Params {
             reputation_decay_period: 10_000,
             epoch_length: 100,
             max_validators: 100,
+            proposal_deposit: Amount::vgl(100),
+            voting_period: 500,
+            governance_quorum_bps: 3_340,
+            governance_threshold_bps: 6_667,
+            timelock: 100,
+            monitor_slash_bps: 1_000,
         }
     }
 }
@@ -90,6 +110,9 @@ impl Params {
             ("reporter_reward_bps", self.reporter_reward_bps),
             ("winner_reward_bps", self.winner_reward_bps),
             ("reputation_decay_bps", self.reputation_decay_bps),
+            ("governance_quorum_bps", self.governance_quorum_bps),
+            ("governance_threshold_bps", self.governance_threshold_bps),
+            ("monitor_slash_bps", self.monitor_slash_bps),
         ];
         for (name, value) in bps {
             if value > BPS {
@@ -114,11 +137,24 @@ impl Params {
             ("challenge_window", self.challenge_window),
             ("reputation_decay_period", self.reputation_decay_period),
             ("epoch_length", self.epoch_length),
+            ("voting_period", self.voting_period),
         ];
         for (name, value) in positive {
             if value == 0 {
                 return Err(ParamError { name, why: "must be at least 1" });
             }
+        }
+        if self.governance_threshold_bps <= BPS / 2 {
+            return Err(ParamError {
+                name: "governance_threshold_bps",
+                why: "must be more than half, or both sides could win",
+            });
+        }
+        if self.voting_period > self.unbonding_delay {
+            return Err(ParamError {
+                name: "voting_period",
+                why: "must not exceed unbonding_delay, or stake could vote twice",
+            });
         }
         if self.min_report_bond.is_zero() {
             return Err(ParamError { name: "min_report_bond", why: "must be more than zero" });

@@ -12,7 +12,7 @@ use vigil_core::{AccountId, Amount, ReportId, Stance};
 use crate::error::LedgerError;
 use crate::events::{Event, RewardReason, SlashReason};
 use crate::params::BPS;
-use crate::state::{AttestationOutcome, ReportStatus, Settlement, State, Unbonding};
+use crate::state::{AttestationOutcome, ReportOrigin, ReportStatus, Settlement, State, Unbonding};
 
 fn overflow(what: &'static str) -> LedgerError {
     LedgerError::Overflow(what)
@@ -42,17 +42,21 @@ fn reaches(side: u64, cast: u64, threshold_bps: u32) -> bool {
 pub(crate) fn end_block(state: &mut State, height: u64) -> Result<Vec<Event>, LedgerError> {
     let mut events = Vec::new();
     for id in state.due_reports(height) {
-        settle_report(state, height, id, &mut events)?;
+        settle_report(state, height, id, None, &mut events)?;
     }
+    crate::governance::end_block(state, height, &mut events)?;
     release_unbonding(state, height, &mut events)?;
     rotate_validators(state, height, &mut events);
     Ok(events)
 }
 
-fn settle_report(
+/// Settles a report whose window closed (or, with `forced`, an escalated report that governance
+/// decided).
+pub(crate) fn settle_report(
     state: &mut State,
     height: u64,
     id: ReportId,
+    forced: Option<ReportStatus>,
     events: &mut Vec<Event>,
 ) -> Result<(), LedgerError> {
     let Some(mut record) = state.report(&id).cloned() else {
@@ -67,7 +71,9 @@ fn settle_report(
         u64::from(BPS),
     );
     let decided = cast > 0 && cast >= quorum;
-    let status = if decided && reaches(tally.confirm_weight, cast, params.verdict_threshold_bps) {
+    let status = if let Some(forced) = forced {
+        forced
+    } else if decided && reaches(tally.confirm_weight, cast, params.verdict_threshold_bps) {
         ReportStatus::Confirmed
     } else if decided && reaches(tally.dispute_weight, cast, params.verdict_threshold_bps) {
         ReportStatus::Rejected
@@ -202,7 +208,41 @@ fn settle_report(
         winners_reward: winners_paid,
         to_treasury,
     });
+    let origin = record.origin.clone();
+    let reporter_id = record.reporter;
     state.put_report(id, record);
+    match status {
+        ReportStatus::Confirmed => crate::breakers::on_confirmed(state, height, id, events)?,
+        ReportStatus::Rejected => {
+            if let ReportOrigin::FastPath { .. } = origin {
+                // A false fast-path trip costs the monitor part of its stake as well.
+                let slashable = state.account(&reporter_id).and_then(|a| {
+                    a.free_stake().checked_add(
+                        a.unbonding
+                            .iter()
+                            .try_fold(Amount::ZERO, |s, u| s.checked_add(u.amount))?,
+                    )
+                });
+                let cut = slashable
+                    .unwrap_or_default()
+                    .bps(params.monitor_slash_bps)
+                    .ok_or(overflow("monitor slash"))?;
+                let taken = crate::governance::slash_stake(state, &reporter_id, cut)?;
+                if !taken.is_zero() {
+                    let mut g = state.globals().clone();
+                    g.treasury = add(g.treasury, taken, "treasury")?;
+                    *state.globals_mut() = g;
+                    events.push(Event::Slashed {
+                        account: reporter_id,
+                        amount: taken,
+                        reason: SlashReason::FalseFastPath,
+                        report: id,
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
     Ok(())
 }
 

@@ -12,7 +12,13 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use vigil_core::{AccountId, Amount, ChainId, Indicator, Report, ReportId, Stance};
 
+use vigil_core::ProtocolId;
+
 use crate::error::LedgerError;
+pub use crate::governance_state::{
+    BreakerState, ProposalRecord, ProposalStatus, ProtocolRecord, ReportOrigin, TripReason,
+    VoteRecord, VoteTally,
+};
 use crate::params::Params;
 use crate::reputation::Reputation;
 
@@ -187,6 +193,8 @@ pub struct ReportRecord {
     pub tally: Tally,
     /// How it was settled, once closed (not for Escalated until governance decides).
     pub settlement: Option<Settlement>,
+    /// How it reached the ledger.
+    pub origin: ReportOrigin,
 }
 
 /// What happened to one attestation at the verdict.
@@ -238,6 +246,8 @@ pub struct Globals {
     pub validators: Vec<(AccountId, u64)>,
     /// Height from which `validators` applies.
     pub validators_since: u64,
+    /// The id the next proposal gets.
+    pub next_proposal: u64,
 }
 
 /// A key of the committed state. Its borsh encoding is the Merkle tree key.
@@ -253,6 +263,12 @@ pub enum StateKey {
     Report(ReportId),
     /// An attestation: (report, attester).
     Attestation(ReportId, AccountId),
+    /// A protocol.
+    Protocol(ProtocolId),
+    /// A proposal.
+    Proposal(u64),
+    /// A vote: (proposal, voter).
+    Vote(u64, AccountId),
 }
 
 const MIN_ACCOUNT: AccountId = AccountId([0; 32]);
@@ -266,7 +282,12 @@ pub struct State {
     accounts: BTreeMap<AccountId, Account>,
     reports: BTreeMap<ReportId, ReportRecord>,
     attestations: BTreeMap<(ReportId, AccountId), Attestation>,
+    protocols: BTreeMap<ProtocolId, ProtocolRecord>,
+    proposals: BTreeMap<u64, ProposalRecord>,
+    votes: BTreeMap<(u64, AccountId), VoteRecord>,
     // Derived indexes.
+    /// (height, proposal): voting ends or execution is due at that height.
+    proposal_schedule: BTreeSet<(u64, u64)>,
     deadlines: BTreeSet<(u64, ReportId)>,
     releases: BTreeSet<(u64, AccountId)>,
     by_indicator: BTreeMap<Indicator, BTreeSet<ReportId>>,
@@ -291,6 +312,10 @@ impl State {
             accounts: BTreeMap::new(),
             reports: BTreeMap::new(),
             attestations: BTreeMap::new(),
+            protocols: BTreeMap::new(),
+            proposals: BTreeMap::new(),
+            votes: BTreeMap::new(),
+            proposal_schedule: BTreeSet::new(),
             deadlines: BTreeSet::new(),
             releases: BTreeSet::new(),
             by_indicator: BTreeMap::new(),
@@ -392,6 +417,67 @@ impl State {
         self.attestations.insert((report, attester), a);
     }
 
+    /// A protocol.
+    pub fn protocol(&self, id: &ProtocolId) -> Option<&ProtocolRecord> {
+        self.protocols.get(id)
+    }
+
+    /// Every protocol in id order.
+    pub fn protocols(&self) -> impl Iterator<Item = (&ProtocolId, &ProtocolRecord)> {
+        self.protocols.iter()
+    }
+
+    /// Stores a protocol.
+    pub fn put_protocol(&mut self, id: ProtocolId, record: ProtocolRecord) {
+        self.dirty.insert(StateKey::Protocol(id.clone()));
+        self.protocols.insert(id, record);
+    }
+
+    /// A proposal.
+    pub fn proposal(&self, id: u64) -> Option<&ProposalRecord> {
+        self.proposals.get(&id)
+    }
+
+    /// Every proposal in id order.
+    pub fn proposals(&self) -> impl Iterator<Item = (&u64, &ProposalRecord)> {
+        self.proposals.iter()
+    }
+
+    /// Stores a proposal, keeping its schedule entry in step.
+    pub fn put_proposal(&mut self, id: u64, record: ProposalRecord) {
+        if let Some(h) = self.proposals.get(&id).and_then(schedule_height) {
+            self.proposal_schedule.remove(&(h, id));
+        }
+        if let Some(h) = schedule_height(&record) {
+            self.proposal_schedule.insert((h, id));
+        }
+        self.dirty.insert(StateKey::Proposal(id));
+        self.proposals.insert(id, record);
+    }
+
+    /// Proposals whose voting ends or whose execution is due at or before `height`.
+    pub fn due_proposals(&self, height: u64) -> Vec<u64> {
+        self.proposal_schedule.range(..=(height, u64::MAX)).map(|(_, id)| *id).collect()
+    }
+
+    /// One vote.
+    pub fn vote(&self, proposal: u64, voter: &AccountId) -> Option<&VoteRecord> {
+        self.votes.get(&(proposal, *voter))
+    }
+
+    /// The votes on a proposal.
+    pub fn votes_on(&self, proposal: u64) -> impl Iterator<Item = (&AccountId, &VoteRecord)> {
+        self.votes
+            .range((proposal, MIN_ACCOUNT)..=(proposal, MAX_ACCOUNT))
+            .map(|((_, a), v)| (a, v))
+    }
+
+    /// Stores a vote.
+    pub fn put_vote(&mut self, proposal: u64, voter: AccountId, vote: VoteRecord) {
+        self.dirty.insert(StateKey::Vote(proposal, voter));
+        self.votes.insert((proposal, voter), vote);
+    }
+
     /// Replaces the parameters (governance).
     pub fn set_params(&mut self, params: Params) {
         self.dirty.insert(StateKey::Params);
@@ -427,6 +513,9 @@ impl State {
             StateKey::Account(id) => self.accounts.get(id).map(encode),
             StateKey::Report(id) => self.reports.get(id).map(encode),
             StateKey::Attestation(r, a) => self.attestations.get(&(*r, *a)).map(encode),
+            StateKey::Protocol(id) => self.protocols.get(id).map(encode),
+            StateKey::Proposal(id) => self.proposals.get(id).map(encode),
+            StateKey::Vote(p, a) => self.votes.get(&(*p, *a)).map(encode),
         }
     }
 
@@ -436,6 +525,9 @@ impl State {
         keys.extend(self.accounts.keys().map(|id| StateKey::Account(*id)));
         keys.extend(self.reports.keys().map(|id| StateKey::Report(*id)));
         keys.extend(self.attestations.keys().map(|(r, a)| StateKey::Attestation(*r, *a)));
+        keys.extend(self.protocols.keys().map(|id| StateKey::Protocol(id.clone())));
+        keys.extend(self.proposals.keys().map(|id| StateKey::Proposal(*id)));
+        keys.extend(self.votes.keys().map(|(p, a)| StateKey::Vote(*p, *a)));
         keys
     }
 
@@ -452,6 +544,9 @@ impl State {
         let mut accounts = Vec::new();
         let mut reports = Vec::new();
         let mut attestations = Vec::new();
+        let mut protocols = Vec::new();
+        let mut proposals = Vec::new();
+        let mut votes = Vec::new();
         for (k, v) in entries {
             match decode::<StateKey>(k).map_err(|e| corrupt("key", e))? {
                 StateKey::Params => params = Some(decode(v).map_err(|e| corrupt("params", e))?),
@@ -464,6 +559,15 @@ impl State {
                 }
                 StateKey::Attestation(r, a) => {
                     attestations.push((r, a, decode(v).map_err(|e| corrupt("attestation", e))?))
+                }
+                StateKey::Protocol(id) => {
+                    protocols.push((id, decode(v).map_err(|e| corrupt("protocol", e))?))
+                }
+                StateKey::Proposal(id) => {
+                    proposals.push((id, decode(v).map_err(|e| corrupt("proposal", e))?))
+                }
+                StateKey::Vote(p, a) => {
+                    votes.push((p, a, decode(v).map_err(|e| corrupt("vote", e))?))
                 }
             }
         }
@@ -479,7 +583,25 @@ impl State {
         for (r, a, att) in attestations {
             state.put_attestation(r, a, att);
         }
+        for (id, p) in protocols {
+            state.put_protocol(id, p);
+        }
+        for (id, p) in proposals {
+            state.put_proposal(id, p);
+        }
+        for (p, a, v) in votes {
+            state.put_vote(p, a, v);
+        }
         state.take_dirty();
         Ok(state)
+    }
+}
+
+/// The height at which a proposal next needs attention: the end of its vote, or its execution.
+fn schedule_height(p: &ProposalRecord) -> Option<u64> {
+    match p.status {
+        ProposalStatus::Voting => Some(p.voting_ends),
+        ProposalStatus::Passed => p.execute_at,
+        _ => None,
     }
 }

@@ -51,6 +51,8 @@ pub fn dev_params() -> Params {
     Params {
         challenge_window: 10,
         unbonding_delay: 30,
+        voting_period: 20,
+        timelock: 5,
         attestation_quorum_bps: 1_000,
         epoch_length: 100,
         min_report_bond: Amount::vgl(10),

@@ -3,9 +3,10 @@
 use proptest::prelude::*;
 use vigil_core::encoding::{decode, encode};
 use vigil_core::{
-    AccountId, Alert, AlertKind, Amount, B256, Category, ContentId, Domain, Evidence, EvmAddress,
-    EvmChainId, Indicator, Keypair, Report, Selector, Severity, Signed, SignedTx, Stance, Tx,
-    TxBody, TxRef,
+    AccountId, Alert, AlertKind, Amount, B256, BreakerPolicy, Category, ContentId, Domain,
+    Evidence, EvmAddress, EvmChainId, Indicator, Keypair, OnChainAction, ProposalAction,
+    ProtocolId, ProtocolSpec, Report, Selector, Severity, Signed, SignedTx, Stance, Tx, TxBody,
+    TxRef, VoteChoice,
 };
 
 pub fn chain_id() -> impl Strategy<Value = vigil_core::ChainId> {
@@ -65,9 +66,101 @@ pub fn report() -> impl Strategy<Value = Report> {
         })
 }
 
+fn protocol_id() -> impl Strategy<Value = ProtocolId> {
+    "[a-z][a-z0-9-]{0,20}".prop_map(|s| s.parse().unwrap())
+}
+
+fn protocol_spec() -> impl Strategy<Value = ProtocolSpec> {
+    (
+        protocol_id(),
+        "\\PC{1,30}",
+        any::<u64>(),
+        proptest::collection::vec(address(), 1..4),
+        proptest::collection::vec(account(), 1..4),
+        any::<u8>(),
+        any::<u64>(),
+        (
+            severity(),
+            0u8..=100,
+            proptest::collection::vec(account(), 0..3),
+            address(),
+            proptest::collection::vec(any::<u8>(), 0..8),
+        ),
+    )
+        .prop_map(
+            |(
+                id,
+                name,
+                chain,
+                contracts,
+                guardians,
+                threshold,
+                value,
+                (min_severity, min_confidence, monitors, target, calldata),
+            )| {
+                ProtocolSpec {
+                    id,
+                    name,
+                    chain: EvmChainId(chain),
+                    contracts,
+                    guardians,
+                    threshold,
+                    protected_value: Amount(value),
+                    policy: BreakerPolicy {
+                        min_severity,
+                        min_confidence,
+                        monitors,
+                        action: OnChainAction {
+                            target,
+                            calldata: calldata.clone(),
+                            reset_calldata: calldata,
+                        },
+                    },
+                }
+            },
+        )
+}
+
+fn proposal_action() -> impl Strategy<Value = ProposalAction> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..40)
+            .prop_map(|params| ProposalAction::ParameterChange { params }),
+        (account(), any::<u64>())
+            .prop_map(|(to, a)| ProposalAction::TreasurySpend { to, amount: Amount(a) }),
+        protocol_id().prop_map(|protocol| ProposalAction::BreakerReset { protocol }),
+        (account(), any::<u64>())
+            .prop_map(|(account, a)| ProposalAction::Slash { account, amount: Amount(a) }),
+        (any::<[u8; 32]>(), any::<bool>()).prop_map(|(r, confirm)| ProposalAction::ResolveReport {
+            report: ContentId(r),
+            confirm
+        }),
+    ]
+}
+
 pub fn tx_body() -> impl Strategy<Value = TxBody> {
     let amount = any::<u64>().prop_map(Amount);
     prop_oneof![
+        (protocol_spec(), any::<u64>())
+            .prop_map(|(spec, d)| TxBody::RegisterProtocol { spec, bounty_deposit: Amount(d) }),
+        (protocol_id(), "\\PC{0,30}")
+            .prop_map(|(protocol, reason)| TxBody::TripBreaker { protocol, reason }),
+        (protocol_id(), alert(), any::<[u8; 32]>(), chain_id()).prop_map(
+            |(protocol, alert, seed, chain)| {
+                TxBody::FastPathTrip {
+                    protocol,
+                    alert: Box::new(Signed::sign(alert, chain, &Keypair::from_seed(&seed))),
+                }
+            }
+        ),
+        protocol_id().prop_map(|protocol| TxBody::ApproveReset { protocol }),
+        (proposal_action(), "\\PC{1,30}", proptest::option::of(any::<u64>())).prop_map(
+            |(action, description, not_before)| TxBody::Propose { action, description, not_before }
+        ),
+        (
+            any::<u64>(),
+            proptest::sample::select(vec![VoteChoice::Yes, VoteChoice::No, VoteChoice::Abstain])
+        )
+            .prop_map(|(proposal, choice)| TxBody::Vote { proposal, choice }),
         (account(), amount.clone()).prop_map(|(to, amount)| TxBody::Transfer { to, amount }),
         amount.clone().prop_map(|amount| TxBody::Bond { amount }),
         amount.clone().prop_map(|amount| TxBody::Unbond { amount }),

@@ -20,6 +20,8 @@ pub fn params() -> Params {
     Params {
         challenge_window: 3,
         unbonding_delay: 2,
+        voting_period: 2,
+        timelock: 1,
         min_report_bond: Amount::vgl(10),
         min_attestation_stake: Amount::vgl(1),
         attestation_quorum_bps: 500,

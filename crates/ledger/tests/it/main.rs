@@ -1,5 +1,7 @@
 //! Integration tests of the ledger through its public, ABCI-shaped API.
 
+mod breakers;
+mod governance;
 mod harness;
 mod properties;
 mod scenarios;

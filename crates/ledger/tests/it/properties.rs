@@ -142,6 +142,7 @@ proptest! {
                     let limit = match reason {
                         SlashReason::LosingAttestation => net.ledger.state().attestation(report, account).unwrap().stake,
                         SlashReason::RejectedReport => net.ledger.report(report).unwrap().bond,
+                        SlashReason::FalseFastPath => Amount(u64::MAX),
                     };
                     prop_assert!(*amount <= limit);
                     let had = before.state().account(account).and_then(|a| a.slashable()).unwrap_or_default();

@@ -31,6 +31,8 @@ pub fn test_params() -> Params {
     Params {
         challenge_window: 15,
         unbonding_delay: 5,
+        voting_period: 5,
+        timelock: 2,
         attestation_quorum_bps: 1_000,
         min_report_bond: Amount::vgl(10),
         ..Params::default()

@@ -1,0 +1,197 @@
+//! State entities of issue 6: protocols with their circuit breakers, governance proposals and
+//! votes, and where a report came from.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use vigil_core::{AccountId, AlertId, Amount, ProposalAction, ProtocolId, ProtocolSpec, ReportId};
+
+/// Why a breaker tripped.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TripReason {
+    /// A guardian tripped it.
+    Guardian {
+        /// The guardian's note.
+        note: String,
+    },
+    /// A confirmed report met the policy.
+    ConfirmedReport {
+        /// The report.
+        report: ReportId,
+    },
+    /// An authorised monitor's signed alert (the fast path).
+    FastPath {
+        /// The alert.
+        alert: AlertId,
+        /// The report opened for it.
+        report: ReportId,
+    },
+}
+
+/// A circuit breaker: Armed, or Tripped until M guardians or a passed proposal re-arm it.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Normal operation.
+    Armed,
+    /// Paused.
+    Tripped {
+        /// Why.
+        reason: TripReason,
+        /// When.
+        at_height: u64,
+        /// Who (the guardian, the reporter, or the monitor).
+        by: AccountId,
+    },
+}
+
+impl BreakerState {
+    /// Whether the breaker is tripped.
+    pub fn is_tripped(&self) -> bool {
+        matches!(self, BreakerState::Tripped { .. })
+    }
+}
+
+/// A registered protocol.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ProtocolRecord {
+    /// Its registration.
+    pub spec: ProtocolSpec,
+    /// Who registered it.
+    pub owner: AccountId,
+    /// Height of registration.
+    pub registered_at: u64,
+    /// Its breaker.
+    pub breaker: BreakerState,
+    /// How many times it has tripped.
+    pub trips: u64,
+    /// Distinct guardians that approved re-arming the current trip.
+    pub reset_approvals: BTreeSet<AccountId>,
+    /// Escrow paying confirmed vulnerability reports about it, by severity tier.
+    pub bounty_pool: Amount,
+}
+
+/// How a report reached the ledger.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReportOrigin {
+    /// A `SubmitReport` transaction.
+    #[default]
+    Submitted,
+    /// Opened by a fast-path trip; if rejected, the monitor is slashed.
+    FastPath {
+        /// The protocol tripped.
+        protocol: ProtocolId,
+        /// The alert.
+        alert: AlertId,
+    },
+}
+
+/// Where a proposal stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    /// Open for votes.
+    Voting,
+    /// Passed; waiting for its execution height.
+    Passed,
+    /// Did not pass.
+    Rejected,
+    /// Executed.
+    Executed,
+    /// Passed, but its action could not be carried out (the reason is recorded).
+    Failed,
+}
+
+impl fmt::Display for ProposalStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Voting => "voting",
+            Self::Passed => "passed",
+            Self::Rejected => "rejected",
+            Self::Executed => "executed",
+            Self::Failed => "failed",
+        })
+    }
+}
+
+/// Voting power cast, in bonded base units.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct VoteTally {
+    /// For.
+    pub yes: u64,
+    /// Against.
+    pub no: u64,
+    /// Abstaining (counts for quorum).
+    pub abstain: u64,
+}
+
+/// A governance proposal.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ProposalRecord {
+    /// What it does.
+    pub action: ProposalAction,
+    /// Why.
+    pub description: String,
+    /// Who proposed it.
+    pub proposer: AccountId,
+    /// Its deposit.
+    pub deposit: Amount,
+    /// Height of submission.
+    pub submitted_at: u64,
+    /// Last height of voting.
+    pub voting_ends: u64,
+    /// Earliest execution height asked for.
+    pub not_before: Option<u64>,
+    /// Where it stands.
+    pub status: ProposalStatus,
+    /// Votes so far.
+    pub tally: VoteTally,
+    /// Power needed for quorum, fixed when voting closed.
+    pub quorum: Option<u64>,
+    /// The height it executes at, once passed.
+    pub execute_at: Option<u64>,
+    /// Why execution failed, if it did.
+    pub failure: Option<String>,
+}
+
+/// One account's vote.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct VoteRecord {
+    /// The choice.
+    pub choice: vigil_core::VoteChoice,
+    /// Bonded stake at the time of voting.
+    pub power: u64,
+    /// Height of the vote.
+    pub at_height: u64,
+}
