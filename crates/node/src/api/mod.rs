@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
+use vigil_core::ProtocolId;
 use vigil_core::{AccountId, ContentId, Indicator, SignedTx};
-use vigil_ledger::{CheckMatch, ReportRecord, ReportStatus};
+use vigil_ledger::{CheckMatch, ProtocolRecord, ReportRecord, ReportStatus};
 
 pub use error::{ApiError, ApiJson};
 
@@ -46,6 +47,13 @@ pub fn router(state: Shared, max_body_bytes: usize) -> Router {
         .route("/v1/reports/{id}", get(report))
         .route("/v1/check/{indicator}", get(check))
         .route("/v1/blocks/{height}", get(block))
+        .route("/v1/params", get(params))
+        .route("/v1/protocols", get(list_protocols))
+        .route("/v1/protocols/{id}", get(protocol))
+        .route("/v1/protocols/{id}/security", get(security))
+        .route("/v1/breakers", get(breakers))
+        .route("/v1/proposals", get(list_proposals))
+        .route("/v1/proposals/{id}", get(proposal))
         .route("/v1/events", get(events))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -309,4 +317,106 @@ async fn events(
         SseEvent::default().event(event.name()).json_data(&event).ok().map(Ok)
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn params(State(state): State<Shared>) -> Json<Value> {
+    let ledger = state.ledger.read();
+    Json(json!({ "params": ledger.params(), "globals": ledger.state().globals() }))
+}
+
+fn parse_protocol(text: &str) -> Result<ProtocolId, ApiError> {
+    text.parse().map_err(|e| ApiError::bad_request("invalid_protocol", e))
+}
+
+fn protocol_json(id: &ProtocolId, p: &ProtocolRecord) -> Value {
+    let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+    v["id"] = json!(id);
+    v
+}
+
+async fn list_protocols(State(state): State<Shared>) -> Json<Value> {
+    let ledger = state.ledger.read();
+    let protocols: Vec<Value> =
+        ledger.state().protocols().map(|(id, p)| protocol_json(id, p)).collect();
+    Json(json!({ "protocols": protocols }))
+}
+
+async fn protocol(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_protocol(&id)?;
+    let ledger = state.ledger.read();
+    let p = ledger
+        .state()
+        .protocol(&id)
+        .ok_or_else(|| ApiError::not_found(format!("protocol {id}")))?;
+    Ok(Json(protocol_json(&id, p)))
+}
+
+async fn security(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_protocol(&id)?;
+    let report = state
+        .ledger
+        .read()
+        .security(&id)
+        .ok_or_else(|| ApiError::not_found(format!("protocol {id}")))?;
+    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+}
+
+async fn breakers(State(state): State<Shared>) -> Json<Value> {
+    let ledger = state.ledger.read();
+    let breakers: Vec<Value> = ledger
+        .state()
+        .protocols()
+        .map(|(id, p)| {
+            json!({
+                "protocol": id,
+                "breaker": p.breaker,
+                "tripped": p.breaker.is_tripped(),
+                "trips": p.trips,
+                "reset_approvals": p.reset_approvals,
+                "threshold": p.spec.threshold,
+                "guardians": p.spec.guardians,
+            })
+        })
+        .collect();
+    Json(json!({ "breakers": breakers }))
+}
+
+fn proposal_json(id: u64, p: &vigil_ledger::ProposalRecord) -> Value {
+    let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+    v["id"] = json!(id);
+    v
+}
+
+async fn list_proposals(State(state): State<Shared>) -> Json<Value> {
+    let ledger = state.ledger.read();
+    let mut proposals: Vec<Value> =
+        ledger.state().proposals().map(|(id, p)| proposal_json(*id, p)).collect();
+    proposals.reverse();
+    Json(json!({ "proposals": proposals }))
+}
+
+async fn proposal(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: u64 = id.parse().map_err(|_| {
+        ApiError::bad_request("invalid_id", format!("proposal id {id:?} is not a number"))
+    })?;
+    let ledger = state.ledger.read();
+    let p =
+        ledger.state().proposal(id).ok_or_else(|| ApiError::not_found(format!("proposal {id}")))?;
+    let votes: Vec<Value> = ledger
+        .state()
+        .votes_on(id)
+        .map(|(who, v)| json!({ "voter": who, "choice": v.choice, "power": v.power, "at_height": v.at_height }))
+        .collect();
+    let mut body = proposal_json(id, p);
+    body["votes"] = json!(votes);
+    Ok(Json(body))
 }

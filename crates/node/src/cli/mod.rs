@@ -1,0 +1,6 @@
+//! The subcommands of `vigil`, one module per area.
+
+pub mod keys;
+pub mod ledger;
+pub mod respond;
+pub mod run;

@@ -1,0 +1,379 @@
+//! Commands of the respond loop: `protocol`, `breaker`, `gov`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use vigil_core::{
+    AccountId, Amount, ContentId, ProposalAction, ProtocolId, ProtocolSpec, TxBody, VoteChoice,
+};
+use vigil_node::client::Client;
+
+use super::ledger::{SendArgs, print_json, send_tx};
+
+/// `vigil protocol …`.
+#[derive(Subcommand)]
+pub enum ProtocolCommand {
+    /// Register a protocol from a TOML file (see docs/examples/protocol.toml).
+    Register {
+        /// The registration: id, name, chain, contracts, guardians, threshold,
+        /// protected_value and [policy] with min_severity, min_confidence, monitors and
+        /// [policy.action] target, calldata, reset_calldata.
+        #[arg(long)]
+        file: PathBuf,
+        /// Deposit into the protocol's bounty pool.
+        #[arg(long, default_value = "0")]
+        bounty: Amount,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Show a protocol: guardians, policy, breaker.
+    Show {
+        /// The protocol id.
+        id: ProtocolId,
+    },
+    /// The cost of corrupting its controls against the value it protects.
+    Security {
+        /// The protocol id.
+        id: ProtocolId,
+    },
+    /// List registered protocols.
+    List,
+}
+
+/// `vigil breaker …`.
+#[derive(Subcommand)]
+pub enum BreakerCommand {
+    /// Trip a protocol's breaker (guardians only).
+    Trip {
+        /// The protocol id.
+        id: ProtocolId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Approve re-arming a tripped breaker (guardians only; M approvals re-arm it).
+    ApproveReset {
+        /// The protocol id.
+        id: ProtocolId,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Show every breaker, or one protocol's.
+    Show {
+        /// The protocol id.
+        id: Option<ProtocolId>,
+    },
+}
+
+/// What a proposal does (exactly one).
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct ActionArgs {
+    /// Re-arm this protocol's breaker.
+    #[arg(long, value_name = "PROTOCOL")]
+    breaker_reset: Option<ProtocolId>,
+    /// Pay from the treasury: ACCOUNT AMOUNT.
+    #[arg(long, num_args = 2, value_names = ["ACCOUNT", "AMOUNT"])]
+    treasury_spend: Option<Vec<String>>,
+    /// Slash an account's stake: ACCOUNT AMOUNT.
+    #[arg(long, num_args = 2, value_names = ["ACCOUNT", "AMOUNT"])]
+    slash: Option<Vec<String>>,
+    /// Decide an escalated report: REPORT confirm|reject.
+    #[arg(long, num_args = 2, value_names = ["REPORT", "VERDICT"])]
+    resolve_report: Option<Vec<String>>,
+    /// Change parameters: name=value (repeatable), e.g. --param challenge_window=200.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+}
+
+/// `vigil gov …`.
+#[derive(Subcommand)]
+pub enum GovCommand {
+    /// Submit a proposal (locks the proposal deposit).
+    Propose {
+        #[command(flatten)]
+        action: ActionArgs,
+        /// Why, for voters.
+        #[arg(long)]
+        description: String,
+        /// Do not execute before this height.
+        #[arg(long)]
+        not_before: Option<u64>,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Vote with all your bonded stake.
+    Vote {
+        /// The proposal id.
+        id: u64,
+        /// yes, no or abstain.
+        #[arg(long)]
+        choice: VoteChoice,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Show a proposal and its votes.
+    Show {
+        /// The proposal id.
+        id: u64,
+    },
+    /// List proposals, newest first.
+    List,
+}
+
+/// Runs `vigil protocol …`.
+pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Result<()> {
+    match cmd {
+        ProtocolCommand::Register { file, bounty, send } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let spec: ProtocolSpec =
+                toml::from_str(&text).with_context(|| format!("{}", file.display()))?;
+            spec.check_shape().with_context(|| format!("{}", file.display()))?;
+            let id = spec.id.clone();
+            send_tx(client, TxBody::RegisterProtocol { spec, bounty_deposit: bounty }, &send, json)
+                .await?;
+            if !json {
+                println!("protocol {id} registered");
+            }
+            Ok(())
+        }
+        ProtocolCommand::Show { id } => {
+            let p: Value = client.get(&format!("/v1/protocols/{id}")).await?;
+            if json {
+                print_json(&p);
+                return Ok(());
+            }
+            println!("protocol    {} ({})", id, p["spec"]["name"].as_str().unwrap_or(""));
+            println!("chain       {}", p["spec"]["chain"]);
+            for c in p["spec"]["contracts"].as_array().into_iter().flatten() {
+                println!("contract    {}", c.as_str().unwrap_or(""));
+            }
+            let guardians = p["spec"]["guardians"].as_array().map(Vec::len).unwrap_or(0);
+            println!("guardians   {} of {guardians} to reset", p["spec"]["threshold"]);
+            println!(
+                "policy      trips at {} severity, confidence ≥ {}",
+                p["spec"]["policy"]["min_severity"].as_str().unwrap_or("?"),
+                p["spec"]["policy"]["min_confidence"]
+            );
+            println!("breaker     {}", breaker_line(&p["breaker"]));
+            println!("bounty pool {}", Amount(p["bounty_pool"].as_u64().unwrap_or(0)));
+            Ok(())
+        }
+        ProtocolCommand::Security { id } => {
+            let s: Value = client.get(&format!("/v1/protocols/{id}/security")).await?;
+            if json {
+                print_json(&s);
+                return Ok(());
+            }
+            let a = |k: &str| Amount(s[k].as_u64().unwrap_or(0)).to_string();
+            println!("protocol                 {id}");
+            println!("value protected          {}", a("protected_value"));
+            println!(
+                "guardian path ({} of {})  {}",
+                s["threshold"],
+                s["guardians"],
+                a("guardian_path_cost")
+            );
+            println!("governance, unopposed    {}", a("governance_cost_unopposed"));
+            println!("governance, opposed      {}", a("governance_cost_opposed"));
+            println!("cost of corruption       {}", a("cost_of_corruption"));
+            let stable = s["stable"].as_bool() == Some(true);
+            println!(
+                "stable                   {}",
+                if stable {
+                    "yes: corrupting the controls costs more than they protect"
+                } else {
+                    "NO: the controls cost less to corrupt than the value they protect"
+                }
+            );
+            Ok(())
+        }
+        ProtocolCommand::List => {
+            let list: Value = client.get("/v1/protocols").await?;
+            if json {
+                print_json(&list);
+                return Ok(());
+            }
+            for p in list["protocols"].as_array().into_iter().flatten() {
+                println!("{:<24} {}", p["id"].as_str().unwrap_or(""), breaker_line(&p["breaker"]));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn breaker_line(b: &Value) -> String {
+    match b["state"].as_str() {
+        Some("tripped") => format!(
+            "TRIPPED at height {} by {} ({})",
+            b["at_height"],
+            b["by"].as_str().unwrap_or("?"),
+            b["reason"]["type"].as_str().unwrap_or("?")
+        ),
+        Some(s) => s.to_owned(),
+        None => "?".into(),
+    }
+}
+
+/// Runs `vigil breaker …`.
+pub async fn breaker(client: &Client, cmd: BreakerCommand, json: bool) -> Result<()> {
+    match cmd {
+        BreakerCommand::Trip { id, reason, send } => {
+            send_tx(client, TxBody::TripBreaker { protocol: id, reason }, &send, json).await
+        }
+        BreakerCommand::ApproveReset { id, send } => {
+            send_tx(client, TxBody::ApproveReset { protocol: id.clone() }, &send, json).await?;
+            if !json {
+                let p: Value = client.get(&format!("/v1/protocols/{id}")).await?;
+                println!("breaker of {id}: {}", breaker_line(&p["breaker"]));
+            }
+            Ok(())
+        }
+        BreakerCommand::Show { id } => {
+            let all: Value = client.get("/v1/breakers").await?;
+            let items: Vec<&Value> = all["breakers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|b| {
+                    id.as_ref().is_none_or(|id| b["protocol"].as_str() == Some(id.as_str()))
+                })
+                .collect();
+            if id.is_some() && items.is_empty() {
+                bail!(
+                    "no protocol {} is registered",
+                    id.map(|i| i.to_string()).unwrap_or_default()
+                );
+            }
+            if json {
+                print_json(&Value::Array(items.into_iter().cloned().collect()));
+                return Ok(());
+            }
+            for b in items {
+                let approvals = b["reset_approvals"].as_array().map(Vec::len).unwrap_or(0);
+                println!(
+                    "{:<24} {} (trips {}, reset approvals {approvals}/{})",
+                    b["protocol"].as_str().unwrap_or(""),
+                    breaker_line(&b["breaker"]),
+                    b["trips"],
+                    b["threshold"]
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn action(client: &Client, a: ActionArgs) -> Result<ProposalAction> {
+    if let Some(protocol) = a.breaker_reset {
+        return Ok(ProposalAction::BreakerReset { protocol });
+    }
+    let pair = |v: &[String]| -> Result<(AccountId, Amount)> {
+        Ok((v[0].parse().context("account")?, v[1].parse().context("amount")?))
+    };
+    if let Some(v) = a.treasury_spend {
+        let (to, amount) = pair(&v)?;
+        return Ok(ProposalAction::TreasurySpend { to, amount });
+    }
+    if let Some(v) = a.slash {
+        let (account, amount) = pair(&v)?;
+        return Ok(ProposalAction::Slash { account, amount });
+    }
+    if let Some(v) = a.resolve_report {
+        let report: ContentId = v[0].parse().context("report id")?;
+        let confirm = match v[1].as_str() {
+            "confirm" => true,
+            "reject" => false,
+            other => bail!("verdict must be confirm or reject, not {other:?}"),
+        };
+        return Ok(ProposalAction::ResolveReport { report, confirm });
+    }
+    // A parameter change: the current parameters with the named fields replaced.
+    let current: Value = client.get("/v1/params").await?;
+    let mut params = current["params"].clone();
+    for kv in &a.params {
+        let (name, value) =
+            kv.split_once('=').with_context(|| format!("--param {kv:?} is not name=value"))?;
+        if params.get(name).is_none() {
+            bail!(
+                "unknown parameter {name:?}; parameters are: {}",
+                params
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            );
+        }
+        params[name] = serde_json::from_str(value).unwrap_or(Value::String(value.to_owned()));
+    }
+    let params: vigil_ledger::Params = serde_json::from_value(params).context("parameters")?;
+    params.validate()?;
+    Ok(ProposalAction::ParameterChange { params: vigil_core::encoding::encode(&params) })
+}
+
+/// Runs `vigil gov …`.
+pub async fn gov(client: &Client, cmd: GovCommand, json: bool) -> Result<()> {
+    match cmd {
+        GovCommand::Propose { action: args, description, not_before, send } => {
+            let action = action(client, args).await?;
+            let next: Value = client.get("/v1/params").await?;
+            let id = next["globals"]["next_proposal"].as_u64().unwrap_or(0);
+            send_tx(client, TxBody::Propose { action, description, not_before }, &send, json)
+                .await?;
+            if !json {
+                println!(
+                    "proposal {id} is open for votes (vigil gov vote {id} --choice yes|no|abstain)"
+                );
+            }
+            Ok(())
+        }
+        GovCommand::Vote { id, choice, send } => {
+            send_tx(client, TxBody::Vote { proposal: id, choice }, &send, json).await
+        }
+        GovCommand::Show { id } => {
+            let p: Value = client.get(&format!("/v1/proposals/{id}")).await?;
+            if json {
+                print_json(&p);
+                return Ok(());
+            }
+            println!("proposal    {id}: {}", p["action"]["type"].as_str().unwrap_or("?"));
+            println!("status      {}", p["status"].as_str().unwrap_or("?"));
+            println!("description {}", p["description"].as_str().unwrap_or(""));
+            println!("voting      until height {}", p["voting_ends"]);
+            let t = &p["tally"];
+            let a = |k: &str| Amount(t[k].as_u64().unwrap_or(0)).to_string();
+            println!("tally       yes {} · no {} · abstain {}", a("yes"), a("no"), a("abstain"));
+            if let Some(q) = p["quorum"].as_u64() {
+                println!("quorum      {}", Amount(q));
+            }
+            if let Some(h) = p["execute_at"].as_u64() {
+                println!("executes at height {h}");
+            }
+            if let Some(f) = p["failure"].as_str() {
+                println!("failed      {f}");
+            }
+            Ok(())
+        }
+        GovCommand::List => {
+            let list: Value = client.get("/v1/proposals").await?;
+            if json {
+                print_json(&list);
+                return Ok(());
+            }
+            for p in list["proposals"].as_array().into_iter().flatten() {
+                println!(
+                    "{:>4} {:<9} {:<16} {}",
+                    p["id"],
+                    p["status"].as_str().unwrap_or(""),
+                    p["action"]["type"].as_str().unwrap_or(""),
+                    p["description"].as_str().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The respond loop through the CLI: register a protocol, trip its breaker, fail to reset it
+//! with one guardian, reset it with two, govern, and read its cost of corruption.
+
+use std::time::Duration;
+
+use crate::harness::{TestNode, eventually};
+
+#[test]
+fn protocol_breaker_and_governance_through_the_cli() {
+    let node = TestNode::start(150, true);
+    let key = |n: &str| node.key_path(n).to_string_lossy().into_owned();
+    let id = |n: &str| node.key(n).account_id().to_string();
+    let file = node.dir.path().join("protocol.toml");
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/protocol.toml"
+    ))
+    .unwrap();
+    let spec = template
+        .replace("<guardian account 1>", &id("bob"))
+        .replace("<guardian account 2>", &id("carol"))
+        .replace("<guardian account 3>", &id("dave"))
+        .replace("<monitor account>", &id("alice"));
+    std::fs::write(&file, spec).unwrap();
+
+    let out = node.cli_json(&[
+        "protocol",
+        "register",
+        "--file",
+        file.to_str().unwrap(),
+        "--bounty",
+        "100",
+        "--key",
+        &key("alice"),
+    ]);
+    assert_eq!(out["status"], "committed", "{out}");
+    let shown = node.cli_json(&["protocol", "show", "lendingvault"]);
+    assert_eq!(shown["breaker"]["state"], "armed");
+    assert_eq!(shown["bounty_pool"], 100_000_000);
+
+    // Security: 5,000 VGL bonded; guardians bond 1,000 each, 2 of 3 → 2,000 on the guardian path.
+    let s = node.cli_json(&["protocol", "security", "lendingvault"]);
+    assert_eq!(s["guardian_path_cost"], 2_000_000_000u64);
+    assert_eq!(
+        s["stable"], false,
+        "1,000,000 VGL protected by controls that cost 2,000 VGL to corrupt: {s}"
+    );
+    let text = node.cli(&["protocol", "security", "lendingvault"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("NO:"));
+
+    // Alice is no guardian; bob trips it.
+    let refused =
+        node.cli(&["breaker", "trip", "lendingvault", "--reason", "x", "--key", &key("alice")]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a guardian"));
+    node.cli_json(&[
+        "breaker",
+        "trip",
+        "lendingvault",
+        "--reason",
+        "outflow spike",
+        "--key",
+        &key("bob"),
+    ]);
+    let b = node.cli_json(&["breaker", "show", "lendingvault"]);
+    assert_eq!(b[0]["tripped"], true, "{b}");
+    // One approval is not enough; two re-arm it.
+    node.cli_json(&["breaker", "approve-reset", "lendingvault", "--key", &key("carol")]);
+    assert_eq!(node.cli_json(&["breaker", "show", "lendingvault"])[0]["tripped"], true);
+    node.cli_json(&["breaker", "approve-reset", "lendingvault", "--key", &key("dave")]);
+    assert_eq!(node.cli_json(&["breaker", "show", "lendingvault"])[0]["tripped"], false);
+
+    // Governance: a parameter change proposed, voted, executed after the timelock.
+    node.cli_json(&[
+        "gov",
+        "propose",
+        "--param",
+        "min_report_bond=25000000",
+        "--description",
+        "raise the report bond",
+        "--key",
+        &key("alice"),
+    ]);
+    for who in ["alice", "bob", "carol", "dave"] {
+        node.cli_json(&["gov", "vote", "1", "--choice", "yes", "--key", &key(who)]);
+    }
+    assert!(
+        eventually(Duration::from_secs(15), || node.cli_json(&["gov", "show", "1"])["status"]
+            == "executed"),
+        "{}",
+        node.cli_json(&["gov", "show", "1"])
+    );
+    let params: serde_json::Value =
+        reqwest::blocking::get(format!("{}/v1/params", node.url)).unwrap().json().unwrap();
+    assert_eq!(params["params"]["min_report_bond"], 25_000_000);
+    let bad = node.cli(&[
+        "gov",
+        "propose",
+        "--param",
+        "no_such=1",
+        "--description",
+        "x",
+        "--key",
+        &key("alice"),
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown parameter"));
+}
