@@ -23,6 +23,16 @@ pub struct NodeConfig {
     pub consensus: ConsensusConfig,
     /// Mempool limits.
     pub mempool: MempoolConfig,
+    /// How the node responds to incidents (webhooks, on-chain actions).
+    pub respond: RespondConfig,
+}
+
+/// Executors of the local policy engine.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RespondConfig {
+    /// Webhooks to notify (JSON with HMAC, Slack, Discord).
+    pub webhooks: Vec<crate::respond::webhook::WebhookConfig>,
 }
 
 impl Default for NodeConfig {
@@ -34,6 +44,7 @@ impl Default for NodeConfig {
             api: ApiConfig::default(),
             consensus: ConsensusConfig::default(),
             mempool: MempoolConfig::default(),
+            respond: RespondConfig::default(),
         }
     }
 }

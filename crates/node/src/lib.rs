@@ -12,4 +12,5 @@ pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+pub mod respond;
 pub mod store;

@@ -47,6 +47,9 @@ pub enum NodeError {
     /// The HTTP server failed.
     #[error("HTTP server: {0}")]
     Serve(std::io::Error),
+    /// An executor could not be set up.
+    #[error("respond: {0}")]
+    Respond(crate::respond::ExecError),
     /// The consensus driver failed.
     #[error("consensus: {0}")]
     Driver(#[from] vigil_net::DriverError),
@@ -105,6 +108,20 @@ impl Node {
                 .await
         });
         tracing::info!(%api_addr, "API listening");
+        let mut executors: Vec<Arc<dyn crate::respond::Executor>> = Vec::new();
+        for hook in &config.respond.webhooks {
+            executors.push(Arc::new(
+                crate::respond::webhook::Webhook::new(hook.clone()).map_err(NodeError::Respond)?,
+            ));
+        }
+        if !executors.is_empty() {
+            let engine = crate::respond::PolicyEngine::new(executors);
+            let trips_state = Arc::clone(&state);
+            let trips = move |p: &vigil_core::ProtocolId| {
+                trips_state.ledger.read().state().protocol(p).map(|r| r.trips).unwrap_or(0)
+            };
+            tokio::spawn(engine.run(state.events.subscribe(), trips, shutdown.clone()));
+        }
         let driver_result = match config.consensus.driver {
             DriverKind::Solo => {
                 let mut solo = SoloConfig::new(state.chain_id.clone());

@@ -24,6 +24,7 @@ pub struct TestNode {
     pub dir: TempDir,
     pub url: String,
     child: Option<Child>,
+    env: Vec<(String, String)>,
 }
 
 /// A genesis where verdicts come fifteen blocks after submission.
@@ -42,6 +43,16 @@ pub fn test_params() -> Params {
 impl TestNode {
     /// Creates keys (with `vigil key new`), genesis and config in a temp dir, and starts a node.
     pub fn start(block_interval_ms: u64, empty_blocks: bool) -> Self {
+        Self::start_with(block_interval_ms, empty_blocks, "", &[])
+    }
+
+    /// Starts a node with extra TOML appended to its config and extra environment variables.
+    pub fn start_with(
+        block_interval_ms: u64,
+        empty_blocks: bool,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let keys = dir.path().join("keys");
         let mut accounts = Vec::new();
@@ -72,10 +83,11 @@ impl TestNode {
         let config = format!(
             "genesis = \"genesis.toml\"\nkey = \"keys/node.key\"\ndb = \"vigil.redb\"\n\
              [api]\nlisten = \"127.0.0.1:{port}\"\n\
-             [consensus]\nblock_interval_ms = {block_interval_ms}\nempty_blocks = {empty_blocks}\n"
+             [consensus]\nblock_interval_ms = {block_interval_ms}\nempty_blocks = {empty_blocks}\n{extra}"
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        let mut node = TestNode { dir, url: format!("http://127.0.0.1:{port}"), child: None };
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut node = TestNode { dir, url: format!("http://127.0.0.1:{port}"), child: None, env };
         node.spawn();
         node
     }
@@ -90,6 +102,7 @@ impl TestNode {
             .args(["node", "--config"])
             .arg(self.dir.path().join("config.toml"))
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

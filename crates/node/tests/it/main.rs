@@ -6,4 +6,5 @@ mod crash;
 mod flow;
 mod harness;
 mod respond;
+mod respond_webhooks;
 mod router;

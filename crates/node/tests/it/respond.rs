@@ -1,13 +1,60 @@
 //! The respond loop through the CLI: register a protocol, trip its breaker, fail to reset it
 //! with one guardian, reset it with two, govern, and read its cost of corruption.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
+use vigil_node::respond::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 
 use crate::harness::{TestNode, eventually};
 
+/// A receiver of signed webhooks on loopback, in its own thread.
+fn webhook_receiver() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let sink = Arc::clone(&got);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new().route(
+                "/hook",
+                axum::routing::post(
+                    move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                        let sink = Arc::clone(&sink);
+                        async move {
+                            let ts = headers[TIMESTAMP_HEADER].to_str().unwrap().parse().unwrap();
+                            let sig = headers[SIGNATURE_HEADER].to_str().unwrap();
+                            assert!(
+                                verify(b"respond-test-secret", ts, &body, sig),
+                                "bad signature"
+                            );
+                            sink.lock().push(serde_json::from_slice(&body).unwrap());
+                            axum::http::StatusCode::OK
+                        }
+                    },
+                ),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("http://{}/hook", listener.local_addr().unwrap())).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (rx.recv().unwrap(), got)
+}
+
 #[test]
 fn protocol_breaker_and_governance_through_the_cli() {
-    let node = TestNode::start(150, true);
+    let (hook, received) = webhook_receiver();
+    let extra = format!(
+        "[[respond.webhooks]]\nurl = \"{hook}\"\nformat = \"json\"\nsecret_env = \"VIGIL_TEST_WEBHOOK_SECRET\"\nevents = [\"breaker\"]\n"
+    );
+    let node = TestNode::start_with(
+        150,
+        true,
+        &extra,
+        &[("VIGIL_TEST_WEBHOOK_SECRET", "respond-test-secret")],
+    );
     let key = |n: &str| node.key_path(n).to_string_lossy().into_owned();
     let id = |n: &str| node.key(n).account_id().to_string();
     let file = node.dir.path().join("protocol.toml");
@@ -64,11 +111,18 @@ fn protocol_breaker_and_governance_through_the_cli() {
     ]);
     let b = node.cli_json(&["breaker", "show", "lendingvault"]);
     assert_eq!(b[0]["tripped"], true, "{b}");
+    // The node's policy engine sent a signed webhook for the trip.
+    assert!(eventually(Duration::from_secs(5), || !received.lock().is_empty()), "no webhook");
+    let delivered = received.lock()[0].clone();
+    assert_eq!(delivered["incident"]["kind"], "breaker_tripped", "{delivered}");
+    assert_eq!(delivered["incident"]["action"]["calldata"], "0x8456cb59");
     // One approval is not enough; two re-arm it.
     node.cli_json(&["breaker", "approve-reset", "lendingvault", "--key", &key("carol")]);
     assert_eq!(node.cli_json(&["breaker", "show", "lendingvault"])[0]["tripped"], true);
     node.cli_json(&["breaker", "approve-reset", "lendingvault", "--key", &key("dave")]);
     assert_eq!(node.cli_json(&["breaker", "show", "lendingvault"])[0]["tripped"], false);
+    assert!(eventually(Duration::from_secs(5), || received.lock().len() == 2));
+    assert_eq!(received.lock()[1]["incident"]["kind"], "breaker_reset");
 
     // Governance: a parameter change proposed, voted, executed after the timelock.
     node.cli_json(&[
