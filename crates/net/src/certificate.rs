@@ -68,6 +68,9 @@ pub(crate) struct VoteSignBytes {
 impl VoteSignBytes {
     /// Vote kind byte of a precommit.
     pub const PRECOMMIT: u8 = 1;
+    /// Vote kind byte of a prevote.
+    #[cfg_attr(not(feature = "bft"), allow(dead_code))]
+    pub const PREVOTE: u8 = 0;
 
     /// The bytes an Ed25519 vote signature covers.
     pub fn message(&self, chain_id: &ChainId) -> Vec<u8> {

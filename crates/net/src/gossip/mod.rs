@@ -1,0 +1,14 @@
+//! Gossip of signed alerts, intel and transactions over libp2p gossipsub.
+//!
+//! Start a [`Gossip`] service with the node's key, a listen address and bootstrap peers;
+//! [`Gossip::publish`] a [`GossipMessage`]; read validated [`Received`] messages from the
+//! channel `start` returns. Validation ([`validate`]) runs before any forwarding.
+
+mod message;
+mod service;
+
+pub use message::{GossipKind, GossipMessage, RejectReason, validate};
+pub use service::{Gossip, GossipConfig, GossipError, GossipStats, Received, peer_identity};
+
+#[cfg(test)]
+mod tests;
