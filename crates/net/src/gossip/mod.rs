@@ -5,10 +5,12 @@
 //! channel `start` returns. Validation ([`validate`]) runs before any forwarding.
 
 mod message;
+#[cfg(feature = "gossip")]
 mod service;
 
 pub use message::{GossipKind, GossipMessage, RejectReason, validate};
+#[cfg(feature = "gossip")]
 pub use service::{Gossip, GossipConfig, GossipError, GossipStats, Received, peer_identity};
 
-#[cfg(test)]
+#[cfg(all(test, feature = "gossip"))]
 mod tests;
