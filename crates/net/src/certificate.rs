@@ -234,6 +234,21 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn certificates_round_trip(
+            round in 0u32..100,
+            sigs in proptest::collection::vec((proptest::array::uniform32(0u8..), 0u8..), 0..8),
+        ) {
+            let signatures = sigs
+                .into_iter()
+                .map(|(v, s)| ValidatorSignature { validator: AccountId(v), signature: Signature([s; 64]) })
+                .collect();
+            let cert = CommitCertificate::Quorum { round, signatures };
+            proptest::prop_assert_eq!(CommitCertificate::from_bytes(&cert.to_bytes()).unwrap(), cert);
+        }
+    }
+
     #[test]
     fn garbage_is_a_decode_error() {
         assert!(matches!(

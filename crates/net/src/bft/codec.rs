@@ -227,6 +227,13 @@ mod tests {
     use super::*;
     use crate::bft::context::{BlockValue, Vote};
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode_any(&bytes);
+        }
+    }
+
     #[test]
     fn sync_response_round_trips() {
         let key = Keypair::from_seed(&[1; 32]);

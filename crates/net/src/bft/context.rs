@@ -473,6 +473,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn proposer_is_a_member_and_rounds_move_on(
+            powers in proptest::collection::vec(1u64..1_000_000_000_000, 1..20),
+            height in 1u64..u64::MAX,
+            round in 0u32..1000,
+        ) {
+            let members: Vec<(AccountId, u64)> =
+                powers.iter().enumerate().map(|(i, p)| (account(i as u8), *p)).collect();
+            let set = ValidatorSet::new(&members).unwrap();
+            let p = set.proposer(height, round);
+            proptest::prop_assert!(set.members().contains(&(p.public_key, p.voting_power)));
+            if members.len() > 1 {
+                proptest::prop_assert_ne!(p.address, set.proposer(height, round + 1).address);
+            }
+        }
+    }
+
     #[test]
     fn equal_stake_rotates_among_all() {
         let set =

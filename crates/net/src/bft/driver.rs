@@ -38,6 +38,10 @@ use crate::app::ConsensusApp;
 use crate::certificate::{CommitCertificate, ValidatorSignature};
 use crate::driver::{Clock, ConsensusDriver, DriverError, SharedApp, SystemClock};
 
+/// Most distinct values kept for one (height, round); more can only come from an equivocating
+/// proposer.
+const MAX_VALUES_PER_ROUND: usize = 4;
+
 /// Most heights served in one sync response.
 const MAX_SYNC_BATCH: u64 = 50;
 
@@ -572,12 +576,17 @@ impl<A: ConsensusApp> Host<A> {
             validity: if valid { Validity::Valid } else { Validity::Invalid },
         };
         let r = parts.round.as_u32().unwrap_or(0);
-        self.blocks.insert((h, hash), block);
-        self.parts_by_value.insert((h, hash), parts);
         let seen = self.proposals.entry((h, r)).or_default();
+        if seen.len() >= MAX_VALUES_PER_ROUND && !seen.contains(&value) {
+            // Only the designated proposer can get here: it is equivocating. Keep what we have.
+            tracing::warn!(height = h, round = r, proposer = %parts.proposer, "too many proposals for one round; ignored");
+            return Ok(None);
+        }
         if !seen.contains(&value) {
             seen.push(value.clone());
         }
+        self.blocks.insert((h, hash), block);
+        self.parts_by_value.insert((h, hash), parts);
         Ok(Some(value))
     }
 

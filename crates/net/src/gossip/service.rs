@@ -486,9 +486,14 @@ impl Service {
                 self.stats.accepted += 1;
                 self.report(&message_id, &source, MessageAcceptance::Accept);
                 let delivered = Received { message: valid, id, source, received_at };
-                if self.inbound.try_send(delivered).is_err() {
-                    self.stats.dropped += 1;
-                    tracing::warn!(%kind, id = %id.short(), "node is not reading gossip; message not delivered");
+                match self.inbound.try_send(delivered) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.stats.dropped += 1;
+                        tracing::warn!(%kind, id = %id.short(), "node is behind on gossip; message not delivered");
+                    }
+                    // Nobody reads deliveries any more; the node still relays for its peers.
+                    Err(mpsc::error::TrySendError::Closed(_)) => self.stats.dropped += 1,
                 }
             }
             Err(reason) => {
