@@ -11,6 +11,7 @@ use crate::chain_id::EvmChainId;
 use crate::encoding::ContentId;
 use crate::evm::B256;
 use crate::indicator::Indicator;
+use crate::signed::SignedPayload;
 
 /// Most indicators one report may carry.
 pub const MAX_REPORT_INDICATORS: usize = 4_096;
@@ -265,6 +266,12 @@ pub struct Report {
     /// Names of the protocols it affects.
     #[serde(default)]
     pub affected_protocols: Vec<String>,
+}
+
+/// A report signed outside a transaction ([`crate::Signed<Report>`]) is shared intel: spread by
+/// gossip before (or without) being submitted to the ledger with a bond.
+impl SignedPayload for Report {
+    const DOMAIN: &'static str = "vigil/intel/v1";
 }
 
 /// Why a report is malformed (checked before any state is read).

@@ -76,6 +76,12 @@ pub trait ConsensusApp: Send + 'static {
     /// had it or has pruned it.
     fn decided_block(&self, height: u64) -> Option<(Block, Vec<u8>)>;
 
+    /// The lowest height [`Self::decided_block`] can serve (0 when there is none). The default
+    /// says every block since height 1 is kept; an app that prunes old blocks overrides it.
+    fn earliest_decided_height(&self) -> u64 {
+        u64::from(self.last_commit().height > 0)
+    }
+
     /// The validator set (account, voting power = bonded stake) that decides `height`, sorted
     /// by account, without zero-power entries. It may change only at epoch boundaries: the set
     /// for a height in epoch `e` is the bonded stake as of the last block of epoch `e - 1`

@@ -68,6 +68,9 @@ pub(crate) struct VoteSignBytes {
 impl VoteSignBytes {
     /// Vote kind byte of a precommit.
     pub const PRECOMMIT: u8 = 1;
+    /// Vote kind byte of a prevote.
+    #[cfg_attr(not(feature = "bft"), allow(dead_code))]
+    pub const PREVOTE: u8 = 0;
 
     /// The bytes an Ed25519 vote signature covers.
     pub fn message(&self, chain_id: &ChainId) -> Vec<u8> {
@@ -229,6 +232,21 @@ mod tests {
             dup.verify(&chain(), 7, &block, &set),
             Err(CertificateError::Duplicate(keys[0].account_id()))
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn certificates_round_trip(
+            round in 0u32..100,
+            sigs in proptest::collection::vec((proptest::array::uniform32(0u8..), 0u8..), 0..8),
+        ) {
+            let signatures = sigs
+                .into_iter()
+                .map(|(v, s)| ValidatorSignature { validator: AccountId(v), signature: Signature([s; 64]) })
+                .collect();
+            let cert = CommitCertificate::Quorum { round, signatures };
+            proptest::prop_assert_eq!(CommitCertificate::from_bytes(&cert.to_bytes()).unwrap(), cert);
+        }
     }
 
     #[test]

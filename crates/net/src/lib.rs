@@ -15,8 +15,11 @@
 //! [`CommitCertificate::verify`] accepts for the validator set of that height.
 
 mod app;
+#[cfg(feature = "bft")]
+pub mod bft;
 mod certificate;
 mod driver;
+pub mod gossip;
 pub mod memory;
 mod solo;
 

@@ -51,7 +51,8 @@ struct State {
     pending_ids: BTreeMap<TxId, u64>,
     arrivals: u64,
     nonces: BTreeMap<AccountId, u64>,
-    blocks: Vec<(Block, Vec<u8>)>,
+    /// Committed blocks with their certificate and the app hash after each.
+    blocks: Vec<(Block, Vec<u8>, [u8; 32])>,
     app_hash: [u8; 32],
     failed_txs: u64,
 }
@@ -132,12 +133,17 @@ impl MemoryApp {
 
     /// Hashes of every committed block, in height order.
     pub fn block_hashes(&self) -> Vec<BlockHash> {
-        self.state().blocks.iter().map(|(b, _)| b.hash()).collect()
+        self.state().blocks.iter().map(|(b, _, _)| b.hash()).collect()
+    }
+
+    /// The app hash after each committed block, in height order.
+    pub fn app_hashes(&self) -> Vec<[u8; 32]> {
+        self.state().blocks.iter().map(|(_, _, h)| *h).collect()
     }
 
     /// Transactions committed in all blocks.
     pub fn committed_txs(&self) -> usize {
-        self.state().blocks.iter().map(|(b, _)| b.txs.len()).sum()
+        self.state().blocks.iter().map(|(b, _, _)| b.txs.len()).sum()
     }
 
     /// The genesis app hash.
@@ -156,7 +162,7 @@ impl ConsensusApp for MemoryApp {
         CommitInfo {
             height: s.blocks.len() as u64,
             app_hash: s.app_hash,
-            block_hash: s.blocks.last().map(|(b, _)| b.hash()).unwrap_or_default(),
+            block_hash: s.blocks.last().map(|(b, _, _)| b.hash()).unwrap_or_default(),
         }
     }
 
@@ -185,7 +191,7 @@ impl ConsensusApp for MemoryApp {
 
     fn process_proposal(&self, block: &Block) -> bool {
         let s = self.state();
-        let last_hash = s.blocks.last().map(|(b, _)| b.hash()).unwrap_or_default();
+        let last_hash = s.blocks.last().map(|(b, _, _)| b.hash()).unwrap_or_default();
         block.height == s.blocks.len() as u64 + 1
             && block.parent == last_hash
             && s.validators.iter().any(|(v, _)| *v == block.proposer)
@@ -195,7 +201,7 @@ impl ConsensusApp for MemoryApp {
     fn commit_block(&mut self, block: &Block, certificate: &[u8]) -> Result<[u8; 32], AppError> {
         let mut s = self.state();
         let last = s.blocks.len() as u64;
-        let last_hash = s.blocks.last().map(|(b, _)| b.hash()).unwrap_or_default();
+        let last_hash = s.blocks.last().map(|(b, _, _)| b.hash()).unwrap_or_default();
         if block.height != last + 1 || block.parent != last_hash {
             return Err(AppError::OutOfOrder { got: block.height, last });
         }
@@ -232,14 +238,15 @@ impl ConsensusApp for MemoryApp {
         hasher.update(&block.height.to_le_bytes());
         hasher.update(&encode(&s.nonces));
         s.app_hash = *hasher.finalize().as_bytes();
-        s.blocks.push((block.clone(), certificate.to_vec()));
+        let app_hash = s.app_hash;
+        s.blocks.push((block.clone(), certificate.to_vec(), app_hash));
         Ok(s.app_hash)
     }
 
     fn decided_block(&self, height: u64) -> Option<(Block, Vec<u8>)> {
         let s = self.state();
         let index = usize::try_from(height.checked_sub(1)?).ok()?;
-        s.blocks.get(index).cloned()
+        s.blocks.get(index).map(|(b, c, _)| (b.clone(), c.clone()))
     }
 
     fn validator_set(&self, _height: u64) -> Vec<(AccountId, u64)> {

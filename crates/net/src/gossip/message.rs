@@ -1,0 +1,299 @@
+//! What travels on Vigil's gossip topics and how a message is judged before it is forwarded.
+//!
+//! Validation is a pure function of the bytes and the chain id, so every honest node reaches
+//! the same verdict: a size limit per kind, a canonical borsh decode (no trailing bytes, one
+//! encoding per value), the author's signature for this network, and the payload's own shape
+//! checks. The message id is the BLAKE3 content id of the bytes, so a message is carried once
+//! however many peers relay it.
+
+use std::fmt;
+
+use vigil_core::encoding::{decode, encode};
+use vigil_core::{Alert, ChainId, ContentId, MAX_TX_BYTES, Report, Signed, SignedTx};
+
+/// The gossip topics. Each carries one message type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GossipKind {
+    /// Signed detector alerts ([`Signed<Alert>`]): the fast path for circuit breakers.
+    Alert,
+    /// Signed threat reports shared as intel ([`Signed<Report>`]).
+    Intel,
+    /// Signed ledger transactions ([`SignedTx`]), so a transaction sent to any validator
+    /// reaches the proposer.
+    Tx,
+}
+
+impl GossipKind {
+    /// Every kind.
+    pub const ALL: [GossipKind; 3] = [GossipKind::Alert, GossipKind::Intel, GossipKind::Tx];
+
+    /// The largest encoded message of this kind that is accepted.
+    pub const fn max_bytes(self) -> usize {
+        match self {
+            Self::Alert => 64 * 1024,
+            Self::Intel => 256 * 1024,
+            Self::Tx => MAX_TX_BYTES,
+        }
+    }
+
+    /// A short name, used in topic names and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Alert => "alerts",
+            Self::Intel => "intel",
+            Self::Tx => "txs",
+        }
+    }
+
+    /// The gossipsub topic of this kind on `chain_id`: nodes of different networks never share
+    /// a topic.
+    pub fn topic(self, chain_id: &ChainId) -> String {
+        format!("/vigil/{}/{}/1", chain_id.as_str(), self.as_str())
+    }
+}
+
+impl fmt::Display for GossipKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated gossip message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GossipMessage {
+    /// A signed alert.
+    Alert(Signed<Alert>),
+    /// Signed intel.
+    Intel(Signed<Report>),
+    /// A signed transaction.
+    Tx(SignedTx),
+}
+
+impl GossipMessage {
+    /// The topic this message travels on.
+    pub fn kind(&self) -> GossipKind {
+        match self {
+            Self::Alert(_) => GossipKind::Alert,
+            Self::Intel(_) => GossipKind::Intel,
+            Self::Tx(_) => GossipKind::Tx,
+        }
+    }
+
+    /// The canonical bytes sent on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Self::Alert(m) => encode(m),
+            Self::Intel(m) => encode(m),
+            Self::Tx(m) => encode(m),
+        }
+    }
+
+    /// The content id: the message id on the wire and the dedup key.
+    pub fn content_id(&self) -> ContentId {
+        ContentId::of_bytes(&self.to_bytes())
+    }
+}
+
+/// Why a gossip message was rejected (and its forwarder penalised).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    /// Larger than the kind's limit.
+    #[error("{kind} message is {len} bytes; at most {max} are accepted")]
+    TooLarge {
+        /// The topic.
+        kind: GossipKind,
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not a valid encoding of the topic's type.
+    #[error("{kind} message does not decode: {reason}")]
+    Decode {
+        /// The topic.
+        kind: GossipKind,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// Decodes, but not from its one canonical encoding.
+    #[error("{0} message is not canonically encoded")]
+    NotCanonical(GossipKind),
+    /// Signed for another network.
+    #[error("{kind} message is signed for chain {got}, this network is {expected}")]
+    WrongChain {
+        /// The topic.
+        kind: GossipKind,
+        /// The chain in the message.
+        got: ChainId,
+        /// This node's chain.
+        expected: ChainId,
+    },
+    /// The signature does not verify.
+    #[error("{0} message signature does not verify")]
+    BadSignature(GossipKind),
+    /// The payload breaks its type's limits.
+    #[error("{kind} message is malformed: {reason}")]
+    Malformed {
+        /// The topic.
+        kind: GossipKind,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn decode_canonical<T>(kind: GossipKind, bytes: &[u8]) -> Result<T, RejectReason>
+where
+    T: borsh::BorshDeserialize + borsh::BorshSerialize,
+{
+    let value: T =
+        decode(bytes).map_err(|e| RejectReason::Decode { kind, reason: e.to_string() })?;
+    if encode(&value) != bytes {
+        return Err(RejectReason::NotCanonical(kind));
+    }
+    Ok(value)
+}
+
+fn check_chain(kind: GossipKind, got: &ChainId, expected: &ChainId) -> Result<(), RejectReason> {
+    if got != expected {
+        return Err(RejectReason::WrongChain {
+            kind,
+            got: got.clone(),
+            expected: expected.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Judges the bytes of a message received on `kind`'s topic for `chain_id`.
+pub fn validate(
+    kind: GossipKind,
+    bytes: &[u8],
+    chain_id: &ChainId,
+) -> Result<GossipMessage, RejectReason> {
+    if bytes.len() > kind.max_bytes() {
+        return Err(RejectReason::TooLarge { kind, len: bytes.len(), max: kind.max_bytes() });
+    }
+    let bad_signature = |_| RejectReason::BadSignature(kind);
+    match kind {
+        GossipKind::Alert => {
+            let alert: Signed<Alert> = decode_canonical(kind, bytes)?;
+            check_chain(kind, &alert.chain_id, chain_id)?;
+            if alert.payload.confidence > 100 {
+                return Err(RejectReason::Malformed {
+                    kind,
+                    reason: format!("confidence {} is above 100", alert.payload.confidence),
+                });
+            }
+            alert.verify(chain_id).map_err(bad_signature)?;
+            Ok(GossipMessage::Alert(alert))
+        }
+        GossipKind::Intel => {
+            let intel: Signed<Report> = decode_canonical(kind, bytes)?;
+            check_chain(kind, &intel.chain_id, chain_id)?;
+            intel
+                .payload
+                .check_shape()
+                .map_err(|e| RejectReason::Malformed { kind, reason: e.to_string() })?;
+            intel.verify(chain_id).map_err(bad_signature)?;
+            Ok(GossipMessage::Intel(intel))
+        }
+        GossipKind::Tx => {
+            let tx: SignedTx = decode_canonical(kind, bytes)?;
+            check_chain(kind, &tx.tx.chain_id, chain_id)?;
+            if let vigil_core::TxBody::SubmitReport { report, .. } = &tx.tx.body {
+                report
+                    .check_shape()
+                    .map_err(|e| RejectReason::Malformed { kind, reason: e.to_string() })?;
+            }
+            tx.verify().map_err(bad_signature)?;
+            Ok(GossipMessage::Tx(tx))
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use vigil_core::{AlertKind, B256, EvmAddress, EvmChainId, Keypair, Severity, TxRef};
+
+    use super::*;
+
+    pub(crate) fn chain() -> ChainId {
+        "vigil-gossip-test".parse().unwrap()
+    }
+
+    pub(crate) fn alert(n: u64, description_len: usize) -> Alert {
+        Alert {
+            detector: "flash-loan-exploit".into(),
+            severity: Severity::Critical,
+            kind: AlertKind::Exploit,
+            confidence: 90,
+            tx: TxRef {
+                chain: EvmChainId::MAINNET,
+                hash: B256([n as u8; 32]),
+                from: EvmAddress([1; 20]),
+                to: Some(EvmAddress([2; 20])),
+                block: Some(n),
+            },
+            addresses: vec![EvmAddress([3; 20])],
+            indicators: vec![],
+            labels: vec![format!("n{n}")],
+            description: "x".repeat(description_len),
+        }
+    }
+
+    pub(crate) fn signed_alert(key: &Keypair, n: u64) -> Signed<Alert> {
+        Signed::sign(alert(n, 16), chain(), key)
+    }
+
+    #[test]
+    fn accepts_a_signed_alert_and_rejects_every_kind_of_bad_one() {
+        let key = Keypair::from_seed(&[5; 32]);
+        let good = signed_alert(&key, 1);
+        let bytes = encode(&good);
+        assert_eq!(
+            validate(GossipKind::Alert, &bytes, &chain()),
+            Ok(GossipMessage::Alert(good.clone()))
+        );
+
+        let mut forged = good.clone();
+        forged.payload.confidence = 10;
+        assert_eq!(
+            validate(GossipKind::Alert, &encode(&forged), &chain()),
+            Err(RejectReason::BadSignature(GossipKind::Alert))
+        );
+
+        let other: ChainId = "vigil-other".parse().unwrap();
+        let elsewhere = Signed::sign(alert(1, 16), other.clone(), &key);
+        assert!(matches!(
+            validate(GossipKind::Alert, &encode(&elsewhere), &chain()),
+            Err(RejectReason::WrongChain { got, .. }) if got == other
+        ));
+
+        let big = Signed::sign(alert(1, 70 * 1024), chain(), &key);
+        assert!(matches!(
+            validate(GossipKind::Alert, &encode(&big), &chain()),
+            Err(RejectReason::TooLarge { kind: GossipKind::Alert, .. })
+        ));
+
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(matches!(
+            validate(GossipKind::Alert, &trailing, &chain()),
+            Err(RejectReason::Decode { .. })
+        ));
+        // An alert on the transaction topic is not a transaction.
+        assert!(matches!(
+            validate(GossipKind::Tx, &bytes, &chain()),
+            Err(RejectReason::Decode { kind: GossipKind::Tx, .. })
+        ));
+    }
+
+    #[test]
+    fn content_id_is_the_hash_of_the_wire_bytes() {
+        let key = Keypair::from_seed(&[5; 32]);
+        let msg = GossipMessage::Alert(signed_alert(&key, 2));
+        assert_eq!(msg.content_id(), ContentId::of_bytes(&msg.to_bytes()));
+        assert_eq!(msg.kind(), GossipKind::Alert);
+        assert_eq!(GossipKind::Alert.topic(&chain()), "/vigil/vigil-gossip-test/alerts/1");
+    }
+}
