@@ -133,6 +133,7 @@ pub enum BookDecodeError {
     Clone, PartialEq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
 pub struct IndicatorBook {
+    #[serde(with = "indicator_keys")]
     entries: BTreeMap<Indicator, Entry>,
     domain_rules: DomainRules,
     policies: BTreeMap<String, DecayPolicy>,
@@ -375,6 +376,50 @@ impl Entry {
             .map(|r| r.category)
             .find(|c| *c != Category::Other)
             .unwrap_or(Category::Other)
+    }
+}
+
+/// Text keys for the book's JSON form. A domain is always written `domain:<name>`: the bare
+/// form of a name such as `0xproject.co` would read back as a malformed hex value.
+mod indicator_keys {
+    use std::collections::BTreeMap;
+
+    use serde::de::Error as _;
+    use serde::ser::SerializeMap as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use vigil_core::Indicator;
+
+    use super::Entry;
+
+    pub fn key(indicator: &Indicator) -> String {
+        match indicator {
+            Indicator::Domain(d) => format!("domain:{d}"),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<Indicator, Entry>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(map.len()))?;
+        for (k, v) in map {
+            m.serialize_entry(&key(k), v)?;
+        }
+        m.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Indicator, Entry>, D::Error> {
+        let raw = BTreeMap::<String, Entry>::deserialize(d)?;
+        raw.into_iter()
+            .map(|(k, v)| {
+                let i =
+                    k.parse::<Indicator>().map_err(|e| D::Error::custom(format!("{k:?}: {e}")))?;
+                Ok((i, v))
+            })
+            .collect()
     }
 }
 

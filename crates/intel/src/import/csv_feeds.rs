@@ -250,8 +250,14 @@ pub(super) fn parse_indicator(
     value: &str,
     chain: Option<vigil_core::EvmChainId>,
 ) -> Result<Indicator, String> {
-    let indicator: Indicator =
-        value.parse().map_err(|e| format!("{:?} is not an indicator: {e}", truncate(value)))?;
+    let indicator: Indicator = match value.parse() {
+        Ok(i) => i,
+        // A domain that starts with "0x" (0xproject.co) reads as a bad hex value first.
+        Err(e) => match value.parse::<vigil_core::Domain>() {
+            Ok(d) if value.contains('.') => Indicator::Domain(d),
+            _ => return Err(format!("{:?} is not an indicator: {e}", truncate(value))),
+        },
+    };
     Ok(match indicator {
         Indicator::Address { chain: None, address } => Indicator::Address { chain, address },
         other => other,

@@ -177,11 +177,12 @@ impl StixObject {
             }
         }
         if t == "indicator" {
+            // STIX 2.0 indicators have no pattern_type (their patterns are STIX patterns).
+            let v20 = map.get("spec_version").and_then(Value::as_str) == Some("2.0");
             for key in ["pattern", "pattern_type"] {
-                if !map.get(key).is_some_and(Value::is_string)
-                    && !(key == "pattern_type"
-                        && map.get("spec_version").and_then(Value::as_str) == Some("2.0"))
-                {
+                let present = map.get(key).is_some_and(Value::is_string);
+                let optional = v20 && key == "pattern_type";
+                if !(present || optional) {
                     return Err(ObjectError(format!("an indicator needs a string {key}")));
                 }
             }
