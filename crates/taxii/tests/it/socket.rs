@@ -1,0 +1,1 @@
+//! Real-socket tests.
