@@ -56,6 +56,9 @@ pub(crate) enum AuthError {
     Unknown,
 }
 
+/// Reads one of a user's digests.
+type DigestOf = fn(&PreparedUser) -> Option<[u8; 32]>;
+
 /// Identifies the requester from the `Authorization` header.
 pub(crate) fn identify(
     headers: &HeaderMap,
@@ -65,24 +68,23 @@ pub(crate) fn identify(
     let value = value.to_str().map_err(|_| AuthError::Malformed)?.trim();
     let (scheme, rest) = value.split_once(' ').ok_or(AuthError::Malformed)?;
     let rest = rest.trim();
-    let (wanted, field): ([u8; 32], fn(&PreparedUser) -> Option<[u8; 32]>) =
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(rest)
-                .map_err(|_| AuthError::Malformed)?;
-            (digest("basic", &decoded), |u| u.basic)
-        } else if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
-            (digest("token", rest.as_bytes()), |u| u.token)
-        } else {
-            return Err(AuthError::Malformed);
-        };
+    let (wanted, field): ([u8; 32], DigestOf) = if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .map_err(|_| AuthError::Malformed)?;
+        (digest("basic", &decoded), |u| u.basic)
+    } else if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
+        (digest("token", rest.as_bytes()), |u| u.token)
+    } else {
+        return Err(AuthError::Malformed);
+    };
     // Compare with every user so the time taken does not say which one matched.
     let mut found = None;
     for (i, u) in users.iter().enumerate() {
-        if let Some(d) = field(u) {
-            if bool::from(d.ct_eq(&wanted)) {
-                found = Some(i);
-            }
+        if let Some(d) = field(u)
+            && bool::from(d.ct_eq(&wanted))
+        {
+            found = Some(i);
         }
     }
     found.map(Requester::User).ok_or(AuthError::Unknown)

@@ -307,7 +307,7 @@ impl TaxiiStore for RedbStore {
             hits.truncate(limit);
         } else {
             let only_last = versions == [VersionSel::Last];
-            let lo = start.map_or(Bound::Unbounded, |s| Bound::Excluded(s));
+            let lo = start.map_or(Bound::Unbounded, Bound::Excluded);
             // One ordered stream per index range; several types are merged by position.
             let mut streams: Vec<Box<dyn Iterator<Item = Result<Hit, StoreError>> + '_>> =
                 Vec::new();

@@ -164,7 +164,7 @@ fn begin(state: &TaxiiState, headers: &HeaderMap) -> Result<Requester> {
     })
 }
 
-fn user<'a>(state: &'a TaxiiState, who: Requester) -> Option<&'a PreparedUser> {
+fn user(state: &TaxiiState, who: Requester) -> Option<&PreparedUser> {
     match who {
         Requester::Anonymous => None,
         Requester::User(i) => state.users.get(i),

@@ -28,26 +28,28 @@ pub struct TestServer {
 }
 
 pub fn config() -> TaxiiConfig {
-    let mut c = TaxiiConfig::default();
-    c.users = vec![
-        UserConfig {
-            name: "writer".into(),
-            password: None,
-            token: Some(WRITER_TOKEN.into()),
-            can_write: true,
-        },
-        UserConfig {
-            name: "reader".into(),
-            password: Some(READER_PASSWORD.into()),
-            token: None,
-            can_write: false,
-        },
-    ];
+    let mut c = TaxiiConfig {
+        users: vec![
+            UserConfig {
+                name: "writer".into(),
+                password: None,
+                token: Some(WRITER_TOKEN.into()),
+                can_write: true,
+            },
+            UserConfig {
+                name: "reader".into(),
+                password: Some(READER_PASSWORD.into()),
+                token: None,
+                can_write: false,
+            },
+        ],
+        default_page_size: 100,
+        max_page_size: 1_000,
+        max_content_length: 64 * 1024,
+        ..TaxiiConfig::default()
+    };
     // Confirmed indicators are public on this node; the rest need credentials.
     c.collections[0].anonymous_read = true;
-    c.default_page_size = 100;
-    c.max_page_size = 1_000;
-    c.max_content_length = 64 * 1024;
     c
 }
 
