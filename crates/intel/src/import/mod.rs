@@ -347,7 +347,7 @@ pub fn import(
         FeedKind::Ofac => json_feeds::ofac(input, options, &mut ticker)?,
         FeedKind::MetaMask => json_feeds::metamask(input, options, &mut ticker)?,
         FeedKind::Json => json_feeds::generic(input, options, &mut ticker)?,
-        FeedKind::Stix => crate::stix::import::stage(input, options, &mut ticker)?.0,
+        FeedKind::Stix => crate::stix::import::stage(input, options, &mut ticker, false)?.0,
     };
     ticker.finish();
     let source = options.source.clone().unwrap_or_else(|| kind.as_str().to_owned());

@@ -124,6 +124,72 @@ fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
+/// A property of an object being checked.
+pub(crate) enum Prop<'v> {
+    Absent,
+    Str(&'v str),
+    Other(&'v Value),
+}
+
+/// Properties whose value must be an RFC 3339 timestamp when present.
+const TIMESTAMPS: [&str; 7] =
+    ["created", "modified", "valid_from", "valid_until", "published", "first_seen", "last_seen"];
+
+/// The checks every object passes: `type`, `id` of the form `type--UUID`, `spec_version`,
+/// timestamps, and an indicator's `pattern` and `pattern_type`.
+pub(crate) fn check_object<'v>(get: impl Fn(&str) -> Prop<'v>) -> Result<(), ObjectError> {
+    let t = match get("type") {
+        Prop::Str(t) if is_valid_type(t) => t,
+        Prop::Str(t) => {
+            return Err(ObjectError(format!(
+                "type {:?} is not a valid STIX type name",
+                truncate(t)
+            )));
+        }
+        _ => return Err(ObjectError("missing the type property".into())),
+    };
+    let Prop::Str(id) = get("id") else {
+        return Err(ObjectError("missing the id property".into()));
+    };
+    if parse_identifier(id)? != t {
+        return Err(ObjectError(format!("id {id:?} does not start with its type {t:?}--")));
+    }
+    let spec = match get("spec_version") {
+        Prop::Absent => None,
+        Prop::Str(v) if v == "2.1" || v == "2.0" => Some(v),
+        Prop::Str(v) => {
+            return Err(ObjectError(format!("spec_version {v:?} is not \"2.1\" or \"2.0\"")));
+        }
+        Prop::Other(v) => {
+            return Err(ObjectError(format!("spec_version {v} is not \"2.1\" or \"2.0\"")));
+        }
+    };
+    for key in TIMESTAMPS {
+        match get(key) {
+            Prop::Absent => {}
+            Prop::Str(s) if s.parse::<jiff::Timestamp>().is_ok() => {}
+            Prop::Str(s) => {
+                return Err(ObjectError(format!("{key} {s:?} is not an RFC 3339 timestamp")));
+            }
+            Prop::Other(v) => {
+                return Err(ObjectError(format!("{key} {v} is not an RFC 3339 timestamp")));
+            }
+        }
+    }
+    if t == "indicator" {
+        // STIX 2.0 indicators have no pattern_type (their patterns are STIX patterns).
+        let v20 = spec == Some("2.0");
+        for key in ["pattern", "pattern_type"] {
+            let present = matches!(get(key), Prop::Str(_));
+            let optional = v20 && key == "pattern_type";
+            if !(present || optional) {
+                return Err(ObjectError(format!("an indicator needs a string {key}")));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A STIX 2.1 object: its JSON, with the common properties checked.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 #[serde(transparent)]
@@ -135,58 +201,11 @@ impl StixObject {
         let Value::Object(map) = value else {
             return Err(ObjectError("an object must be a JSON object".into()));
         };
-        let t = match map.get("type") {
-            Some(Value::String(t)) if is_valid_type(t) => t,
-            Some(Value::String(t)) => {
-                return Err(ObjectError(format!(
-                    "type {:?} is not a valid STIX type name",
-                    truncate(t)
-                )));
-            }
-            _ => return Err(ObjectError("missing the type property".into())),
-        };
-        let id = match map.get("id") {
-            Some(Value::String(id)) => id,
-            _ => return Err(ObjectError("missing the id property".into())),
-        };
-        if parse_identifier(id)? != t {
-            return Err(ObjectError(format!("id {id:?} does not start with its type {t:?}--")));
-        }
-        match map.get("spec_version") {
-            None => {}
-            Some(Value::String(v)) if v == "2.1" || v == "2.0" => {}
-            Some(v) => {
-                return Err(ObjectError(format!("spec_version {v} is not \"2.1\" or \"2.0\"")));
-            }
-        }
-        for key in [
-            "created",
-            "modified",
-            "valid_from",
-            "valid_until",
-            "published",
-            "first_seen",
-            "last_seen",
-        ] {
-            match map.get(key) {
-                None => {}
-                Some(Value::String(s)) if s.parse::<jiff::Timestamp>().is_ok() => {}
-                Some(v) => {
-                    return Err(ObjectError(format!("{key} {v} is not an RFC 3339 timestamp")));
-                }
-            }
-        }
-        if t == "indicator" {
-            // STIX 2.0 indicators have no pattern_type (their patterns are STIX patterns).
-            let v20 = map.get("spec_version").and_then(Value::as_str) == Some("2.0");
-            for key in ["pattern", "pattern_type"] {
-                let present = map.get(key).is_some_and(Value::is_string);
-                let optional = v20 && key == "pattern_type";
-                if !(present || optional) {
-                    return Err(ObjectError(format!("an indicator needs a string {key}")));
-                }
-            }
-        }
+        check_object(|key| match map.get(key) {
+            None => Prop::Absent,
+            Some(Value::String(s)) => Prop::Str(s),
+            Some(v) => Prop::Other(v),
+        })?;
         Ok(Self(map))
     }
 

@@ -115,8 +115,26 @@ pub fn indicators_in(pattern: &str) -> Result<Vec<Indicator>, String> {
         let all_and = connectors.iter().all(|c| c == "AND");
         let all_or = connectors.iter().all(|c| c == "OR");
         if all_or {
-            for c in comparisons {
-                match single(&c) {
+            // An address is often given twice (Vigil's observable and the wallet convention):
+            // check its EIP-55 checksum once.
+            let mut previous: Option<(&str, Option<Indicator>)> = None;
+            for c in &comparisons {
+                let wallet_like =
+                    matches!(c.object_type.as_str(), ADDRESS_TYPE | "cryptocurrency-wallet");
+                let reuse = match (&previous, string_value(c)) {
+                    (Some((v, ind)), Some(value)) if wallet_like && *v == value => {
+                        Some(ind.clone())
+                    }
+                    _ => None,
+                };
+                let ind = match reuse {
+                    Some(ind) => ind,
+                    None => single(c),
+                };
+                if wallet_like && let Some(value) = string_value(c) {
+                    previous = Some((value, ind.clone()));
+                }
+                match ind {
                     Some(ind) => found.push(ind),
                     None => ignored.push(format!("{}:{}", c.object_type, c.property)),
                 }
