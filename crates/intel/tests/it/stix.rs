@@ -50,6 +50,16 @@ fn all_16_official_examples_import_and_round_trip_with_their_ids() {
         let out = stix::import_bundle(&mut book, &input, &ImportOptions::seen_at(NOW), &mut |_| {})
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(out.report.rejected_total, 0, "{file}: {:?}", out.report.rejected);
+        // The fast path (objects not kept) reads the same.
+        let mut other = IndicatorBook::new();
+        let fast =
+            import(&mut other, FeedKind::Stix, &input, &ImportOptions::seen_at(NOW), &mut |_| {})
+                .unwrap();
+        assert_eq!(
+            (fast.read, fast.skipped, fast.rejected_total),
+            (out.report.read, out.report.skipped, 0),
+            "{file}"
+        );
         assert_eq!(out.report.read as usize, count, "{file}");
         assert_eq!(out.bundle.objects.len(), count, "{file}");
         domains += book.len() - before;
@@ -129,7 +139,11 @@ fn invalid_stix_is_refused_with_clear_errors_and_nothing_lost() {
   {"type": "indicator", "spec_version": "2.1", "id": "indicator--33333333-17d4-4cbf-938f-98ee46b3cd3f",
    "created": "yesterday", "pattern": "[domain-name:value = 'third.example']", "pattern_type": "stix"}
 ]}"#;
+    let mut fast_book = book.clone();
+    let fast = import(&mut fast_book, FeedKind::Stix, mixed, &o, &mut |_| {}).unwrap();
     let out = stix::import_bundle(&mut book, mixed, &o, &mut |_| {}).unwrap();
+    assert_eq!(fast, out.report, "both paths check objects alike");
+    assert_eq!(fast_book, book);
     assert_eq!((out.report.read, out.report.imported, out.report.rejected_total), (3, 1, 2));
     assert_eq!(out.report.rejected[0].line, 5);
     assert!(
