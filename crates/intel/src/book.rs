@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
-use vigil_core::{Category, Domain, Indicator};
+use vigil_core::{Category, Domain, Indicator, MAX_REPORT_INDICATORS, Report, Severity};
 
 use crate::decay::{DecayPolicy, PolicyError};
 use crate::domains::DomainRules;
@@ -334,6 +334,44 @@ impl IndicatorBook {
         DomainVerdict::Unknown
     }
 
+    /// Ledger reports carrying what one source listed, for publishing a signed local import:
+    /// one report per category, split into chunks of at most [`MAX_REPORT_INDICATORS`]
+    /// indicators, in indicator order. Each passes [`Report::check_shape`] when `summary` is
+    /// 1 to 4,000 bytes.
+    pub fn reports_for_source(
+        &self,
+        source: &str,
+        severity: Severity,
+        summary: &str,
+    ) -> Vec<Report> {
+        let mut by_category: BTreeMap<Category, Vec<Indicator>> = BTreeMap::new();
+        for (indicator, entry) in &self.entries {
+            if let Some(rec) = entry.sources.get(source) {
+                by_category.entry(rec.category).or_default().push(indicator.clone());
+            }
+        }
+        let mut reports = Vec::new();
+        for (category, indicators) in by_category {
+            let parts = indicators.len().div_ceil(MAX_REPORT_INDICATORS);
+            for (i, chunk) in indicators.chunks(MAX_REPORT_INDICATORS).enumerate() {
+                let summary = if parts > 1 {
+                    format!("{summary} ({category}, part {} of {parts})", i + 1)
+                } else {
+                    format!("{summary} ({category})")
+                };
+                reports.push(Report {
+                    indicators: chunk.to_vec(),
+                    severity,
+                    category,
+                    summary,
+                    evidence: Vec::new(),
+                    affected_protocols: Vec::new(),
+                });
+            }
+        }
+        reports
+    }
+
     /// The book in its storage form: a format byte and the canonical (borsh) encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![BOOK_FORMAT];
@@ -487,6 +525,24 @@ mod tests {
             IndicatorBook::from_bytes(&bytes[..bytes.len() - 1]),
             Err(BookDecodeError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_source_becomes_well_formed_reports() {
+        let mut book = IndicatorBook::new();
+        for i in 0..5_000u32 {
+            let mut a = [0u8; 20];
+            a[..4].copy_from_slice(&i.to_be_bytes());
+            book.record(Indicator::address(vigil_core::EvmAddress(a)), sighting("x", "l", 0));
+        }
+        book.record(addr("other.example"), sighting("y", "l", 0));
+        let reports = book.reports_for_source("x", Severity::High, "Imported from x");
+        assert_eq!(reports.len(), 2);
+        assert_eq!(reports.iter().map(|r| r.indicators.len()).sum::<usize>(), 5_000);
+        for r in &reports {
+            r.check_shape().unwrap();
+            assert!(r.summary.contains("part"));
+        }
     }
 
     #[test]
