@@ -1,5 +1,36 @@
 //! `vigil-intel`: threat intelligence in and out.
 //!
-//! It owns the importers of public feeds (Forta labels, OFAC lists, MetaMask's phishing list,
-//! generic CSV/JSON, STIX 2.1 bundles), the STIX 2.1 mapping of Vigil's reports, attestations
-//! and alerts, and confidence decay with age. No network: the TAXII server lives in the node.
+//! It owns:
+//! - the [`IndicatorBook`]: every indicator known from feeds, duplicates merged across feeds
+//!   with every source kept (name, labels, first/last seen), and a confidence that decays with
+//!   age after MISP's polynomial model, with parameters per source ([`DecayPolicy`]);
+//! - the feed importers ([`import()`]): Forta labelled datasets, OFAC lists, MetaMask's
+//!   `eth-phishing-detect` config (with its allow list and Levenshtein look-alike rule), generic
+//!   CSV/JSON lists, and STIX 2.1 bundles ([`stix::import_bundle`]);
+//! - the STIX 2.1 mapping of Vigil's reports, attestations, alerts, vulnerabilities and
+//!   participants ([`stix`]), with deterministic ids, TLP 2.0 markings and Vigil's own
+//!   extension for EVM observables.
+//!
+//! Invariants: no network, no database, no clock — time arrives as [`Timestamp`] parameters;
+//! every parser of outside input returns an error naming what was wrong and never panics; an
+//! import that fails leaves the book unchanged, and importing the same data twice changes
+//! nothing.
+
+mod book;
+mod decay;
+mod domains;
+pub mod import;
+pub mod stix;
+mod time;
+
+pub use book::{
+    BookDecodeError, DomainVerdict, Entry, Hit, IndicatorBook, MatchKind, Recorded, Sighting,
+    SourceRecord,
+};
+pub use decay::{DecayPolicy, PolicyError};
+pub use domains::{DomainRules, FuzzyTarget, fuzzy_form};
+pub use import::{
+    FeedKind, ImportError, ImportOptions, ImportReport, Progress, Rejection, UnknownFeedKind,
+    import,
+};
+pub use time::{Timestamp, TimestampError};
