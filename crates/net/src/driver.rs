@@ -41,6 +41,36 @@ pub trait ConsensusDriver: Send + 'static {
     ) -> impl Future<Output = Result<A, DriverError>> + Send;
 }
 
+/// What a driver reports as it works, for metrics and status pages. Every method has an empty
+/// default, and calls must return quickly: they run on the driver's task.
+pub trait ConsensusObserver: Send + Sync + 'static {
+    /// A round of `height` started (round 0 first; a later round means the earlier one failed).
+    fn round_started(&self, height: u64, round: u32) {
+        let _ = (height, round);
+    }
+
+    /// The block at `height` was decided in `round` and committed.
+    fn committed(&self, height: u64, round: u32, txs: usize) {
+        let _ = (height, round, txs);
+    }
+
+    /// The number of consensus peers this node is connected to.
+    fn peers(&self, connected: usize) {
+        let _ = connected;
+    }
+
+    /// The validator set deciding the current height: its size and total voting power.
+    fn validator_set(&self, validators: usize, total_power: u64) {
+        let _ = (validators, total_power);
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoObserver;
+
+impl ConsensusObserver for NoObserver {}
+
 /// Wall-clock time for block headers. Drivers are the I/O edge, so they may read a clock; the
 /// ledger only ever sees the number written in the block.
 pub trait Clock: Send + Sync + 'static {

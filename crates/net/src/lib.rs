@@ -27,5 +27,5 @@ pub use app::{AppError, CommitInfo, ConsensusApp};
 pub use certificate::{
     COMMIT_DOMAIN, CertificateError, CommitCertificate, SOLO_COMMIT_DOMAIN, ValidatorSignature,
 };
-pub use driver::{Clock, ConsensusDriver, DriverError, SystemClock};
+pub use driver::{Clock, ConsensusDriver, ConsensusObserver, DriverError, NoObserver, SystemClock};
 pub use solo::{SoloConfig, SoloDriver};

@@ -10,7 +10,7 @@ use std::time::Instant;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use tokio::sync::broadcast;
-use vigil_core::{AccountId, Block, ChainId, SignedTx, TxId};
+use vigil_core::{AccountId, Alert, Block, ChainId, ContentId, Report, Signed, SignedTx, TxId};
 use vigil_ledger::{CommitInfo, Event, Ledger, LedgerError, TxError, TxResult};
 use vigil_net::{AppError, ConsensusApp};
 
@@ -44,6 +44,24 @@ pub enum NodeEvent {
         /// What happened.
         event: Event,
     },
+    /// A signed alert that arrived by gossip (size, encoding, chain and signature checked).
+    Alert {
+        /// Its content id.
+        id: ContentId,
+        /// The peer that forwarded it.
+        peer: String,
+        /// The alert with its author's signature.
+        alert: Box<Signed<Alert>>,
+    },
+    /// Signed intel (a threat report) that arrived by gossip (checked like an alert).
+    Intel {
+        /// Its content id.
+        id: ContentId,
+        /// The peer that forwarded it.
+        peer: String,
+        /// The report with its author's signature.
+        report: Box<Signed<Report>>,
+    },
 }
 
 impl NodeEvent {
@@ -58,6 +76,8 @@ impl NodeEvent {
                 Event::Slashed { .. } | Event::Rewarded { .. } => "settlement",
                 _ => "ledger",
             },
+            NodeEvent::Alert { .. } => "alert",
+            NodeEvent::Intel { .. } => "intel",
         }
     }
 }
@@ -123,6 +143,8 @@ pub struct NodeState {
     pub chain_id: ChainId,
     /// This node's account (its proposer key).
     pub node_account: AccountId,
+    /// Gossip and consensus hooks (see [`crate::consensus::NetState`]).
+    pub net: crate::consensus::NetState,
 }
 
 impl NodeState {
@@ -141,6 +163,7 @@ impl NodeState {
             metrics,
             chain_id,
             node_account,
+            net: crate::consensus::NetState::default(),
         })
     }
 
@@ -281,9 +304,7 @@ impl ConsensusApp for NodeApp {
         Some((block, certificate))
     }
 
-    fn validator_set(&self, _height: u64) -> Vec<(AccountId, u64)> {
-        let mut set = self.0.ledger.read().validator_set().to_vec();
-        set.sort_by_key(|(id, _)| *id);
-        set
+    fn validator_set(&self, height: u64) -> Vec<(AccountId, u64)> {
+        crate::consensus::validator_set_at(&self.0, height)
     }
 }

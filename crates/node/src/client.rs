@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use vigil_core::{AccountId, ChainId, ContentId, Keypair, SignedTx, Tx, TxBody, TxId};
+use vigil_core::{
+    AccountId, Alert, ChainId, ContentId, Keypair, Signed, SignedTx, Tx, TxBody, TxId,
+};
 
 use crate::api::{CheckResponse, Status};
 
@@ -139,6 +141,18 @@ impl Client {
         let tx = Tx { chain_id, signer, nonce, body }.sign(key);
         let id = self.submit(&tx).await?;
         Ok((id, tx))
+    }
+
+    /// Publishes a signed alert to every node by gossip (`POST /v1/alerts`); returns its id.
+    pub async fn publish_alert(&self, alert: &Signed<Alert>) -> Result<ContentId, ClientError> {
+        let url = format!("{}/v1/alerts", self.base);
+        let response = self.http.post(&url).json(alert).send().await;
+        let (_, body): (u16, Value) = self.decode(&url, response).await?;
+        body["id"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| ClientError::Api {
+            status: 200,
+            code: "bad_answer".into(),
+            message: format!("the node answered without an alert id: {body}"),
+        })
     }
 
     /// Waits until a transaction is committed and returns its status.

@@ -25,6 +25,8 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     /// How the node responds to incidents (webhooks, on-chain actions).
     pub respond: RespondConfig,
+    /// Gossip of transactions, alerts and intel (off by default).
+    pub gossip: crate::gossip::GossipSettings,
 }
 
 /// Executors of the local policy engine.
@@ -45,6 +47,7 @@ impl Default for NodeConfig {
             consensus: ConsensusConfig::default(),
             mempool: MempoolConfig::default(),
             respond: RespondConfig::default(),
+            gossip: crate::gossip::GossipSettings::default(),
         }
     }
 }
@@ -71,6 +74,8 @@ impl Default for ApiConfig {
 pub enum DriverKind {
     /// One node orders its own mempool on a timer.
     Solo,
+    /// Multi-validator BFT consensus (Malachite) with the `[consensus.bft]` settings.
+    Bft,
 }
 
 /// Consensus settings.
@@ -79,13 +84,15 @@ pub enum DriverKind {
 pub struct ConsensusConfig {
     /// The driver.
     pub driver: DriverKind,
-    /// Milliseconds between blocks (solo).
+    /// Milliseconds between blocks (solo); least time per height (bft).
     pub block_interval_ms: u64,
     /// Commit blocks with no transactions, so that challenge windows (counted in heights)
-    /// advance on an idle network.
+    /// advance on an idle network (solo; bft always commits every height).
     pub empty_blocks: bool,
     /// Most encoded transaction bytes per block.
     pub max_block_bytes: usize,
+    /// The multi-validator driver's settings.
+    pub bft: crate::consensus::BftSettings,
 }
 
 impl Default for ConsensusConfig {
@@ -95,6 +102,7 @@ impl Default for ConsensusConfig {
             block_interval_ms: 1_000,
             empty_blocks: true,
             max_block_bytes: 4 << 20,
+            bft: crate::consensus::BftSettings::default(),
         }
     }
 }
@@ -176,6 +184,9 @@ impl NodeConfig {
         if self.mempool.max_txs == 0 || self.mempool.max_bytes == 0 {
             return invalid("mempool", "limits must be more than zero");
         }
+        if let Err((field, why)) = self.consensus.bft.check().and(self.gossip.check()) {
+            return invalid(field, why);
+        }
         Ok(())
     }
 
@@ -186,6 +197,7 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         }
+        self.consensus.bft.resolve(base);
         self
     }
 

@@ -14,6 +14,7 @@ use vigil_node::client::Client;
 use cli::keys::{KeyArgs, KeyCommand};
 use cli::ledger::{ReportCommand, TxCommand};
 use cli::respond::{BreakerCommand, GovCommand, ProtocolCommand};
+use cli::testnet::{AlertCommand, TestnetArgs};
 
 #[derive(Parser)]
 #[command(name = "vigil", version, about = "Vigil: a community-run security network for DeFi")]
@@ -80,6 +81,11 @@ enum Command {
     /// Governance proposals and votes.
     #[command(subcommand)]
     Gov(GovCommand),
+    /// Write keys, a shared genesis and configs for a local multi-validator network.
+    Testnet(TestnetArgs),
+    /// Publish signed alerts to every node by gossip.
+    #[command(subcommand)]
+    Alert(AlertCommand),
 }
 
 #[tokio::main]
@@ -108,5 +114,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Protocol(cmd) => cli::respond::protocol(&client, cmd, json).await,
         Command::Breaker(cmd) => cli::respond::breaker(&client, cmd, json).await,
         Command::Gov(cmd) => cli::respond::gov(&client, cmd, json).await,
+        Command::Testnet(args) => cli::testnet::testnet(args, json),
+        Command::Alert(cmd) => cli::testnet::alert(&client, cmd, json).await,
     }
 }

@@ -44,6 +44,10 @@ pub struct Metrics {
     pub block_commit_seconds: Histogram,
     /// HTTP request latency.
     pub http_request_seconds: Family<RequestLabels, Histogram>,
+    /// Consensus rounds, peers and validator set.
+    pub consensus: crate::consensus::ConsensusMetrics,
+    /// Gossip peers and messages.
+    pub gossip: crate::gossip::GossipMetrics,
 }
 
 impl Default for Metrics {
@@ -88,8 +92,14 @@ impl Metrics {
             "HTTP request latency by route",
             http_request_seconds.clone(),
         );
+        let consensus = crate::consensus::ConsensusMetrics::default();
+        consensus.register(&mut registry);
+        let gossip = crate::gossip::GossipMetrics::default();
+        gossip.register(&mut registry);
         Self {
             registry,
+            consensus,
+            gossip,
             height,
             mempool_size,
             tx_accepted,

@@ -9,10 +9,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use vigil_core::Keypair;
 use vigil_ledger::{Genesis, Ledger};
-use vigil_net::{ConsensusDriver, SoloConfig, SoloDriver};
 
-use crate::app::{NodeApp, NodeState};
-use crate::config::{DriverKind, NodeConfig};
+use crate::app::NodeState;
+use crate::config::NodeConfig;
 use crate::mempool::Mempool;
 use crate::store::RedbStore;
 
@@ -53,6 +52,9 @@ pub enum NodeError {
     /// The consensus driver failed.
     #[error("consensus: {0}")]
     Driver(#[from] vigil_net::DriverError),
+    /// The gossip service could not start.
+    #[error("gossip: {0}")]
+    Gossip(#[from] vigil_net::gossip::GossipError),
 }
 
 /// Reads and validates a genesis file.
@@ -100,6 +102,7 @@ impl Node {
     /// then stops both and returns.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), NodeError> {
         let Node { state, api_addr, listener, config, key } = self;
+        crate::gossip::GossipBridge::start(&config.gossip, &key, &state, shutdown.clone()).await?;
         let router = crate::api::router(Arc::clone(&state), config.api.max_body_bytes);
         let http_shutdown = shutdown.clone();
         let server = tokio::spawn(async move {
@@ -122,15 +125,15 @@ impl Node {
             };
             tokio::spawn(engine.run(state.events.subscribe(), trips, shutdown.clone()));
         }
-        let driver_result = match config.consensus.driver {
-            DriverKind::Solo => {
-                let mut solo = SoloConfig::new(state.chain_id.clone());
-                solo.block_interval = config.consensus.block_interval();
-                solo.empty_blocks = config.consensus.empty_blocks;
-                solo.max_block_bytes = config.consensus.max_block_bytes;
-                SoloDriver::new(solo, key).run(NodeApp(Arc::clone(&state)), shutdown.clone()).await
-            }
-        };
+        let genesis = load_genesis(&config.genesis)?;
+        let driver_result = crate::consensus::run_driver(
+            &config,
+            &genesis,
+            key,
+            Arc::clone(&state),
+            shutdown.clone(),
+        )
+        .await;
         // Whatever ended the driver ends the node.
         shutdown.cancel();
         let served = server.await.map_err(|e| NodeError::Serve(std::io::Error::other(e)))?;

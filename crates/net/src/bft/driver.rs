@@ -24,7 +24,7 @@ use malachitebft_app_channel::app::types::{
 };
 use malachitebft_app_channel::{
     AppMsg, Channels, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity, NetworkMsg,
-    RequestContext, Signer, SyncContext, WalContext,
+    NetworkRequest, RequestContext, Signer, SyncContext, WalContext,
 };
 use tokio_util::sync::CancellationToken;
 use vigil_core::encoding::encode;
@@ -36,7 +36,9 @@ use super::parts::{self, PartStreams, ProposalParts};
 use super::signing::{VigilSigner, VigilVerifier};
 use crate::app::ConsensusApp;
 use crate::certificate::{CommitCertificate, ValidatorSignature};
-use crate::driver::{Clock, ConsensusDriver, DriverError, SharedApp, SystemClock};
+use crate::driver::{
+    Clock, ConsensusDriver, ConsensusObserver, DriverError, NoObserver, SharedApp, SystemClock,
+};
 
 /// Most distinct values kept for one (height, round); more can only come from an equivocating
 /// proposer.
@@ -44,6 +46,9 @@ const MAX_VALUES_PER_ROUND: usize = 4;
 
 /// Most heights served in one sync response.
 const MAX_SYNC_BATCH: u64 = 50;
+
+/// How often the number of connected consensus peers is reported to the observer.
+const PEER_REPORT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Consensus round timeouts. Each later round waits `delta` longer per step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,17 +137,24 @@ pub struct BftDriver {
     config: BftConfig,
     key: Keypair,
     clock: Arc<dyn Clock>,
+    observer: Arc<dyn ConsensusObserver>,
 }
 
 impl BftDriver {
     /// A driver for the validator holding `key`.
     pub fn new(config: BftConfig, key: Keypair) -> Self {
-        Self { config, key, clock: Arc::new(SystemClock) }
+        Self { config, key, clock: Arc::new(SystemClock), observer: Arc::new(NoObserver) }
     }
 
     /// Uses `clock` for block times instead of the system clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Reports rounds, commits and peers to `observer` (for metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn ConsensusObserver>) -> Self {
+        self.observer = observer;
         self
     }
 }
@@ -259,8 +271,14 @@ impl ConsensusDriver for BftDriver {
             .map_err(|e| DriverError::Engine(format!("starting the engine: {e}")))?;
         tracing::info!(validator = %me.0.short(), listen = %self.config.listen, "BFT driver started");
 
+        let peer_reporter = tokio::spawn(report_peers(
+            channels.net_requests.clone(),
+            Arc::clone(&self.observer),
+            shutdown.clone(),
+        ));
         let mut host = Host {
             app,
+            observer: Arc::clone(&self.observer),
             chain_id,
             me,
             signer,
@@ -295,6 +313,7 @@ impl ConsensusDriver for BftDriver {
             tracing::warn!(error = %e, "engine did not stop cleanly");
         }
         engine.handle.abort();
+        peer_reporter.abort();
         drop(channels);
         tracing::info!(validator = %me.0.short(), "BFT driver stopped");
         result?;
@@ -306,6 +325,7 @@ impl ConsensusDriver for BftDriver {
 /// The app side of the engine's channel: undecided proposals, parts, and the app.
 struct Host<A> {
     app: SharedApp<A>,
+    observer: Arc<dyn ConsensusObserver>,
     chain_id: ChainId,
     me: Address,
     signer: VigilSigner,
@@ -344,7 +364,13 @@ impl<A: ConsensusApp> Host<A> {
     }
 
     async fn height_params(&self, height: u64) -> Result<HeightParams<VigilContext>, DriverError> {
-        Ok(HeightParams::new(self.validator_set(height).await?, self.timeouts, self.target_time))
+        let members = self.app.call(move |app| app.validator_set(height)).await?;
+        let total = members.iter().fold(0u64, |sum, (_, power)| sum.saturating_add(*power));
+        self.observer.validator_set(members.len(), total);
+        let set = ValidatorSet::new(&members).ok_or_else(|| {
+            DriverError::Config(format!("the validator set for height {height} is empty"))
+        })?;
+        Ok(HeightParams::new(set, self.timeouts, self.target_time))
     }
 
     /// Forgets everything about heights up to `height`.
@@ -370,6 +396,7 @@ impl<A: ConsensusApp> Host<A> {
             }
             AppMsg::StartedRound { height, round, proposer, role: _, reply_value } => {
                 tracing::debug!(%height, %round, %proposer, "round started");
+                self.observer.round_started(height.0, round.as_u32().unwrap_or(0));
                 self.height = height.0;
                 if let Some(waiting) = self.pending.remove(&height.0) {
                     for parts in waiting {
@@ -618,7 +645,28 @@ impl<A: ConsensusApp> Host<A> {
         let txs = block.txs.len();
         let app_hash = self.app.call(move |app| app.commit_block(&block, &bytes)).await??;
         tracing::info!(height = h, round, txs, app_hash = %short_hex(&app_hash), "committed");
+        self.observer.committed(h, round, txs);
         Ok(())
+    }
+}
+
+/// Asks the engine's network how many peers are connected, every few seconds.
+async fn report_peers(
+    requests: tokio::sync::mpsc::Sender<NetworkRequest>,
+    observer: Arc<dyn ConsensusObserver>,
+    shutdown: CancellationToken,
+) {
+    let mut every = tokio::time::interval(PEER_REPORT_INTERVAL);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match NetworkRequest::dump_state(&requests).await {
+            Ok(Some(dump)) => observer.peers(dump.peers.len()),
+            Ok(None) => {}
+            Err(_) => return,
+        }
     }
 }
 

@@ -8,9 +8,13 @@ mod message;
 #[cfg(feature = "gossip")]
 mod service;
 
+#[cfg(feature = "gossip")]
+pub use libp2p::{Multiaddr, PeerId};
 pub use message::{GossipKind, GossipMessage, RejectReason, validate};
 #[cfg(feature = "gossip")]
-pub use service::{Gossip, GossipConfig, GossipError, GossipStats, Received, peer_identity};
+pub use service::{
+    Gossip, GossipConfig, GossipError, GossipStats, Received, peer_id_of, peer_identity,
+};
 
 #[cfg(all(test, feature = "gossip"))]
 mod tests;

@@ -156,6 +156,11 @@ pub fn peer_identity(key: &Keypair) -> libp2p::identity::Keypair {
         .expect("a 32-byte seed is always a valid ed25519 secret key")
 }
 
+/// The gossip peer id of the node holding `key`, for bootstrap addresses (`…/p2p/<peer id>`).
+pub fn peer_id_of(key: &Keypair) -> PeerId {
+    peer_identity(key).public().to_peer_id()
+}
+
 fn topic_scores() -> TopicScoreParams {
     // Alerts and intel are sparse: do not penalise quiet mesh peers (P3/P3b off); reward first
     // deliveries (P2) and punish invalid messages (P4) hard.
@@ -290,9 +295,9 @@ impl Gossip {
         self.publish_bytes(message.kind(), bytes).await
     }
 
-    /// Publishes bytes without checking them: only tests use this, to act as a faulty peer.
-    #[cfg(test)]
-    pub(crate) async fn publish_unchecked(
+    /// Publishes bytes as they are, without the checks peers apply: for tests that show peers
+    /// refuse and do not forward bad messages. Honest nodes use [`Gossip::publish`].
+    pub async fn publish_unchecked(
         &self,
         kind: GossipKind,
         bytes: Vec<u8>,

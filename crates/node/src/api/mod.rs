@@ -41,6 +41,7 @@ pub fn router(state: Shared, max_body_bytes: usize) -> Router {
         .route("/", get(dashboard))
         .route("/v1/status", get(status))
         .route("/v1/tx", post(submit_tx))
+        .route("/v1/alerts", post(crate::gossip::post_alert))
         .route("/v1/tx/{id}", get(tx_status))
         .route("/v1/accounts/{account}", get(account))
         .route("/v1/reports", get(list_reports))
@@ -141,7 +142,7 @@ async fn submit_tx(
     ApiJson(tx): ApiJson<SignedTx>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     // Signature checks are CPU work: keep them off the async worker threads' hot loop.
-    let id = tokio::task::spawn_blocking(move || state.submit(tx))
+    let id = tokio::task::spawn_blocking(move || state.submit_and_relay(tx))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "status": "pending" }))))

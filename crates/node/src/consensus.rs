@@ -1,0 +1,397 @@
+//! Which consensus driver runs the node and how its configuration maps onto `vigil-net`:
+//! `[consensus] driver = "solo"` (the embedded default) or `"bft"` (Malachite, with the
+//! `[consensus.bft]` settings), the validator set per height, and consensus metrics.
+//!
+//! Validator set per height (the rule of `vigil-net`'s README, which the ledger implements):
+//! with an epoch length of `E` blocks, heights `k·E + 1 … (k+1)·E` form epoch `k`; its set is
+//! the bonded stake of the validator candidates as committed after block `k·E`; epoch 0 uses the
+//! genesis set. The ledger recomputes the set at the end of every block whose height is a
+//! multiple of `E` and records the height it applies from (`validators_since`) and a
+//! `ValidatorSetChanged` event, so the set of any height is known: the current one from
+//! `validators_since` on, an older one from the newest change event before it, else genesis.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use vigil_core::{AccountId, Keypair};
+use vigil_ledger::{Event, Genesis, Ledger, MemoryStore};
+use vigil_net::bft::{BftConfig, BftDriver, BftTimeouts};
+use vigil_net::{ConsensusDriver, ConsensusObserver, DriverError, SoloConfig, SoloDriver};
+
+use crate::app::{NodeApp, NodeState};
+use crate::config::{DriverKind, NodeConfig};
+use crate::gossip::GossipBridge;
+
+/// `[consensus.bft]`: the multi-validator driver's settings. Used when `driver = "bft"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BftSettings {
+    /// Consensus p2p address (TCP) this validator listens on.
+    pub listen: SocketAddr,
+    /// The other validators' consensus addresses, kept connected.
+    pub peers: Vec<SocketAddr>,
+    /// The engine's write-ahead log of votes in flight (relative to the config file's
+    /// directory). Blocks are in the database, not here.
+    pub wal_dir: PathBuf,
+    /// Wait for a proposal, in milliseconds.
+    pub timeout_propose_ms: u64,
+    /// Wait for the rest of the prevotes once 2/3 of any arrived, in milliseconds.
+    pub timeout_prevote_ms: u64,
+    /// Wait for the rest of the precommits once 2/3 of any arrived, in milliseconds.
+    pub timeout_precommit_ms: u64,
+    /// Added to each timeout per failed round, in milliseconds.
+    pub timeout_delta_ms: u64,
+    /// How often this node tells peers its height (what triggers catch-up), in milliseconds.
+    pub sync_status_interval_ms: u64,
+}
+
+impl Default for BftSettings {
+    fn default() -> Self {
+        let timeouts = BftTimeouts::default();
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7071)),
+            peers: Vec::new(),
+            wal_dir: "consensus-wal".into(),
+            timeout_propose_ms: millis(timeouts.propose),
+            timeout_prevote_ms: millis(timeouts.prevote),
+            timeout_precommit_ms: millis(timeouts.precommit),
+            timeout_delta_ms: millis(timeouts.delta),
+            sync_status_interval_ms: 1_000,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl BftSettings {
+    /// Checks ranges; on error, the field and what is wrong with it.
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        let positive = [
+            ("consensus.bft.timeout_propose_ms", self.timeout_propose_ms),
+            ("consensus.bft.timeout_prevote_ms", self.timeout_prevote_ms),
+            ("consensus.bft.timeout_precommit_ms", self.timeout_precommit_ms),
+            ("consensus.bft.sync_status_interval_ms", self.sync_status_interval_ms),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err((field, "must be at least 1"));
+            }
+        }
+        if self.peers.contains(&self.listen) {
+            return Err(("consensus.bft.peers", "must not contain this node's own listen address"));
+        }
+        Ok(())
+    }
+
+    /// Makes the WAL directory relative to `base` (the config file's directory).
+    pub fn resolve(&mut self, base: &Path) {
+        if self.wal_dir.is_relative() {
+            self.wal_dir = base.join(&self.wal_dir);
+        }
+    }
+
+    /// The driver configuration for `chain`, with the block settings of `[consensus]`.
+    pub fn to_bft_config(&self, config: &NodeConfig, chain: vigil_core::ChainId) -> BftConfig {
+        let mut bft = BftConfig::new(chain, self.listen, self.wal_dir.clone());
+        bft.peers = self.peers.clone();
+        bft.timeouts = BftTimeouts {
+            propose: Duration::from_millis(self.timeout_propose_ms),
+            prevote: Duration::from_millis(self.timeout_prevote_ms),
+            precommit: Duration::from_millis(self.timeout_precommit_ms),
+            delta: Duration::from_millis(self.timeout_delta_ms),
+        };
+        bft.target_block_time = Some(config.consensus.block_interval());
+        bft.max_block_bytes = config.consensus.max_block_bytes;
+        bft.sync_status_interval = Duration::from_millis(self.sync_status_interval_ms);
+        bft.moniker = format!("vigil-{}", self.listen);
+        bft
+    }
+}
+
+/// The node's networking state that other parts reach through [`NodeState::net`]: the gossip
+/// bridge once started, and the genesis validator set (for validator sets of old heights).
+#[derive(Default)]
+pub struct NetState {
+    /// The gossip bridge, when `[gossip] enabled = true`.
+    pub gossip: OnceLock<GossipBridge>,
+    /// The genesis validator set, sorted by account.
+    pub genesis_validators: OnceLock<Vec<(AccountId, u64)>>,
+}
+
+/// The genesis validator set, as the ledger computes it (bonded stake of genesis validator
+/// candidates), sorted by account.
+pub fn genesis_validators(genesis: &Genesis) -> Result<Vec<(AccountId, u64)>, DriverError> {
+    let ledger = Ledger::open(MemoryStore::default(), genesis)
+        .map_err(|e| DriverError::Config(format!("genesis: {e}")))?;
+    let mut set = ledger.validator_set().to_vec();
+    set.sort_by_key(|(id, _)| *id);
+    Ok(set)
+}
+
+/// The validator set (sorted by account) that decides `height`, per the epoch rule in the
+/// module docs. Heights after the current epoch get the current set: theirs is not decided
+/// yet, and drivers only ask for the next height.
+///
+/// Older heights are found from the `ValidatorSetChanged` events stored at epoch boundaries
+/// (multiples of the current epoch length; a governance change of `epoch_length` would make
+/// this lookup skip boundaries of the old length).
+pub fn validator_set_at(state: &NodeState, height: u64) -> Vec<(AccountId, u64)> {
+    let ledger = state.ledger.read();
+    let globals = ledger.state().globals();
+    let sorted = |set: &[(AccountId, u64)]| {
+        let mut set = set.to_vec();
+        set.sort_by_key(|(id, _)| *id);
+        set
+    };
+    if height >= globals.validators_since {
+        return sorted(&globals.validators);
+    }
+    let epoch = ledger.params().epoch_length;
+    drop(ledger);
+    // Boundaries b = k·E with b < height, newest first.
+    if let Some(epochs_before) = height.saturating_sub(1).checked_div(epoch) {
+        let mut boundary = epochs_before.saturating_mul(epoch);
+        while boundary > 0 {
+            let events = state.store.events(boundary).ok().flatten().unwrap_or_default();
+            for event in events {
+                if let Event::ValidatorSetChanged { validators, from_height } = event
+                    && from_height <= height
+                {
+                    return sorted(&validators);
+                }
+            }
+            boundary = boundary.saturating_sub(epoch);
+        }
+    }
+    match state.net.genesis_validators.get() {
+        Some(set) => set.clone(),
+        None => {
+            tracing::warn!(height, "genesis validator set unknown; answering the current set");
+            sorted(state.ledger.read().validator_set())
+        }
+    }
+}
+
+/// Consensus metrics (`vigil_consensus_*`).
+#[derive(Clone, Default)]
+pub struct ConsensusMetrics {
+    /// Rounds started (one per height when all goes well).
+    pub rounds: Counter<u64, AtomicU64>,
+    /// Round of the height being decided.
+    pub round: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Heights decided after round 0 (a proposer was down or late).
+    pub late_decisions: Counter<u64, AtomicU64>,
+    /// Connected consensus peers.
+    pub peers: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Validators in the current set.
+    pub validators: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Total voting power of the current set (bonded stake, base units).
+    pub voting_power: Gauge<i64, std::sync::atomic::AtomicI64>,
+}
+
+impl ConsensusMetrics {
+    /// Registers the metrics in `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("consensus_rounds", "Consensus rounds started", self.rounds.clone());
+        registry.register(
+            "consensus_round",
+            "Round of the height being decided",
+            self.round.clone(),
+        );
+        registry.register(
+            "consensus_late_decisions",
+            "Heights decided after round 0",
+            self.late_decisions.clone(),
+        );
+        registry.register("consensus_peers", "Connected consensus peers", self.peers.clone());
+        registry.register(
+            "consensus_validators",
+            "Validators in the current set",
+            self.validators.clone(),
+        );
+        registry.register(
+            "consensus_voting_power",
+            "Total voting power of the current validator set",
+            self.voting_power.clone(),
+        );
+    }
+}
+
+fn gauge_value(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl ConsensusObserver for ConsensusMetrics {
+    fn round_started(&self, _height: u64, round: u32) {
+        self.rounds.inc();
+        self.round.set(i64::from(round));
+    }
+
+    fn committed(&self, _height: u64, round: u32, _txs: usize) {
+        if round > 0 {
+            self.late_decisions.inc();
+        }
+    }
+
+    fn peers(&self, connected: usize) {
+        self.peers.set(gauge_value(u64::try_from(connected).unwrap_or(u64::MAX)));
+    }
+
+    fn validator_set(&self, validators: usize, total_power: u64) {
+        self.validators.set(gauge_value(u64::try_from(validators).unwrap_or(u64::MAX)));
+        self.voting_power.set(gauge_value(total_power));
+    }
+}
+
+/// Runs the configured driver over the node's state until `shutdown` (or a driver error).
+pub async fn run_driver(
+    config: &NodeConfig,
+    genesis: &Genesis,
+    key: Keypair,
+    state: Arc<NodeState>,
+    shutdown: CancellationToken,
+) -> Result<(), DriverError> {
+    let _ = state.net.genesis_validators.set(genesis_validators(genesis)?);
+    let app = NodeApp(Arc::clone(&state));
+    match config.consensus.driver {
+        DriverKind::Solo => {
+            let mut solo = SoloConfig::new(state.chain_id.clone());
+            solo.block_interval = config.consensus.block_interval();
+            solo.empty_blocks = config.consensus.empty_blocks;
+            solo.max_block_bytes = config.consensus.max_block_bytes;
+            SoloDriver::new(solo, key).run(app, shutdown).await.map(drop)
+        }
+        DriverKind::Bft => {
+            let settings = &config.consensus.bft;
+            if state.net.gossip.get().is_none() {
+                tracing::warn!(
+                    "BFT without [gossip]: transactions reach a block only when this node proposes"
+                );
+            }
+            let bft = settings.to_bft_config(config, state.chain_id.clone());
+            tracing::info!(listen = %bft.listen, peers = bft.peers.len(), "starting BFT consensus");
+            BftDriver::new(bft, key)
+                .with_observer(Arc::new(state.metrics.consensus.clone()))
+                .run(app, shutdown)
+                .await
+                .map(drop)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vigil_core::{Amount, Block, Tx, TxBody};
+    use vigil_ledger::GenesisAccount;
+    use vigil_net::ConsensusApp;
+
+    use super::*;
+    use crate::mempool::Mempool;
+    use crate::store::RedbStore;
+
+    fn sorted(mut set: Vec<(AccountId, u64)>) -> Vec<(AccountId, u64)> {
+        set.sort();
+        set
+    }
+
+    /// Bonds at heights 1 and 7 with epochs of 3 blocks: the sets change from heights 4 and
+    /// 10, and every height's set is the one the epoch rule names, old heights included.
+    #[test]
+    fn validator_sets_follow_the_epoch_rule_for_every_height() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v1, v2) = (Keypair::from_seed(&[1; 32]), Keypair::from_seed(&[2; 32]));
+        let genesis = Genesis {
+            chain_id: "vigil-epochs".parse().unwrap(),
+            genesis_time: 0,
+            params: vigil_ledger::Params { epoch_length: 3, ..Default::default() },
+            treasury: Amount::ZERO,
+            reward_pool: Amount::ZERO,
+            accounts: [&v1, &v2]
+                .iter()
+                .map(|k| GenesisAccount {
+                    account: k.account_id(),
+                    balance: Amount::vgl(1_000),
+                    bonded: Amount::vgl(1_000),
+                    validator: true,
+                })
+                .collect(),
+        };
+        let store = RedbStore::open(&dir.path().join("db.redb")).unwrap();
+        let ledger = Ledger::open(store, &genesis).unwrap();
+        let state = NodeState::new(ledger, Mempool::new(10, 1 << 20), v1.account_id());
+        state.net.genesis_validators.set(genesis_validators(&genesis).unwrap()).unwrap();
+        let mut app = NodeApp(Arc::clone(&state));
+        let power = |vgl: u64| Amount::vgl(vgl).0;
+        let genesis_set =
+            sorted(vec![(v1.account_id(), power(1_000)), (v2.account_id(), power(1_000))]);
+        let second = sorted(vec![(v1.account_id(), power(1_500)), (v2.account_id(), power(1_000))]);
+        let third = sorted(vec![(v1.account_id(), power(1_500)), (v2.account_id(), power(1_200))]);
+        assert_eq!(app.validator_set(1), genesis_set);
+
+        let bond = |key: &Keypair, vgl: u64| {
+            Tx {
+                chain_id: genesis.chain_id.clone(),
+                signer: key.account_id(),
+                nonce: 0,
+                body: TxBody::Bond { amount: Amount::vgl(vgl) },
+            }
+            .sign(key)
+        };
+        for height in 1..=10 {
+            let txs = match height {
+                1 => vec![bond(&v1, 500)],
+                7 => vec![bond(&v2, 200)],
+                _ => vec![],
+            };
+            let block = Block {
+                height,
+                time: height,
+                proposer: v1.account_id(),
+                parent: app.last_commit().block_hash,
+                txs,
+            };
+            assert!(app.process_proposal(&block));
+            app.commit_block(&block, &[]).unwrap();
+            // The next height's set is known as soon as the previous block is committed.
+            let expected = match height + 1 {
+                1..=3 => &genesis_set,
+                4..=9 => &second,
+                _ => &third,
+            };
+            assert_eq!(&app.validator_set(height + 1), expected, "height {}", height + 1);
+        }
+        for (height, expected) in [(1, &genesis_set), (3, &genesis_set), (4, &second)]
+            .into_iter()
+            .chain([(8, &second), (9, &second), (10, &third), (11, &third)])
+        {
+            assert_eq!(&app.validator_set(height), expected, "height {height}");
+        }
+    }
+
+    #[test]
+    fn bft_settings_map_onto_the_driver_config() {
+        let mut config = NodeConfig::default();
+        config.consensus.block_interval_ms = 250;
+        config.consensus.bft.peers = vec!["127.0.0.1:9001".parse().unwrap()];
+        config.consensus.bft.timeout_propose_ms = 700;
+        let bft = config.consensus.bft.to_bft_config(&config, "vigil-x".parse().unwrap());
+        assert_eq!(bft.peers, config.consensus.bft.peers);
+        assert_eq!(bft.timeouts.propose, Duration::from_millis(700));
+        assert_eq!(bft.target_block_time, Some(Duration::from_millis(250)));
+        assert_eq!(bft.max_block_bytes, config.consensus.max_block_bytes);
+        let mut bad = BftSettings { timeout_prevote_ms: 0, ..BftSettings::default() };
+        assert_eq!(bad.check().unwrap_err().0, "consensus.bft.timeout_prevote_ms");
+        bad = BftSettings { peers: vec![bad.listen], ..BftSettings::default() };
+        assert_eq!(bad.check().unwrap_err().0, "consensus.bft.peers");
+    }
+}

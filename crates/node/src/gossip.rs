@@ -1,0 +1,441 @@
+//! The bridge between the node and `vigil-net`'s gossip service (`[gossip]` in the config).
+//!
+//! - Transactions a client submits to this node's API are admitted first
+//!   ([`NodeState::submit_and_relay`]) and then relayed on the transaction topic, so they reach
+//!   whichever validator proposes next. Transactions arriving by gossip go through the same
+//!   [`NodeState::submit`] checks as the API's.
+//! - Signed alerts and intel arriving by gossip (already checked by the service: size, canonical
+//!   encoding, chain, signature, shape) become [`NodeEvent::Alert`] and [`NodeEvent::Intel`] on
+//!   the node's event stream; the node publishes its own with [`GossipBridge::publish_alert`]
+//!   and [`GossipBridge::publish_intel`] (or `POST /v1/alerts`).
+//!
+//! Gossip is off by default (`vigil up` stays a lean single node); `vigil testnet` turns it on.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use vigil_core::encoding::encode;
+use vigil_core::{Alert, ContentId, Keypair, Report, Signed, SignedTx, TxId};
+use vigil_net::gossip::{
+    Gossip, GossipConfig, GossipError, GossipKind, GossipMessage, GossipStats, Multiaddr, Received,
+};
+
+use crate::api::{ApiError, ApiJson};
+use crate::app::{NodeEvent, NodeState, SubmitError};
+
+/// Transactions waiting to be relayed; past this, relaying is skipped (the transaction stays
+/// in this node's mempool and is proposed from here).
+const RELAY_QUEUE: usize = 16_384;
+
+/// Most gossiped transactions admitted in one batch on a blocking thread.
+const ADMIT_BATCH: usize = 512;
+
+/// `[gossip]`: the libp2p gossip service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GossipSettings {
+    /// Whether to run it (off by default).
+    pub enabled: bool,
+    /// Address (TCP) to listen on.
+    pub listen: SocketAddr,
+    /// Peers to dial, as multiaddrs; with a `/p2p/<peer id>` suffix they are redialled whenever
+    /// the connection drops, e.g. `/ip4/127.0.0.1/tcp/7072/p2p/12D3KooW…`.
+    pub bootstrap: Vec<GossipPeer>,
+    /// Gossipsub heartbeat (mesh upkeep), in milliseconds.
+    pub heartbeat_ms: u64,
+}
+
+impl Default for GossipSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7072)),
+            bootstrap: Vec::new(),
+            heartbeat_ms: 500,
+        }
+    }
+}
+
+impl GossipSettings {
+    /// Checks ranges; on error, the field and what is wrong with it.
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if self.heartbeat_ms == 0 {
+            return Err(("gossip.heartbeat_ms", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The service configuration for `chain`.
+    pub fn to_gossip_config(&self, chain: vigil_core::ChainId) -> GossipConfig {
+        let mut config = GossipConfig::new(chain);
+        config.listen = tcp_multiaddr(self.listen);
+        config.bootstrap = self.bootstrap.iter().map(|p| p.0.clone()).collect();
+        config.heartbeat = Duration::from_millis(self.heartbeat_ms);
+        config
+    }
+}
+
+/// The multiaddr of a TCP socket address.
+pub fn tcp_multiaddr(addr: SocketAddr) -> Multiaddr {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) => format!("/ip4/{ip}"),
+        std::net::IpAddr::V6(ip) => format!("/ip6/{ip}"),
+    };
+    format!("{ip}/tcp/{}", addr.port()).parse().expect("an IP and a port form a valid multiaddr")
+}
+
+/// A gossip peer's multiaddr, written as text in the config.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GossipPeer(pub Multiaddr);
+
+impl TryFrom<String> for GossipPeer {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+            .map(GossipPeer)
+            .map_err(|e| format!("{text:?} is not a multiaddr like /ip4/127.0.0.1/tcp/7072: {e}"))
+    }
+}
+
+impl From<GossipPeer> for String {
+    fn from(peer: GossipPeer) -> String {
+        peer.0.to_string()
+    }
+}
+
+/// Labels of a gossip message count.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The topic: `alerts`, `intel` or `txs`.
+    pub kind: String,
+}
+
+/// Gossip metrics (`vigil_gossip_*`).
+#[derive(Clone, Default)]
+pub struct GossipMetrics {
+    /// Connected gossip peers.
+    pub peers: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Messages received that passed validation (forwarded and delivered).
+    pub accepted: Counter<u64, AtomicU64>,
+    /// Messages received that failed validation (not forwarded; the sender is penalised).
+    pub rejected: Counter<u64, AtomicU64>,
+    /// Valid messages whose content had already been delivered.
+    pub duplicates: Counter<u64, AtomicU64>,
+    /// Valid messages not delivered because the node was behind.
+    pub dropped: Counter<u64, AtomicU64>,
+    /// Messages delivered to the node, by topic.
+    pub received: Family<KindLabels, Counter<u64, AtomicU64>>,
+    /// Messages this node published, by topic.
+    pub published: Family<KindLabels, Counter<u64, AtomicU64>>,
+    /// Transactions not relayed (queue full or no peers).
+    pub relay_skipped: Counter<u64, AtomicU64>,
+}
+
+impl GossipMetrics {
+    /// Registers the metrics in `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("gossip_peers", "Connected gossip peers", self.peers.clone());
+        registry.register(
+            "gossip_accepted",
+            "Gossip messages received that passed validation",
+            self.accepted.clone(),
+        );
+        registry.register(
+            "gossip_rejected",
+            "Gossip messages received that failed validation (not forwarded)",
+            self.rejected.clone(),
+        );
+        registry.register(
+            "gossip_duplicates",
+            "Valid gossip messages already delivered",
+            self.duplicates.clone(),
+        );
+        registry.register(
+            "gossip_dropped",
+            "Valid gossip messages not delivered because the node was behind",
+            self.dropped.clone(),
+        );
+        registry.register(
+            "gossip_received",
+            "Gossip messages delivered to the node, by topic",
+            self.received.clone(),
+        );
+        registry.register(
+            "gossip_published",
+            "Gossip messages this node published, by topic",
+            self.published.clone(),
+        );
+        registry.register(
+            "gossip_relay_skipped",
+            "Transactions admitted here but not relayed (queue full or no peers)",
+            self.relay_skipped.clone(),
+        );
+    }
+
+    fn kind(kind: GossipKind) -> KindLabels {
+        KindLabels { kind: kind.as_str().into() }
+    }
+
+    /// Adds what the service counted since `last` to the counters.
+    fn absorb(&self, now: GossipStats, last: &mut GossipStats) {
+        self.accepted.inc_by(now.accepted.saturating_sub(last.accepted));
+        self.rejected.inc_by(now.rejected.saturating_sub(last.rejected));
+        self.duplicates.inc_by(now.duplicates.saturating_sub(last.duplicates));
+        self.dropped.inc_by(now.dropped.saturating_sub(last.dropped));
+        *last = now;
+    }
+}
+
+/// The node's handle on gossip.
+#[derive(Clone)]
+pub struct GossipBridge {
+    gossip: Gossip,
+    relay: mpsc::Sender<SignedTx>,
+    metrics: GossipMetrics,
+}
+
+impl GossipBridge {
+    /// Starts the gossip service with the node's key when `[gossip] enabled`, and the tasks
+    /// that deliver what it receives to `state`. Records the bridge in `state.net.gossip`.
+    pub async fn start(
+        settings: &GossipSettings,
+        key: &Keypair,
+        state: &Arc<NodeState>,
+        shutdown: CancellationToken,
+    ) -> Result<Option<GossipBridge>, GossipError> {
+        if !settings.enabled {
+            return Ok(None);
+        }
+        let config = settings.to_gossip_config(state.chain_id.clone());
+        let (gossip, inbound) = Gossip::start(config, key, shutdown.clone()).await?;
+        let (relay, outgoing) = mpsc::channel(RELAY_QUEUE);
+        let metrics = state.metrics.gossip.clone();
+        let bridge = GossipBridge { gossip, relay, metrics };
+        tracing::info!(
+            peer_id = %bridge.gossip.peer_id(),
+            listen = ?bridge.gossip.listen_addrs(),
+            bootstrap = settings.bootstrap.len(),
+            "gossip started"
+        );
+        tokio::spawn(deliver(inbound, Arc::clone(state), bridge.metrics.clone(), shutdown.clone()));
+        tokio::spawn(relay_txs(outgoing, bridge.clone(), shutdown.clone()));
+        tokio::spawn(poll_stats(bridge.clone(), shutdown));
+        if state.net.gossip.set(bridge.clone()).is_err() {
+            tracing::warn!("gossip was already started for this node");
+        }
+        Ok(Some(bridge))
+    }
+
+    /// The underlying service (peer id, addresses, peers, stats).
+    pub fn gossip(&self) -> &Gossip {
+        &self.gossip
+    }
+
+    /// Publishes a signed alert to every node (after the checks peers apply).
+    pub async fn publish_alert(&self, alert: Signed<Alert>) -> Result<ContentId, GossipError> {
+        self.publish(GossipMessage::Alert(alert)).await
+    }
+
+    /// Publishes signed intel (a threat report) to every node.
+    pub async fn publish_intel(&self, report: Signed<Report>) -> Result<ContentId, GossipError> {
+        self.publish(GossipMessage::Intel(report)).await
+    }
+
+    async fn publish(&self, message: GossipMessage) -> Result<ContentId, GossipError> {
+        let kind = message.kind();
+        let id = self.gossip.publish(&message).await?;
+        self.metrics.published.get_or_create(&GossipMetrics::kind(kind)).inc();
+        Ok(id)
+    }
+
+    /// Queues a transaction this node admitted for relaying; never blocks. Skipped (and
+    /// counted) when the queue is full: the transaction is still in this node's mempool.
+    pub fn relay_tx(&self, tx: SignedTx) {
+        if self.relay.try_send(tx).is_err() {
+            self.metrics.relay_skipped.inc();
+        }
+    }
+}
+
+impl NodeState {
+    /// Admits a client's transaction ([`NodeState::submit`]) and, once admitted, relays it to
+    /// the other nodes by gossip (when gossip runs).
+    pub fn submit_and_relay(&self, tx: SignedTx) -> Result<TxId, SubmitError> {
+        match self.net.gossip.get() {
+            None => self.submit(tx),
+            Some(bridge) => {
+                let copy = tx.clone();
+                let id = self.submit(tx)?;
+                bridge.relay_tx(copy);
+                Ok(id)
+            }
+        }
+    }
+}
+
+/// Hands what gossip delivers to the node: transactions to the mempool (in batches on a
+/// blocking thread, through the API's checks), alerts and intel to the event stream.
+async fn deliver(
+    mut inbound: mpsc::Receiver<Received>,
+    state: Arc<NodeState>,
+    metrics: GossipMetrics,
+    shutdown: CancellationToken,
+) {
+    let mut batch: Vec<SignedTx> = Vec::new();
+    loop {
+        let received = tokio::select! {
+            () = shutdown.cancelled() => return,
+            received = inbound.recv() => match received {
+                Some(r) => r,
+                None => return,
+            },
+        };
+        let mut next = Some(received);
+        while let Some(Received { message, id, source, .. }) = next.take() {
+            metrics.received.get_or_create(&GossipMetrics::kind(message.kind())).inc();
+            match message {
+                GossipMessage::Tx(tx) => batch.push(tx),
+                GossipMessage::Alert(alert) => {
+                    tracing::debug!(id = %id.short(), peer = %source, "alert received by gossip");
+                    let _ = state.events.send(NodeEvent::Alert {
+                        id,
+                        peer: source.to_string(),
+                        alert: Box::new(alert),
+                    });
+                }
+                GossipMessage::Intel(report) => {
+                    let _ = state.events.send(NodeEvent::Intel {
+                        id,
+                        peer: source.to_string(),
+                        report: Box::new(report),
+                    });
+                }
+            }
+            if batch.len() < ADMIT_BATCH {
+                next = inbound.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            let txs = std::mem::take(&mut batch);
+            let state = Arc::clone(&state);
+            let admitted = tokio::task::spawn_blocking(move || {
+                // Refusals (already pending, already committed, …) are counted by `submit`.
+                txs.into_iter().map(|tx| state.submit(tx)).filter(Result::is_ok).count()
+            })
+            .await;
+            if let Err(e) = admitted {
+                tracing::warn!(error = %e, "admitting gossiped transactions failed");
+            }
+        }
+    }
+}
+
+/// Publishes queued transactions. They passed [`NodeState::submit`], whose checks include
+/// everything gossip validation checks, so they are not checked a second time here.
+async fn relay_txs(
+    mut outgoing: mpsc::Receiver<SignedTx>,
+    bridge: GossipBridge,
+    shutdown: CancellationToken,
+) {
+    let label = GossipMetrics::kind(GossipKind::Tx);
+    loop {
+        let tx = tokio::select! {
+            () = shutdown.cancelled() => return,
+            tx = outgoing.recv() => match tx {
+                Some(tx) => tx,
+                None => return,
+            },
+        };
+        match bridge.gossip.publish_unchecked(GossipKind::Tx, encode(&tx)).await {
+            Ok(_) => {
+                bridge.metrics.published.get_or_create(&label).inc();
+            }
+            Err(GossipError::Stopped) => return,
+            Err(e) => {
+                bridge.metrics.relay_skipped.inc();
+                tracing::trace!(error = %e, "transaction not relayed");
+            }
+        }
+    }
+}
+
+/// Mirrors the service's counters and peer count into the metrics every second.
+async fn poll_stats(bridge: GossipBridge, shutdown: CancellationToken) {
+    let mut last = GossipStats::default();
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let (Ok(stats), Ok(peers)) =
+            (bridge.gossip.stats().await, bridge.gossip.connected_peers().await)
+        else {
+            return;
+        };
+        bridge.metrics.absorb(stats, &mut last);
+        bridge.metrics.peers.set(i64::try_from(peers.len()).unwrap_or(i64::MAX));
+    }
+}
+
+/// `POST /v1/alerts`: publishes a signed alert (JSON `Signed<Alert>`) to every node. The
+/// author's signature for this chain is what authorises it: a forged, foreign or oversized
+/// alert is refused with 400 and never published.
+pub async fn post_alert(
+    State(state): State<Arc<NodeState>>,
+    ApiJson(alert): ApiJson<Signed<Alert>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Some(bridge) = state.net.gossip.get() else {
+        return Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "gossip_disabled".into(),
+            message: "this node does not run gossip ([gossip] enabled = false)".into(),
+        });
+    };
+    let id = bridge.publish_alert(alert).await.map_err(|e| {
+        let (status, code) = match &e {
+            GossipError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_alert"),
+            GossipError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),
+            GossipError::NoPeers(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_peers"),
+            _ => (StatusCode::SERVICE_UNAVAILABLE, "gossip_unavailable"),
+        };
+        ApiError { status, code: code.into(), message: e.to_string() }
+    })?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "status": "published" }))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_parse_from_text_and_bad_ones_are_named() {
+        let good: GossipPeer = serde_json::from_str(
+            "\"/ip4/127.0.0.1/tcp/7072/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA\"",
+        )
+        .unwrap();
+        assert_eq!(String::from(good.clone()), good.0.to_string());
+        let err = serde_json::from_str::<GossipPeer>("\"127.0.0.1:7072\"").unwrap_err();
+        assert!(err.to_string().contains("127.0.0.1:7072"), "{err}");
+        assert_eq!(
+            tcp_multiaddr("127.0.0.1:9".parse().unwrap()).to_string(),
+            "/ip4/127.0.0.1/tcp/9"
+        );
+    }
+}
