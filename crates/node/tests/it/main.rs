@@ -8,3 +8,4 @@ mod harness;
 mod respond;
 mod respond_webhooks;
 mod router;
+mod testnet;
