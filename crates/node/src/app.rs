@@ -270,11 +270,7 @@ impl ConsensusApp for NodeApp {
     }
 
     fn process_proposal(&self, block: &Block) -> bool {
-        let ledger = self.0.ledger.read();
-        let last = ledger.last_commit();
-        block.height == last.height.saturating_add(1)
-            && block.parent == last.block_hash
-            && block.txs.iter().all(|tx| ledger.check_tx_stateless(tx).is_ok())
+        crate::consensus::check_proposal(&self.0, block)
     }
 
     fn commit_block(&mut self, block: &Block, certificate: &[u8]) -> Result<[u8; 32], AppError> {

@@ -182,6 +182,26 @@ pub fn validator_set_at(state: &NodeState, height: u64) -> Vec<(AccountId, u64)>
     }
 }
 
+/// Whether a proposed block may be voted for: it follows the last committed block and every
+/// transaction passes the ledger's stateless checks (size, chain, signature, shape).
+///
+/// A transaction byte-for-byte equal to one in the mempool passed those same checks on
+/// admission, and they do not depend on state, so it is not checked again: with gossip, most
+/// of a proposal's transactions are already here, and the verdict is the one a full check
+/// gives, so every honest validator still reaches the same answer.
+pub fn check_proposal(state: &NodeState, block: &vigil_core::Block) -> bool {
+    let ledger = state.ledger.read();
+    let last = ledger.last_commit();
+    if block.height != last.height.saturating_add(1) || block.parent != last.block_hash {
+        return false;
+    }
+    let unseen: Vec<&vigil_core::SignedTx> = {
+        let mempool = state.mempool.lock();
+        block.txs.iter().filter(|tx| mempool.get(&tx.id()) != Some(*tx)).collect()
+    };
+    unseen.into_iter().all(|tx| ledger.check_tx_stateless(tx).is_ok())
+}
+
 /// Consensus metrics (`vigil_consensus_*`).
 #[derive(Clone, Default)]
 pub struct ConsensusMetrics {

@@ -83,6 +83,11 @@ impl Mempool {
         self.txs.contains_key(id)
     }
 
+    /// The pending transaction with id `id`.
+    pub fn get(&self, id: &TxId) -> Option<&SignedTx> {
+        self.txs.get(id).map(|e| &e.tx)
+    }
+
     /// The next nonce `account` should use, counting its pending transactions that follow on
     /// from `committed` without a gap.
     pub fn next_nonce(&self, account: &AccountId, committed: u64) -> u64 {

@@ -644,7 +644,7 @@ impl<A: ConsensusApp> Host<A> {
         let bytes = CommitCertificate::Quorum { round, signatures }.to_bytes();
         let txs = block.txs.len();
         let app_hash = self.app.call(move |app| app.commit_block(&block, &bytes)).await??;
-        tracing::info!(height = h, round, txs, app_hash = %short_hex(&app_hash), "committed");
+        tracing::debug!(height = h, round, txs, app_hash = %short_hex(&app_hash), "committed");
         self.observer.committed(h, round, txs);
         Ok(())
     }

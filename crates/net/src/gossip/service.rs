@@ -180,14 +180,14 @@ fn topic_scores() -> TopicScoreParams {
     }
 }
 
-fn build_behaviour(
-    identity: &libp2p::identity::Keypair,
-    config: &GossipConfig,
-) -> Result<gossipsub::Behaviour, GossipError> {
+fn build_behaviour(config: &GossipConfig) -> Result<gossipsub::Behaviour, GossipError> {
     let max_transmit = GossipKind::ALL.iter().map(|k| k.max_bytes()).max().unwrap_or(0) + 4096;
     let gs_config = gossipsub::ConfigBuilder::default()
         .heartbeat_interval(config.heartbeat)
-        .validation_mode(ValidationMode::Strict)
+        // Every payload carries its author's signature and the message id is its content
+        // hash, so gossipsub's own per-message signature (and its sequence numbers) would
+        // only cost a signing and a verification per hop.
+        .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| {
             MessageId::from(ContentId::of_bytes(&m.data).as_bytes().to_vec())
@@ -197,9 +197,8 @@ fn build_behaviour(
         .flood_publish(true)
         .build()
         .map_err(|e| GossipError::Setup(e.to_string()))?;
-    let mut behaviour =
-        gossipsub::Behaviour::new(MessageAuthenticity::Signed(identity.clone()), gs_config)
-            .map_err(|e| GossipError::Setup(e.to_string()))?;
+    let mut behaviour = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
+        .map_err(|e| GossipError::Setup(e.to_string()))?;
     let mut params = PeerScoreParams::default();
     for kind in GossipKind::ALL {
         let topic = IdentTopic::new(kind.topic(&config.chain_id));
@@ -225,7 +224,7 @@ impl Gossip {
         shutdown: CancellationToken,
     ) -> Result<(Gossip, mpsc::Receiver<Received>), GossipError> {
         let identity = peer_identity(key);
-        let behaviour = build_behaviour(&identity, &config)?;
+        let behaviour = build_behaviour(&config)?;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
             .with_tokio()
             .with_tcp(

@@ -45,7 +45,8 @@ fn node_key(config: &NodeConfig) -> Result<Keypair> {
 
 /// Runs `vigil node --config FILE`.
 pub async fn node(config: &Path) -> Result<()> {
-    init_logging("info");
+    // Malachite logs every vote at info level; its warnings and errors still show.
+    init_logging("info,arc_malachitebft=warn");
     let config = NodeConfig::load(config)?;
     let key = node_key(&config)?;
     let node = Node::open(config, key).await?;
