@@ -187,7 +187,7 @@ const MAX_ALTERNATIVES: usize = 16;
 /// The prefilter key of each alternative way `expr` can be true: `None` for an alternative with
 /// no usable condition (the rule must then be evaluated on every transaction).
 pub(crate) fn prefilter_keys(expr: &IdedExpr, lists: &ListValues) -> Vec<Option<Atom>> {
-    dnf(expr, lists)
+    let keys: Vec<Option<Atom>> = dnf(expr, lists)
         .into_iter()
         .map(|conj| {
             conj.into_iter().min_by(|a, b| {
@@ -198,7 +198,9 @@ pub(crate) fn prefilter_keys(expr: &IdedExpr, lists: &ListValues) -> Vec<Option<
                 })
             })
         })
-        .collect()
+        .collect();
+    // One alternative without a condition makes the rule run on every transaction anyway.
+    if keys.iter().any(Option::is_none) { vec![None] } else { keys }
 }
 
 fn any() -> Vec<Vec<Atom>> {
@@ -428,7 +430,7 @@ mod tests {
             keys(r#"tx.events.exists(e, e.name == "Swap" && e.amount0_in > 5.0)"#),
             vec![Some(Atom::Event(vec!["Swap".into()]))]
         );
-        assert_eq!(keys("tx.value > 1.0 || tx.pending"), vec![Some(Atom::MinValue(1.0)), None]);
+        assert_eq!(keys("tx.value > 1.0 || tx.pending"), vec![None]);
         assert_eq!(keys("!(tx.to == '0x5fbdb2315678afecb367f032d93f642f64180aa3')"), vec![None]);
         assert_eq!(keys("tx.events.all(e, e.name == 'Swap')"), vec![None]);
     }
