@@ -82,56 +82,57 @@ impl FieldSet {
 static FIELD_KEYS: LazyLock<Vec<Key>> =
     LazyLock::new(|| FIELDS.iter().map(|f| Key::String(Arc::new((*f).to_owned()))).collect());
 
-static EVENT_KEYS: LazyLock<HashMap<&'static str, Key>> = LazyLock::new(|| {
-    [
-        "name",
-        "standard",
-        "address",
-        "from",
-        "to",
-        "value",
-        "owner",
-        "spender",
-        "approved",
-        "operator",
-        "token_id",
-        "target",
-        "initiator",
-        "asset",
-        "amount",
-        "premium",
-        "interest_rate_mode",
-        "recipient",
-        "token",
-        "fee",
-        "sender",
-        "amount0_in",
-        "amount1_in",
-        "amount0_out",
-        "amount1_out",
-        "reserve0",
-        "reserve1",
-        "amount0",
-        "amount1",
-        "paid0",
-        "paid1",
-        "tick",
-        "collateral_asset",
-        "debt_asset",
-        "user",
-        "debt_to_cover",
-        "liquidated_collateral_amount",
-        "liquidator",
-        "proposer",
-        "proposal_id",
-        "description",
-        "targets",
-        "actions",
-    ]
-    .into_iter()
-    .map(|k| (k, Key::String(Arc::new(k.to_owned()))))
-    .collect()
-});
+static EVENT_KEYS: LazyLock<HashMap<&'static str, Key, foldhash::fast::FixedState>> =
+    LazyLock::new(|| {
+        [
+            "name",
+            "standard",
+            "address",
+            "from",
+            "to",
+            "value",
+            "owner",
+            "spender",
+            "approved",
+            "operator",
+            "token_id",
+            "target",
+            "initiator",
+            "asset",
+            "amount",
+            "premium",
+            "interest_rate_mode",
+            "recipient",
+            "token",
+            "fee",
+            "sender",
+            "amount0_in",
+            "amount1_in",
+            "amount0_out",
+            "amount1_out",
+            "reserve0",
+            "reserve1",
+            "amount0",
+            "amount1",
+            "paid0",
+            "paid1",
+            "tick",
+            "collateral_asset",
+            "debt_asset",
+            "user",
+            "debt_to_cover",
+            "liquidated_collateral_amount",
+            "liquidator",
+            "proposer",
+            "proposal_id",
+            "description",
+            "targets",
+            "actions",
+        ]
+        .into_iter()
+        .map(|k| (k, Key::String(Arc::new(k.to_owned()))))
+        .collect()
+    });
 
 fn ek(name: &'static str) -> Key {
     EVENT_KEYS.get(name).cloned().unwrap_or_else(|| Key::String(Arc::new(name.to_owned())))

@@ -161,6 +161,8 @@ pub(crate) enum Atom {
     Selector(Vec<[u8; 4]>),
     /// One of these events is among the transaction's events.
     Event(Vec<String>),
+    /// One of the transaction's logs was emitted by one of these contracts.
+    Emitter(Vec<EvmAddress>),
     /// `tx.value` is at least this.
     MinValue(f64),
 }
@@ -168,7 +170,7 @@ pub(crate) enum Atom {
 impl Atom {
     fn rank(&self) -> u8 {
         match self {
-            Self::To(_) => 0,
+            Self::To(_) | Self::Emitter(_) => 0,
             Self::Selector(_) => 1,
             Self::From(_) => 2,
             Self::Event(_) => 3,
@@ -324,14 +326,14 @@ fn atom(e: &IdedExpr, lists: &ListValues) -> Option<Atom> {
                 _ => None,
             }
         }
-        Expr::Comprehension(c) => exists_atom(c),
+        Expr::Comprehension(c) => exists_atom(c, lists),
         _ => None,
     }
 }
 
-/// `tx.events.exists(e, e.name == "X" && …)` needs event X; `tx.transfers.exists(…)` needs a
-/// `Transfer`.
-fn exists_atom(c: &ComprehensionExpr) -> Option<Atom> {
+/// `tx.events.exists(e, e.name == "X" && …)` needs event X, and `e.address == "0x…"` (or
+/// `e.address in list`) a log of that contract; `tx.transfers.exists(…)` needs a `Transfer`.
+fn exists_atom(c: &ComprehensionExpr, lists: &ListValues) -> Option<Atom> {
     // Only `exists` accumulates with `@result || predicate` from `false`.
     if !matches!(c.accu_init.expr, Expr::Literal(Val::Boolean(false))) {
         return None;
@@ -343,43 +345,94 @@ fn exists_atom(c: &ComprehensionExpr) -> Option<Atom> {
     match tx_field(&c.iter_range)? {
         "transfers" => Some(Atom::Event(vec!["Transfer".into()])),
         "events" => {
-            let mut names = Vec::new();
-            conj_event_names(&step.args[1], &c.iter_var, &mut names);
-            if names.is_empty() { None } else { Some(Atom::Event(names)) }
+            let mut atoms = Vec::new();
+            conj_event_atoms(&step.args[1], &c.iter_var, lists, &mut atoms);
+            atoms.into_iter().min_by_key(Atom::rank)
         }
         _ => None,
     }
 }
 
-fn conj_event_names(e: &IdedExpr, var: &str, out: &mut Vec<String>) {
+/// The atoms of a conjunction over the iteration variable `var` of `tx.events.exists`.
+fn conj_event_atoms(e: &IdedExpr, var: &str, lists: &ListValues, out: &mut Vec<Atom>) {
     let Expr::Call(c) = &e.expr else { return };
+    if c.args.len() != 2 || c.target.is_some() {
+        return;
+    }
+    let var_field = |x: &IdedExpr| match &x.expr {
+        Expr::Select(s) if !s.test && matches!(&s.operand.expr, Expr::Ident(n) if n == var) => {
+            Some(s.field.clone())
+        }
+        _ => None,
+    };
     match c.func_name.as_str() {
-        "_&&_" if c.args.len() == 2 => {
-            conj_event_names(&c.args[0], var, out);
-            if out.is_empty() {
-                conj_event_names(&c.args[1], var, out);
+        "_&&_" => {
+            conj_event_atoms(&c.args[0], var, lists, out);
+            conj_event_atoms(&c.args[1], var, lists, out);
+        }
+        "_==_" => {
+            let (field, lit) = match (var_field(&c.args[0]), var_field(&c.args[1])) {
+                (Some(f), None) => (f, string_lit(&c.args[1])),
+                (None, Some(f)) => (f, string_lit(&c.args[0])),
+                _ => return,
+            };
+            match (field.as_str(), lit) {
+                ("name", Some(l)) => out.push(Atom::Event(vec![l.to_owned()])),
+                ("address", Some(l)) => {
+                    if let Ok(a) = l.parse() {
+                        out.push(Atom::Emitter(vec![a]));
+                    }
+                }
+                _ => {}
             }
         }
-        "_==_" if c.args.len() == 2 => {
-            let is_name = |x: &IdedExpr| match &x.expr {
-                Expr::Select(s) => {
-                    s.field == "name" && matches!(&s.operand.expr, Expr::Ident(n) if n == var)
-                }
-                _ => false,
-            };
-            let lit = if is_name(&c.args[0]) {
-                string_lit(&c.args[1])
-            } else if is_name(&c.args[1]) {
-                string_lit(&c.args[0])
-            } else {
-                None
-            };
-            if let Some(l) = lit {
-                out.push(l.to_owned());
+        "@in" => {
+            if var_field(&c.args[0]).as_deref() == Some("address")
+                && let Some(values) = strings(&c.args[1], lists)
+                && let Some(addrs) =
+                    values.iter().map(|v| v.parse().ok()).collect::<Option<Vec<_>>>()
+            {
+                out.push(Atom::Emitter(addrs));
             }
         }
         _ => {}
     }
+}
+
+/// Rejects repeated unary operators (`!!x`, `--x`): cel-parser 0.10 turns any even number of
+/// them into one (`!!x` means `!x` to it). Parenthesised forms (`!(!x)`) parse correctly.
+pub(crate) fn check_unary_runs(source: &str) -> Result<(), String> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut last_op: Option<char> = None;
+    for c in source.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => {
+                quote = Some(c);
+                last_op = None;
+            }
+            '!' | '-' if last_op == Some(c) => {
+                return Err(format!(
+                    "`{c}{c}`: repeated unary operators are mis-parsed by the CEL parser; write \
+                     `{c}({c}x)`, or drop the pair"
+                ));
+            }
+            '!' | '-' => last_op = Some(c),
+            c if c.is_whitespace() => {}
+            _ => last_op = None,
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -433,6 +486,19 @@ mod tests {
         assert_eq!(keys("tx.value > 1.0 || tx.pending"), vec![None]);
         assert_eq!(keys("!(tx.to == '0x5fbdb2315678afecb367f032d93f642f64180aa3')"), vec![None]);
         assert_eq!(keys("tx.events.all(e, e.name == 'Swap')"), vec![None]);
+        assert_eq!(
+            keys("tx.events.exists(e, e.name == 'Swap' && e.address in watch)"),
+            vec![Some(Atom::Emitter(vec![to]))]
+        );
+    }
+
+    #[test]
+    fn repeated_unary_operators_are_refused() {
+        assert!(check_unary_runs("!!tx.pending").is_err());
+        assert!(check_unary_runs("! !tx.pending").is_err());
+        assert!(check_unary_runs("tx.value - -1.0 > 0.0").is_err());
+        assert!(check_unary_runs("!(!tx.pending) && tx.value != 0.0 && tx.to != '!!'").is_ok());
+        assert!(check_unary_runs("-(-1) < 0 && \"a\\\"!!\" != ''").is_ok());
     }
 
     #[test]

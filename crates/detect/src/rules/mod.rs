@@ -43,7 +43,9 @@ use serde::Deserialize;
 use vigil_core::{AlertKind, EvmAddress, Severity};
 
 use self::activation::{FieldSet, tx_value};
-use self::analyze::{Atom, ListValues, normalise_hex, prefilter_keys, references};
+use self::analyze::{
+    Atom, ListValues, check_unary_runs, normalise_hex, prefilter_keys, references,
+};
 use self::template::Template;
 use crate::detector::{Context, Detector, Finding};
 use crate::model::Transaction;
@@ -161,6 +163,7 @@ struct Prefilter {
     from: HashMap<EvmAddress, Vec<u32>>,
     selector: HashMap<[u8; 4], Vec<u32>>,
     event: HashMap<String, Vec<u32>>,
+    emitter: HashMap<EvmAddress, Vec<u32>>,
     /// (minimum value, rule), ascending.
     value: Vec<(f64, u32)>,
     always: Vec<u32>,
@@ -231,6 +234,7 @@ fn is_identifier(s: &str) -> bool {
 }
 
 fn compile(source: &str) -> Result<IdedExpr, String> {
+    check_unary_runs(source)?;
     let normalised = normalise_hex(source)?;
     // cel-parser 0.10 panics on some malformed input (an operator missing an operand) after
     // recording the syntax error; catch it, quietly, and report the expression as malformed.
@@ -391,6 +395,12 @@ impl RuleSet {
                                 .into_iter()
                                 .for_each(|n| p.event.entry(n).or_default().push(index));
                         }
+                        Some(Atom::Emitter(addrs)) => {
+                            plan.push(format!("log from ({} addresses)", addrs.len()));
+                            addrs
+                                .into_iter()
+                                .for_each(|a| p.emitter.entry(a).or_default().push(index));
+                        }
                         Some(Atom::MinValue(v)) => {
                             plan.push(format!("value >= {v:e}"));
                             p.value.push((v, index));
@@ -418,7 +428,8 @@ impl RuleSet {
             }
         }
         set.prefilter.value.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for v in set.prefilter.to.values_mut().chain(set.prefilter.from.values_mut()) {
+        let p = &mut set.prefilter;
+        for v in p.to.values_mut().chain(p.from.values_mut()).chain(p.emitter.values_mut()) {
             v.dedup();
         }
         set.seen = vec![0; set.rules.len()];
@@ -491,6 +502,13 @@ impl RuleSet {
         if !p.event.is_empty() {
             for (_, e) in tx.events() {
                 if let Some(r) = p.event.get(e.name()) {
+                    take(r);
+                }
+            }
+        }
+        if !p.emitter.is_empty() {
+            for log in &tx.logs {
+                if let Some(r) = p.emitter.get(&log.address) {
                     take(r);
                 }
             }
