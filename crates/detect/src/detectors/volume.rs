@@ -3,9 +3,10 @@
 //! in liquidation volume").
 //!
 //! Two kinds of series: withdrawals (ERC-20 transfers out of a protected contract, per token)
-//! and liquidations (Aave V3 `LiquidationCall` debt repaid, per pool and debt asset). A series
-//! starts when first seen and counts every later block, zero-volume blocks included, so quiet
-//! periods pull its mean down. A withdrawal spike must also move a minimum share of the
+//! and liquidations (Aave V3 `LiquidationCall` debt repaid, per pool and debt asset). Every
+//! block counts, zero-volume blocks included, so quiet periods pull a mean down; a series first
+//! seen after N watched blocks starts with N blocks of zero volume behind it (they were watched,
+//! and nothing moved). A withdrawal spike must also move a minimum share of the
 //! contract's balance, so a quiet contract's first ordinary withdrawal is not an anomaly.
 //! Volumes are compared as `f64`: the statistics need no exactness, and no decision depends on
 //! it beyond this alert.
@@ -55,6 +56,7 @@ pub struct VolumeAnomaly {
     series: HashMap<SeriesKey, Ewma>,
     current: HashMap<SeriesKey, BlockVolume>,
     history: VecDeque<(u64, HashMap<SeriesKey, Ewma>)>,
+    blocks_seen: u32,
 }
 
 fn to_f64(v: U256) -> f64 {
@@ -64,14 +66,21 @@ fn to_f64(v: U256) -> f64 {
 impl VolumeAnomaly {
     /// A detector with `config`.
     pub fn new(config: VolumeConfig) -> Self {
-        Self { config, series: HashMap::new(), current: HashMap::new(), history: VecDeque::new() }
+        Self {
+            config,
+            series: HashMap::new(),
+            current: HashMap::new(),
+            history: VecDeque::new(),
+            blocks_seen: 0,
+        }
     }
 
     fn add(&mut self, key: SeriesKey, amount: U256, balance: Option<U256>, tx: &Transaction) {
         if !self.series.contains_key(&key) && self.series.len() >= MAX_SERIES {
             return;
         }
-        self.series.entry(key).or_default();
+        let seen = self.blocks_seen;
+        self.series.entry(key).or_insert(Ewma { mean: 0.0, var: 0.0, blocks: seen });
         let v = self.current.entry(key).or_insert(BlockVolume {
             volume: U256::ZERO,
             balance,
@@ -118,6 +127,7 @@ impl Detector for VolumeAnomaly {
     }
 
     fn end_block(&mut self, block: &BlockRef, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        self.blocks_seen = self.blocks_seen.saturating_add(1);
         if !self.config.enabled || self.series.is_empty() {
             self.current.clear();
             return;
