@@ -24,6 +24,9 @@ alloy::sol! {
     function balanceOf(address account) external view returns (uint256);
 }
 
+/// Items buffered per subscription before a slow reader loses some (and logs it).
+pub const SUBSCRIPTION_BUFFER: usize = 8_192;
+
 /// A connected node.
 #[derive(Clone)]
 pub struct Rpc {
@@ -68,6 +71,10 @@ impl Rpc {
             })
             .await
             .map_err(|e| rpc_error(format!("connect {}", redact(url)), e))?;
+        if let Some(frontend) = provider.client().pubsub_frontend() {
+            // alloy buffers 16 items per subscription; a busy mempool overruns that.
+            frontend.set_channel_size(SUBSCRIPTION_BUFFER);
+        }
         Ok(Self { provider, url: url.to_owned(), pubsub, backoff })
     }
 

@@ -51,7 +51,6 @@ async fn deploy(anvil: &Anvil, from: Address, name: &str, args: Vec<u8>) -> Addr
 
 pub struct Deployment {
     pub usdx: Address,
-    pub wethx: Address,
     pub pair: Address,
     pub lender: Address,
     pub vault: Address,
@@ -160,7 +159,7 @@ pub async fn setup(anvil: &Anvil) -> Deployment {
     anvil
         .exec(d, Some(vault), U256::ZERO, addGuardianCall { guardian: GUARDIAN }.abi_encode())
         .await;
-    Deployment { usdx, wethx, pair, lender, vault, governor }
+    Deployment { usdx, pair, lender, vault, governor }
 }
 
 /// Funds and impersonates the fresh attacker EOA.

@@ -22,6 +22,11 @@ impl Running {
     }
 
     pub fn spawn(monitor: Monitor) -> Self {
+        // `RUST_LOG=vigil_chain=debug` shows what the monitor does.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let (tx, rx) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(monitor.run(tx, async move {
@@ -57,13 +62,6 @@ impl Running {
         }
     }
 
-    /// Takes whatever alerts arrived so far.
-    pub fn drain(&mut self) {
-        while let Ok(a) = self.rx.try_recv() {
-            self.seen.push(a);
-        }
-    }
-
     pub fn summary(&self) -> Vec<String> {
         self.seen
             .iter()
@@ -71,6 +69,19 @@ impl Running {
                 format!("{} [{}] block {:?}: {}", a.detector, a.severity, a.tx.block, a.description)
             })
             .collect()
+    }
+
+    /// Waits for the monitor to end by itself (a replay), then collects everything.
+    pub async fn stop_when_done(mut self) -> (MonitorStats, Vec<Alert>) {
+        let stats = tokio::time::timeout(Duration::from_secs(30), &mut self.handle)
+            .await
+            .expect("replay ends")
+            .expect("monitor task")
+            .expect("monitor ran cleanly");
+        while let Some(a) = self.rx.recv().await {
+            self.seen.push(a);
+        }
+        (stats, self.seen)
     }
 
     pub async fn stop(mut self) -> (MonitorStats, Vec<Alert>) {

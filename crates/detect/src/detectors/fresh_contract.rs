@@ -4,8 +4,9 @@
 //! At creation the runtime code is read statically: the 4-byte selectors it pushes (flash-loan
 //! entry points it calls, flash-loan callbacks it implements) and the protected addresses it
 //! embeds (constants and immutables). That lets a pending call to the contract be judged before
-//! it runs; once mined, its logs show what it really did (a flash loan to it, events or
-//! transfers of protected contracts). A creation whose code already does both is reported too.
+//! it runs; once mined, its logs show what it really did (a flash loan to it, logs emitted by
+//! protected contracts or tokens they sent). A creation whose code already does both is
+//! reported too. Protected contracts themselves are never suspects.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -176,6 +177,10 @@ impl Detector for FreshAttackerContract {
             return;
         }
         let Some(to) = tx.to else { return };
+        // A protected contract is fresh when it was just deployed, but never an attacker.
+        if cx.protected.contains(&to) {
+            return;
+        }
         let Some(fresh) = self.contracts.get(&to) else { return };
         let now = tx.block().map_or(self.head.max(cx.head.unwrap_or(0)), |b| b.number);
         let age = now.saturating_sub(fresh.block);
@@ -202,11 +207,11 @@ impl Detector for FreshAttackerContract {
                 touched.push(log.address);
             }
         }
-        for (_, from, to_, _) in erc20_transfers(tx) {
-            for a in [from, to_] {
-                if cx.protected.contains(&a) && !touched.contains(&a) {
-                    touched.push(a);
-                }
+        // A protected contract ran code in this transaction if it emitted a log or sent tokens;
+        // receiving tokens alone says nothing about who called it.
+        for (_, from, _, _) in erc20_transfers(tx) {
+            if cx.protected.contains(&from) && !touched.contains(&from) {
+                touched.push(from);
             }
         }
         if !touched.is_empty() {

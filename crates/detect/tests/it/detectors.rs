@@ -439,6 +439,32 @@ fn ordinary_fresh_contracts_are_not_flagged() {
 }
 
 #[test]
+fn new_tokens_sent_to_protected_contracts_and_new_protected_contracts_are_not_suspects() {
+    let mut w = World::new();
+    let mut d = FreshAttackerContract::new(FreshContractConfig::default());
+    // A new token, transferred into the vault: the vault ran no code.
+    let token = a(0x73);
+    let deploy = TxB::new(1).to(None).mined_with(5, true, vec![], Some(created(token, vec![0x00])));
+    assert!(w.run(&mut d, &deploy).is_empty());
+    w.head = Some(5);
+    let xfer =
+        TxB::new(2).to(Some(token)).mined(6, vec![transfer(token, a(0xee), a(VAULT), eth(5))]);
+    assert!(w.run(&mut d, &xfer).is_empty());
+    // The vault itself, just deployed, then used.
+    let deploy =
+        TxB::new(3).to(None).mined_with(6, true, vec![], Some(created(a(VAULT), vec![0x00])));
+    assert!(w.run(&mut d, &deploy).is_empty());
+    let deposit = TxB::new(4)
+        .to(Some(a(VAULT)))
+        .mined(7, vec![transfer(a(TOKEN), a(0xee), a(VAULT), eth(5))]);
+    assert!(w.run(&mut d, &deposit).is_empty());
+    let withdraw = TxB::new(5)
+        .to(Some(a(VAULT)))
+        .mined(7, vec![transfer(a(TOKEN), a(VAULT), a(0xee), eth(5))]);
+    assert!(w.run(&mut d, &withdraw).is_empty());
+}
+
+#[test]
 fn pushed_selectors_skip_push_data() {
     use vigil_detect::detectors::fresh_contract::pushed_selectors;
     // PUSH5 whose data contains a PUSH4 opcode byte must not be read as a PUSH4.
