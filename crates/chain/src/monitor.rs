@@ -448,3 +448,33 @@ pub async fn run(
 ) -> Result<MonitorStats, MonitorError> {
     Monitor::connect(&config).await?.run(sink, shutdown).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_reads_from_toml_with_defaults_and_refuses_unknown_fields() {
+        let c: MonitorConfig = toml::from_str(
+            r#"
+            rpc = "wss://eth.example.org/v1/KEY"
+            rules_dir = "rules"
+            cursor_file = "monitor.cursor"
+            poll_interval = 500
+            [backoff]
+            initial = 100
+            max = 5000
+            [detect]
+            cooldown_secs = 60
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.poll_interval, Duration::from_millis(500));
+        assert_eq!(c.backoff.max, Duration::from_secs(5));
+        assert_eq!(c.detect.cooldown(), 60);
+        assert!(c.pending && c.subscribe);
+        assert_eq!(c.reorg_depth, DEFAULT_DEPTH);
+        let err = toml::from_str::<MonitorConfig>("rpc_url = \"x\"").unwrap_err().to_string();
+        assert!(err.contains("rpc_url"), "{err}");
+    }
+}

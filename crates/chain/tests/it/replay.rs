@@ -77,3 +77,56 @@ fn fixture_converts_to_the_detect_model() {
     // The Attacker deployment, SimpleGovernor's real ProposalCreated, Aave-shaped FlashLoan.
     assert_eq!((created, proposals, flash_loans), (1, 1, 1));
 }
+
+fn rules_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules")
+}
+
+#[tokio::test]
+async fn rules_directory_drives_detectors_and_cel_rules() {
+    let (rules, detect) = vigil_chain::monitor::load_rules_dir(&rules_dir()).unwrap();
+    let detect = detect.expect("detect.toml");
+    assert_eq!(detect.protected.len(), 1);
+    assert_eq!(rules.len(), 4);
+    let engine = Engine::new(&detect, rules);
+    let (_, alerts) = Running::spawn(Monitor::replay(fixture(), engine)).stop_when_done().await;
+    let rule = |name: &str, mined: bool| {
+        alerts
+            .iter()
+            .find(|a| a.detector == format!("rule:{name}") && a.tx.block.is_some() == mined)
+            .cloned()
+    };
+    let pending = rule("attack-selector", false).expect("pending attack-selector alert");
+    assert!(pending.description.ends_with("(pending)"), "{}", pending.description);
+    assert_eq!(pending.severity, Severity::Critical);
+    assert!(rule("attack-selector", true).unwrap().description.ends_with("(mined)"));
+    assert!(rule("large-flash-loan", true).is_some());
+    // The attacker sent three transactions; one incident per stage.
+    let watched: Vec<_> = alerts.iter().filter(|a| a.detector == "rule:watched-sender").collect();
+    assert_eq!(watched.len(), 2, "{watched:#?}");
+    assert!(rule("large-ether-transfer", true).is_none());
+}
+
+#[test]
+fn a_bad_rule_file_fails_at_load_with_its_file_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.toml"),
+        "[[rule]]\nname = \"fine\"\nexpression = \"tx.pending\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        "[[rule]]\nname = \"broken\"\nexpression = \"tx.value >> 1\"\n",
+    )
+    .unwrap();
+    let err = vigil_chain::monitor::load_rules_dir(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("b.toml") && err.contains("\"broken\""), "{err}");
+    std::fs::write(dir.path().join("b.toml"), "").unwrap();
+    std::fs::write(dir.path().join("detect.toml"), "cooldown = 5\n").unwrap();
+    let err = vigil_chain::monitor::load_rules_dir(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("detect.toml") && err.contains("cooldown"), "{err}");
+    let err =
+        vigil_chain::monitor::load_rules_dir(&dir.path().join("missing")).unwrap_err().to_string();
+    assert!(err.contains("missing"), "{err}");
+}
