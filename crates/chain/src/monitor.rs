@@ -296,11 +296,7 @@ impl Monitor {
 
     /// Replaces the indicator index.
     pub fn with_indicators(mut self, index: IndicatorIndex) -> Self {
-        self.engine = std::mem::replace(
-            &mut self.engine,
-            Engine::new(&DetectConfig::default(), RuleSet::empty()),
-        )
-        .with_indicators(index);
+        self.engine.replace_indicators(index);
         self
     }
 

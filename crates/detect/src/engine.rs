@@ -84,6 +84,11 @@ impl Engine {
         self
     }
 
+    /// Swaps in another indicator index (a reloaded feed set), returning the old one.
+    pub fn replace_indicators(&mut self, indicators: IndicatorIndex) -> IndicatorIndex {
+        std::mem::replace(&mut self.indicators, indicators)
+    }
+
     /// Adds a detector after the built-in ones.
     pub fn add_detector(&mut self, detector: Box<dyn Detector>) {
         self.detectors.push(detector);
