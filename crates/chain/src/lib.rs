@@ -23,6 +23,7 @@ pub mod error;
 pub mod monitor;
 pub mod raw;
 pub mod rpc;
+pub mod scenario;
 
 pub use backoff::Backoff;
 pub use collector::{ChainEvent, Collector};
