@@ -20,6 +20,7 @@ pub mod collector;
 pub mod convert;
 pub mod cursor;
 pub mod error;
+pub mod executor;
 pub mod monitor;
 pub mod raw;
 pub mod rpc;

@@ -4,6 +4,7 @@ mod anvil;
 mod attack;
 mod contracts;
 mod cursor;
+mod executor;
 mod harness;
 mod replay;
 mod workload;
