@@ -14,7 +14,7 @@ use crate::contracts::setup;
 const OTHER_DEV_KEY: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 /// Runs `call` while mining, since the chain only mines on request.
-async fn mined<T>(anvil: &Anvil, call: impl std::future::Future<Output = T>) -> T {
+async fn mined<T>(anvil: &Anvil, call: impl Future<Output = T>) -> T {
     let chain = &anvil.chain;
     let mining = async {
         loop {
