@@ -1,0 +1,151 @@
+//! On-chain actions: a guardian key signs and sends a call (`pause()` or whatever a protocol's
+//! breaker policy names) to a protocol's contract, with nonce, gas and chain id filled in by
+//! alloy, and waits for the receipt, refusing a reverted one.
+
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use vigil_core::{B256, EvmAddress};
+
+/// Why an on-chain call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    /// The private key is not a secp256k1 key in hex.
+    #[error("the guardian key is not a 32-byte secp256k1 private key in hex")]
+    BadKey,
+    /// The RPC endpoint could not be used.
+    #[error("RPC {url}: {message}")]
+    Rpc {
+        /// The endpoint (credentials redacted).
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The transaction was mined but reverted.
+    #[error("call to {target} reverted in transaction {tx} (block {block})")]
+    Reverted {
+        /// The contract called.
+        target: EvmAddress,
+        /// The transaction.
+        tx: B256,
+        /// Its block.
+        block: u64,
+    },
+    /// No receipt in time.
+    #[error("transaction {0} was not mined within the wait time")]
+    NotMined(B256),
+}
+
+/// What a sent call became.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallReceipt {
+    /// The transaction hash.
+    pub tx: B256,
+    /// The block it was mined in.
+    pub block: u64,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Time from the call to the node accepting the signed transaction.
+    pub sent_after: Duration,
+    /// Time from the call to the receipt.
+    pub mined_after: Duration,
+}
+
+/// Sends calls from one guardian key to one chain.
+#[derive(Clone)]
+pub struct ContractCaller {
+    provider: DynProvider,
+    from: Address,
+    url: String,
+    receipt_timeout: Duration,
+}
+
+impl std::fmt::Debug for ContractCaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContractCaller").field("from", &self.from).field("url", &self.url).finish()
+    }
+}
+
+impl ContractCaller {
+    /// A caller over `rpc_url` signing with the hex private key `key` (with or without `0x`).
+    pub async fn connect(rpc_url: &str, key: &str) -> Result<Self, ExecutorError> {
+        let signer: PrivateKeySigner = key.trim().parse().map_err(|_| ExecutorError::BadKey)?;
+        let from = signer.address();
+        let url = crate::rpc::redact(rpc_url);
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect(rpc_url)
+            .await
+            .map_err(|e| ExecutorError::Rpc { url: url.clone(), message: e.to_string() })?
+            .erased();
+        // Fail early on an endpoint that does not answer.
+        provider
+            .get_chain_id()
+            .await
+            .map_err(|e| ExecutorError::Rpc { url: url.clone(), message: e.to_string() })?;
+        Ok(Self { provider, from, url, receipt_timeout: Duration::from_secs(60) })
+    }
+
+    /// How long [`ContractCaller::call`] waits for a receipt (default 60 s).
+    pub fn with_receipt_timeout(mut self, timeout: Duration) -> Self {
+        self.receipt_timeout = timeout;
+        self
+    }
+
+    /// The guardian's address.
+    pub fn address(&self) -> EvmAddress {
+        EvmAddress(self.from.into_array())
+    }
+
+    fn rpc(&self, e: impl std::fmt::Display) -> ExecutorError {
+        ExecutorError::Rpc { url: self.url.clone(), message: e.to_string() }
+    }
+
+    /// Signs and sends `calldata` to `target`; returns once the node accepted it.
+    pub async fn send(&self, target: EvmAddress, calldata: &[u8]) -> Result<B256, ExecutorError> {
+        let req = TransactionRequest::default()
+            .from(self.from)
+            .to(Address::from(target.0))
+            .input(Bytes::copy_from_slice(calldata).into());
+        let pending = self.provider.send_transaction(req).await.map_err(|e| self.rpc(e))?;
+        Ok(B256(pending.tx_hash().0))
+    }
+
+    /// Sends `calldata` to `target` and waits for a successful receipt.
+    pub async fn call(
+        &self,
+        target: EvmAddress,
+        calldata: &[u8],
+    ) -> Result<CallReceipt, ExecutorError> {
+        let started = Instant::now();
+        let tx = self.send(target, calldata).await?;
+        let sent_after = started.elapsed();
+        let hash = alloy::primitives::B256::from(tx.0);
+        let deadline = started + self.receipt_timeout;
+        loop {
+            if let Some(receipt) =
+                self.provider.get_transaction_receipt(hash).await.map_err(|e| self.rpc(e))?
+            {
+                let block = receipt.block_number.unwrap_or(0);
+                if !receipt.status() {
+                    return Err(ExecutorError::Reverted { target, tx, block });
+                }
+                return Ok(CallReceipt {
+                    tx,
+                    block,
+                    gas_used: receipt.gas_used,
+                    sent_after,
+                    mined_after: started.elapsed(),
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(ExecutorError::NotMined(tx));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
