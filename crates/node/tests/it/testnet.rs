@@ -245,6 +245,8 @@ fn alert(n: u8, description: String) -> Alert {
         indicators: vec![],
         labels: vec![],
         description,
+        time: 1_700_000_000,
+        metadata: [("amount".to_owned(), "1000000".to_owned())].into(),
     }
 }
 
