@@ -10,7 +10,7 @@ use std::time::Instant;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use tokio::sync::broadcast;
-use vigil_core::{AccountId, Block, ChainId, SignedTx, TxId};
+use vigil_core::{AccountId, Alert, Block, ChainId, ContentId, Signed, SignedTx, TxId};
 use vigil_ledger::{CommitInfo, Event, Ledger, LedgerError, TxError, TxResult};
 use vigil_net::{AppError, ConsensusApp};
 
@@ -44,6 +44,15 @@ pub enum NodeEvent {
         /// What happened.
         event: Event,
     },
+    /// A signed alert: raised by this node's detectors (`peer` is `local`) or received by gossip.
+    Alert {
+        /// Its content id.
+        id: ContentId,
+        /// Where it came from: `local`, or the peer that forwarded it.
+        peer: String,
+        /// The alert with its author's signature.
+        alert: Box<Signed<Alert>>,
+    },
 }
 
 impl NodeEvent {
@@ -58,6 +67,7 @@ impl NodeEvent {
                 Event::Slashed { .. } | Event::Rewarded { .. } => "settlement",
                 _ => "ledger",
             },
+            NodeEvent::Alert { .. } => "alert",
         }
     }
 }

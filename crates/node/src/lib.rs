@@ -14,3 +14,4 @@ pub mod metrics;
 pub mod node;
 pub mod respond;
 pub mod store;
+pub mod watch;

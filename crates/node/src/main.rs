@@ -80,6 +80,8 @@ enum Command {
     /// Governance proposals and votes.
     #[command(subcommand)]
     Gov(GovCommand),
+    /// Watch an EVM chain and its mempool, printing alerts as detectors and rules fire.
+    Monitor(cli::watch::MonitorArgs),
 }
 
 #[tokio::main]
@@ -108,5 +110,6 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Protocol(cmd) => cli::respond::protocol(&client, cmd, json).await,
         Command::Breaker(cmd) => cli::respond::breaker(&client, cmd, json).await,
         Command::Gov(cmd) => cli::respond::gov(&client, cmd, json).await,
+        Command::Monitor(args) => cli::watch::run(args, json).await,
     }
 }

@@ -4,3 +4,4 @@ pub mod keys;
 pub mod ledger;
 pub mod respond;
 pub mod run;
+pub mod watch;
