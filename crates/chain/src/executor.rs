@@ -124,6 +124,15 @@ impl ContractCaller {
         let started = Instant::now();
         let tx = self.send(target, calldata).await?;
         let sent_after = started.elapsed();
+        let mut receipt = self.wait(tx).await?;
+        receipt.sent_after = sent_after;
+        receipt.mined_after = started.elapsed();
+        Ok(receipt)
+    }
+
+    /// Waits for the receipt of a sent transaction; an error if it reverted.
+    pub async fn wait(&self, tx: B256) -> Result<CallReceipt, ExecutorError> {
+        let started = Instant::now();
         let hash = alloy::primitives::B256::from(tx.0);
         let deadline = started + self.receipt_timeout;
         loop {
@@ -132,13 +141,14 @@ impl ContractCaller {
             {
                 let block = receipt.block_number.unwrap_or(0);
                 if !receipt.status() {
+                    let target = receipt.to.map(|a| EvmAddress(a.into_array())).unwrap_or_default();
                     return Err(ExecutorError::Reverted { target, tx, block });
                 }
                 return Ok(CallReceipt {
                     tx,
                     block,
                     gas_used: receipt.gas_used,
-                    sent_after,
+                    sent_after: Duration::ZERO,
                     mined_after: started.elapsed(),
                 });
             }

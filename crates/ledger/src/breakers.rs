@@ -176,6 +176,24 @@ fn alert_report(spec: &ProtocolSpec, alert: &Alert) -> Report {
     }
 }
 
+/// Whether `alert` may trip `spec`'s breaker on the fast path (leaving aside who signed it):
+/// severe and confident enough for the policy, and naming one of the protocol's contracts on
+/// its chain. The error says what falls short. Nodes use it to act before the ledger does.
+pub fn alert_meets_policy(spec: &ProtocolSpec, alert: &Alert) -> Result<(), String> {
+    if alert.severity < spec.policy.min_severity {
+        return Err(format!("severity {} < {}", alert.severity, spec.policy.min_severity));
+    }
+    if alert.confidence < spec.policy.min_confidence {
+        return Err(format!("confidence {} < {}", alert.confidence, spec.policy.min_confidence));
+    }
+    let mut named: Vec<EvmAddress> = alert.addresses.clone();
+    named.extend(alert.tx.to);
+    if !touches(spec, alert.tx.chain, &named) {
+        return Err("the alert names none of the protocol's contracts on its chain".into());
+    }
+    Ok(())
+}
+
 pub(crate) fn fast_path(
     state: &State,
     height: u64,
@@ -197,19 +215,9 @@ pub(crate) fn fast_path(
     if !spec.policy.monitors.contains(&monitor) {
         return Err(TxError::NotMonitor { protocol: id.clone(), monitor });
     }
-    let below = |why: String| TxError::AlertBelowPolicy { protocol: id.clone(), why };
     let a = &alert.payload;
-    if a.severity < spec.policy.min_severity {
-        return Err(below(format!("severity {} < {}", a.severity, spec.policy.min_severity)));
-    }
-    if a.confidence < spec.policy.min_confidence {
-        return Err(below(format!("confidence {} < {}", a.confidence, spec.policy.min_confidence)));
-    }
-    let mut named: Vec<EvmAddress> = a.addresses.clone();
-    named.extend(a.tx.to);
-    if !touches(spec, a.tx.chain, &named) {
-        return Err(below("the alert names none of the protocol's contracts on its chain".into()));
-    }
+    alert_meets_policy(spec, a)
+        .map_err(|why| TxError::AlertBelowPolicy { protocol: id.clone(), why })?;
     let mut acct = account(state, &monitor);
     if acct.bonded.is_zero() {
         return Err(TxError::MonitorWithoutStake(monitor));

@@ -23,6 +23,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 mod breakers;
+pub use breakers::alert_meets_policy;
 mod error;
 mod events;
 mod exec;

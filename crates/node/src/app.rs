@@ -44,11 +44,11 @@ pub enum NodeEvent {
         /// What happened.
         event: Event,
     },
-    /// A signed alert that arrived by gossip (size, encoding, chain and signature checked).
+    /// A signed alert: raised by this node's detectors (`peer` is `local`) or received by gossip.
     Alert {
         /// Its content id.
         id: ContentId,
-        /// The peer that forwarded it.
+        /// Where it came from: `local`, or the peer that forwarded it.
         peer: String,
         /// The alert with its author's signature.
         alert: Box<Signed<Alert>>,

@@ -27,6 +27,29 @@ pub struct NodeConfig {
     pub respond: RespondConfig,
     /// Gossip of transactions, alerts and intel (off by default).
     pub gossip: crate::gossip::GossipSettings,
+    /// EVM monitoring (`[watch]`: the same fields as `vigil monitor`'s configuration); absent,
+    /// the node watches no chain.
+    pub watch: Option<vigil_chain::MonitorConfig>,
+}
+
+/// The on-chain executor: pauses (and unpauses) protected contracts from a guardian key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnChainConfig {
+    /// The chain's JSON-RPC URL.
+    pub rpc: String,
+    /// The guardian's EVM private key file (64 hex digits, mode 0600).
+    pub key: PathBuf,
+    /// Protocols whose breakers this node carries out (empty: every protocol on this chain).
+    #[serde(default)]
+    pub protocols: Vec<vigil_core::ProtocolId>,
+    /// How long to wait for a receipt, in milliseconds.
+    #[serde(default = "default_receipt_timeout")]
+    pub receipt_timeout_ms: u64,
+}
+
+fn default_receipt_timeout() -> u64 {
+    60_000
 }
 
 /// Executors of the local policy engine.
@@ -35,6 +58,8 @@ pub struct NodeConfig {
 pub struct RespondConfig {
     /// Webhooks to notify (JSON with HMAC, Slack, Discord).
     pub webhooks: Vec<crate::respond::webhook::WebhookConfig>,
+    /// The on-chain pause executor.
+    pub onchain: Option<OnChainConfig>,
 }
 
 impl Default for NodeConfig {
@@ -48,6 +73,7 @@ impl Default for NodeConfig {
             mempool: MempoolConfig::default(),
             respond: RespondConfig::default(),
             gossip: crate::gossip::GossipSettings::default(),
+            watch: None,
         }
     }
 }
@@ -192,10 +218,24 @@ impl NodeConfig {
 
     /// The same configuration with relative paths made relative to `base`.
     pub fn resolved(mut self, base: &Path) -> Self {
-        for p in [&mut self.genesis, &mut self.key, &mut self.db] {
+        let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
+        };
+        for p in [&mut self.genesis, &mut self.key, &mut self.db] {
+            resolve(p);
+        }
+        if let Some(onchain) = &mut self.respond.onchain {
+            resolve(&mut onchain.key);
+        }
+        if let Some(watch) = &mut self.watch {
+            if let Some(dir) = &mut watch.rules_dir {
+                resolve(dir);
+            }
+            // The cursor lives beside the database unless placed elsewhere.
+            let cursor = watch.cursor_file.get_or_insert_with(|| "monitor.cursor".into());
+            resolve(cursor);
         }
         self.consensus.bft.resolve(base);
         self

@@ -164,6 +164,40 @@ pub fn read(path: &Path, passphrase: Option<SecretString>) -> Result<Keypair, Ke
     Ok(key)
 }
 
+/// Reads an EVM (secp256k1) private key file: one line of 64 hex digits, with or without `0x`,
+/// readable only by its owner (like the account key files). The caller keeps it secret.
+pub fn read_evm_key(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
+    let mode = fs::metadata(path).map_err(io_err(path))?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileError::TooOpen { path: path.to_owned(), mode });
+    }
+    let text = Zeroizing::new(fs::read_to_string(path).map_err(io_err(path))?);
+    let key = text.lines().next().unwrap_or("").trim();
+    let digits = key.strip_prefix("0x").unwrap_or(key);
+    if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(KeyFileError::Malformed {
+            path: path.to_owned(),
+            reason: "an EVM key file holds one line of 64 hex digits".into(),
+        });
+    }
+    Ok(Zeroizing::new(digits.to_owned()))
+}
+
+/// Writes an EVM private key (hex) to a new file with mode 0600.
+pub fn write_evm_key(path: &Path, hex_key: &str) -> Result<(), KeyFileError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io_err(parent))?;
+    }
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(
+        |e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => KeyFileError::Exists(path.to_owned()),
+            _ => KeyFileError::Io { path: path.to_owned(), source: e },
+        },
+    )?;
+    file.write_all(format!("{hex_key}\n").as_bytes()).map_err(io_err(path))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +237,19 @@ mod tests {
         assert!(matches!(read(&path, None), Err(KeyFileError::NeedPassphrase(_))));
         let wrong = Some(SecretString::from("wrong".to_owned()));
         assert!(matches!(read(&path, wrong), Err(KeyFileError::Decrypt { .. })));
+    }
+
+    #[test]
+    fn evm_keys_need_0600_and_64_hex_digits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("guardian.evm");
+        write_evm_key(&path, &"ab".repeat(32)).unwrap();
+        assert_eq!(*read_evm_key(&path).unwrap(), "ab".repeat(32));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(read_evm_key(&path), Err(KeyFileError::TooOpen { .. })));
+        let short = dir.path().join("short.evm");
+        write_evm_key(&short, "0x1234").unwrap();
+        assert!(matches!(read_evm_key(&short), Err(KeyFileError::Malformed { .. })));
     }
 
     #[test]

@@ -17,3 +17,4 @@ pub mod node;
 pub mod respond;
 pub mod store;
 pub mod testnet;
+pub mod watch;

@@ -86,6 +86,8 @@ enum Command {
     /// Publish signed alerts to every node by gossip.
     #[command(subcommand)]
     Alert(AlertCommand),
+    /// Watch an EVM chain and its mempool, printing alerts as detectors and rules fire.
+    Monitor(cli::watch::MonitorArgs),
 }
 
 #[tokio::main]
@@ -116,5 +118,6 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Gov(cmd) => cli::respond::gov(&client, cmd, json).await,
         Command::Testnet(args) => cli::testnet::testnet(args, json),
         Command::Alert(cmd) => cli::testnet::alert(&client, cmd, json).await,
+        Command::Monitor(args) => cli::watch::run(args, json).await,
     }
 }

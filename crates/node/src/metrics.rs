@@ -48,6 +48,12 @@ pub struct Metrics {
     pub consensus: crate::consensus::ConsensusMetrics,
     /// Gossip peers and messages.
     pub gossip: crate::gossip::GossipMetrics,
+    /// Alerts raised by this node's detectors.
+    pub alerts: Counter<u64, AtomicU64>,
+    /// Seconds from this node's detection to its pause transaction being accepted by the chain.
+    pub detection_to_pause_sent_seconds: Histogram,
+    /// On-chain actions carried out, by outcome.
+    pub onchain_actions: Family<RejectLabels, Counter<u64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -69,6 +75,20 @@ impl Metrics {
         let http_request_seconds = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.00005, 2.0, 18))
         });
+        let alerts = Counter::default();
+        let detection_to_pause_sent_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        let onchain_actions = Family::<RejectLabels, Counter>::default();
+        registry.register("alerts", "Alerts raised by this node's detectors", alerts.clone());
+        registry.register(
+            "detection_to_pause_sent_seconds",
+            "From detection to the pause transaction accepted by the chain",
+            detection_to_pause_sent_seconds.clone(),
+        );
+        registry.register(
+            "onchain_actions",
+            "On-chain actions by outcome (reason label)",
+            onchain_actions.clone(),
+        );
         registry.register("height", "Last committed block height", height.clone());
         registry.register(
             "mempool_size",
@@ -107,6 +127,9 @@ impl Metrics {
             tx_committed,
             block_commit_seconds,
             http_request_seconds,
+            alerts,
+            detection_to_pause_sent_seconds,
+            onchain_actions,
         }
     }
 

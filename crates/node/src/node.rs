@@ -117,13 +117,32 @@ impl Node {
                 crate::respond::webhook::Webhook::new(hook.clone()).map_err(NodeError::Respond)?,
             ));
         }
-        if !executors.is_empty() {
-            let engine = crate::respond::PolicyEngine::new(executors);
-            let trips_state = Arc::clone(&state);
-            let trips = move |p: &vigil_core::ProtocolId| {
-                trips_state.ledger.read().state().protocol(p).map(|r| r.trips).unwrap_or(0)
-            };
-            tokio::spawn(engine.run(state.events.subscribe(), trips, shutdown.clone()));
+        if let Some(onchain) = &config.respond.onchain {
+            let executor = crate::respond::onchain::OnChainExecutor::connect(
+                onchain,
+                state.metrics.detection_to_pause_sent_seconds.clone(),
+                state.metrics.onchain_actions.clone(),
+            )
+            .await
+            .map_err(NodeError::Respond)?;
+            executors.push(Arc::new(executor));
+        }
+        let engine = crate::respond::PolicyEngine::new(executors);
+        let trips_state = Arc::clone(&state);
+        let trips = move |p: &vigil_core::ProtocolId| {
+            trips_state.ledger.read().state().protocol(p).map(|r| r.trips).unwrap_or(0)
+        };
+        tokio::spawn(Arc::clone(&engine).run(state.events.subscribe(), trips, shutdown.clone()));
+        if let Some(watch) = config.watch.clone() {
+            let (state, key, engine, stop) =
+                (Arc::clone(&state), key.clone(), Arc::clone(&engine), shutdown.clone());
+            tokio::spawn(async move {
+                if let Err(e) = crate::watch::run(state, watch, key, engine, stop.clone()).await {
+                    // A node that was told to watch a chain and cannot is not doing its job.
+                    tracing::error!("watch stopped: {e}; shutting the node down");
+                    stop.cancel();
+                }
+            });
         }
         let genesis = load_genesis(&config.genesis)?;
         let driver_result = crate::consensus::run_driver(

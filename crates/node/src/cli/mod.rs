@@ -5,3 +5,4 @@ pub mod ledger;
 pub mod respond;
 pub mod run;
 pub mod testnet;
+pub mod watch;

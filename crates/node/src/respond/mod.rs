@@ -7,6 +7,7 @@
 //! on-chain pause. Each delivery runs in its own task with its own retries, so a slow or failing
 //! receiver never holds up the others or the node.
 
+pub mod onchain;
 pub mod webhook;
 
 use std::collections::HashSet;
@@ -38,8 +39,12 @@ pub enum Incident {
         action: OnChainAction,
         /// The chain of the action.
         chain: EvmChainId,
-        /// Height of the trip.
+        /// Height of the trip (for a trip seen first by this node's own detector, the height
+        /// its fast-path transaction is expected at).
         height: u64,
+        /// When this node's detector raised the alert, if it did (for latency metrics).
+        #[serde(skip)]
+        detected_at: Option<std::time::Instant>,
     },
     /// A breaker was re-armed: unpause.
     BreakerReset {
@@ -144,6 +149,7 @@ impl PolicyEngine {
                     action: action.clone(),
                     chain: *chain,
                     height: *height,
+                    detected_at: None,
                 })
             }
             Event::BreakerReset { protocol, action, chain, .. } => Some(Incident::BreakerReset {
@@ -161,13 +167,15 @@ impl PolicyEngine {
     }
 
     /// Dispatches `incident` to every interested executor, each in its own task, unless it was
-    /// already dispatched. Returns the tasks (tests wait on them; the node does not).
-    pub fn dispatch(&self, incident: Incident) -> Vec<tokio::task::JoinHandle<()>> {
+    /// already dispatched (then `None`). Returns the tasks (tests wait on them; the node does
+    /// not).
+    pub fn dispatch(&self, incident: Incident) -> Option<Vec<tokio::task::JoinHandle<()>>> {
         if !self.seen.lock().insert(incident.key()) {
-            return Vec::new();
+            return None;
         }
         let incident = Arc::new(incident);
-        self.executors
+        let tasks = self
+            .executors
             .iter()
             .filter(|e| e.wants(&incident))
             .map(|executor| {
@@ -180,7 +188,8 @@ impl PolicyEngine {
                     }
                 })
             })
-            .collect()
+            .collect();
+        Some(tasks)
     }
 
     /// Follows the node's event stream until `shutdown`.

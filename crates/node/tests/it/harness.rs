@@ -53,6 +53,18 @@ impl TestNode {
         extra: &str,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::start_with_files(block_interval_ms, empty_blocks, extra, env, |_| {})
+    }
+
+    /// Like [`TestNode::start_with`], calling `prepare` with the data directory before the node
+    /// starts (to write extra files such as keys).
+    pub fn start_with_files(
+        block_interval_ms: u64,
+        empty_blocks: bool,
+        extra: &str,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let keys = dir.path().join("keys");
         let mut accounts = Vec::new();
@@ -86,6 +98,7 @@ impl TestNode {
              [consensus]\nblock_interval_ms = {block_interval_ms}\nempty_blocks = {empty_blocks}\n{extra}"
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        prepare(dir.path());
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut node = TestNode { dir, url: format!("http://127.0.0.1:{port}"), child: None, env };
         node.spawn();

@@ -81,6 +81,7 @@ fn tripped() -> Incident {
         ),
         chain: EvmChainId(31337),
         height: 7,
+        detected_at: None,
     }
 }
 
@@ -107,10 +108,10 @@ async fn signed_retried_not_blocking_and_once_per_incident() {
     ];
     let engine = PolicyEngine::new(executors);
     let started = Instant::now();
-    let tasks = engine.dispatch(tripped());
+    let tasks = engine.dispatch(tripped()).expect("a new incident");
     assert_eq!(tasks.len(), 4);
     // The same incident again is not sent again.
-    assert!(engine.dispatch(tripped()).is_empty());
+    assert!(engine.dispatch(tripped()).is_none());
 
     // The good receiver has it at once, though another receiver hangs and one fails.
     for _ in 0..50 {

@@ -1,0 +1,197 @@
+//! The node's eyes: an EVM monitor (`[watch]`) whose detection index is fed from the ledger's
+//! confirmed reports, and whose alerts the node signs, announces on its event stream, and — for
+//! protocols that name this node an authorised monitor — acts on at once: the pause goes to the
+//! on-chain executor and a fast-path trip goes to the ledger, without waiting for a block.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use vigil_chain::{CursorStore, FileCursorStore, Monitor, MonitorConfig, MonitorError};
+use vigil_core::{Alert, Keypair, ProtocolId, Signed, Tx, TxBody};
+use vigil_detect::{IndicatorIndex, IndicatorMeta, IndicatorUpdate};
+use vigil_ledger::{Event, ReportRecord, ReportStatus};
+
+use crate::app::{NodeEvent, NodeState};
+use crate::respond::{Incident, PolicyEngine};
+
+/// The detection-index entries a confirmed report stands for.
+fn report_entries(
+    id: &vigil_core::ReportId,
+    r: &ReportRecord,
+    confidence: u8,
+) -> Vec<IndicatorUpdate> {
+    let meta = IndicatorMeta {
+        confidence,
+        source: format!("ledger:{id}"),
+        label: Some(r.report.summary.chars().take(80).collect()),
+        category: Some(r.report.category),
+    };
+    r.report
+        .indicators
+        .iter()
+        .map(|i| IndicatorUpdate::Upsert { indicator: i.clone(), meta: meta.clone() })
+        .collect()
+}
+
+/// Every confirmed report's indicators, for a fresh index.
+fn ledger_index(state: &NodeState) -> IndicatorIndex {
+    let ledger = state.ledger.read();
+    let height = ledger.height();
+    let params = ledger.params().clone();
+    let mut index = IndicatorIndex::new();
+    for (id, r) in ledger.state().reports().filter(|(_, r)| r.status == ReportStatus::Confirmed) {
+        let confidence = ledger
+            .state()
+            .account(&r.reporter)
+            .map(|a| a.reputation.confidence(height, &params))
+            .unwrap_or(50);
+        for update in report_entries(id, r, confidence) {
+            if let IndicatorUpdate::Upsert { indicator, meta } = update {
+                // An indicator the detectors cannot use (a domain) is skipped, not an error.
+                let _ = index.insert(&indicator, &meta);
+            }
+        }
+    }
+    index
+}
+
+/// Runs the monitor until `shutdown`. `key` signs alerts and fast-path transactions.
+pub async fn run(
+    state: Arc<NodeState>,
+    config: MonitorConfig,
+    key: Keypair,
+    engine: Arc<PolicyEngine>,
+    shutdown: CancellationToken,
+) -> Result<(), MonitorError> {
+    let cursor = config
+        .cursor_file
+        .as_ref()
+        .map(|p| Arc::new(FileCursorStore::new(p)) as Arc<dyn CursorStore>);
+    let (updates_tx, updates_rx) = mpsc::channel(4_096);
+    let monitor = Monitor::connect_with(&config, cursor)
+        .await?
+        .with_indicators(ledger_index(&state))
+        .with_indicator_updates(updates_rx);
+
+    // New verdicts reach the running detectors between transactions.
+    let feed = {
+        let state = Arc::clone(&state);
+        let mut events = state.events.subscribe();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    e = events.recv() => e,
+                };
+                let Ok(NodeEvent::Ledger {
+                    event: Event::Verdict { report, status: ReportStatus::Confirmed, .. },
+                    ..
+                }) = event
+                else {
+                    continue;
+                };
+                let updates = {
+                    let ledger = state.ledger.read();
+                    let Some(r) = ledger.report(&report) else { continue };
+                    let confidence = ledger
+                        .state()
+                        .account(&r.reporter)
+                        .map(|a| a.reputation.confidence(ledger.height(), ledger.params()))
+                        .unwrap_or(50);
+                    report_entries(&report, r, confidence)
+                };
+                for u in updates {
+                    if updates_tx.send(u).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+    };
+
+    let (alerts_tx, mut alerts_rx) = mpsc::channel::<Alert>(1_024);
+    let handler = {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            while let Some(alert) = alerts_rx.recv().await {
+                on_alert(&state, &key, &engine, alert, Instant::now());
+            }
+        })
+    };
+    let stop = shutdown.clone();
+    let stats = monitor.run(alerts_tx, async move { stop.cancelled().await }).await;
+    feed.abort();
+    let _ = handler.await;
+    let stats = stats?;
+    tracing::info!(
+        blocks = stats.blocks,
+        pending = stats.pending,
+        alerts = stats.alerts,
+        "monitor stopped"
+    );
+    Ok(())
+}
+
+/// Signs and announces an alert, and acts on the fast path where this node is a monitor.
+fn on_alert(
+    state: &NodeState,
+    key: &Keypair,
+    engine: &PolicyEngine,
+    alert: Alert,
+    detected_at: Instant,
+) {
+    state.metrics.alerts.inc();
+    let signed = Signed::sign(alert, state.chain_id.clone(), key);
+    let me = key.account_id();
+    // Protocols that authorise this node and whose policy the alert meets.
+    let targets: Vec<(ProtocolId, vigil_ledger::ProtocolRecord)> = {
+        let ledger = state.ledger.read();
+        ledger
+            .state()
+            .protocols()
+            .filter(|(_, p)| p.spec.policy.monitors.contains(&me) && !p.breaker.is_tripped())
+            .filter(|(_, p)| vigil_ledger::alert_meets_policy(&p.spec, &signed.payload).is_ok())
+            .map(|(id, p)| (id.clone(), p.clone()))
+            .collect()
+    };
+    let height = state.ledger.read().height().saturating_add(1);
+    for (protocol, record) in targets {
+        // 1. Pause on chain now; the ledger's trip event a block later is the same incident,
+        // and so is a second alert about the same attack (pending, then mined).
+        let first = engine.dispatch(Incident::BreakerTripped {
+            protocol: protocol.clone(),
+            trip: record.trips.saturating_add(1),
+            reason: serde_json::json!({ "type": "fast_path", "alert": signed.payload.id(), "detector": signed.payload.detector }),
+            action: record.spec.policy.action.clone(),
+            chain: record.spec.chain,
+            height,
+            detected_at: Some(detected_at),
+        });
+        if first.is_none() {
+            continue;
+        }
+        // 2. Record the trip on the ledger: the alert stakes this node's reputation and bond.
+        let tx = Tx {
+            chain_id: state.chain_id.clone(),
+            signer: me,
+            nonce: state.next_nonce(&me),
+            body: TxBody::FastPathTrip {
+                protocol: protocol.clone(),
+                alert: Box::new(signed.clone()),
+            },
+        }
+        .sign(key);
+        match state.submit(tx) {
+            Ok(id) => {
+                tracing::warn!(%protocol, tx = %id, detector = %signed.payload.detector, "fast-path trip submitted")
+            }
+            Err(e) => tracing::warn!(%protocol, "fast-path trip refused: {e}"),
+        }
+    }
+    let id = signed.payload.id();
+    let _ =
+        state.events.send(NodeEvent::Alert { id, peer: "local".into(), alert: Box::new(signed) });
+}
