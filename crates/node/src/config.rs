@@ -25,6 +25,10 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     /// How the node responds to incidents (webhooks, on-chain actions).
     pub respond: RespondConfig,
+    /// Threat intelligence: admin token, import limits, TLP of what the node shares.
+    pub intel: crate::intel::IntelConfig,
+    /// The TAXII 2.1 server under `/taxii2/`: users, collections, anonymous read.
+    pub taxii: vigil_taxii::TaxiiConfig,
 }
 
 /// Executors of the local policy engine.
@@ -45,6 +49,8 @@ impl Default for NodeConfig {
             consensus: ConsensusConfig::default(),
             mempool: MempoolConfig::default(),
             respond: RespondConfig::default(),
+            intel: crate::intel::IntelConfig::default(),
+            taxii: vigil_taxii::TaxiiConfig::default(),
         }
     }
 }
@@ -186,6 +192,7 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         }
+        self.intel = self.intel.resolved(base);
         self
     }
 
