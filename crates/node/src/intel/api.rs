@@ -86,7 +86,7 @@ async fn require_admin(State(state): State<Shared>, request: Request, next: Next
 async fn import(
     State(state): State<Shared>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -99,6 +99,22 @@ async fn import(
             message: "send the import as application/json".into(),
         });
     }
+    let body = body.map_err(|e| {
+        let status = e.status();
+        let too_large = status == StatusCode::PAYLOAD_TOO_LARGE;
+        ApiError {
+            status,
+            code: if too_large { "too_large" } else { "invalid_body" }.into(),
+            message: if too_large {
+                format!(
+                    "the import is larger than this node takes ([intel] max_import_bytes = {})",
+                    state.intel.config().max_import_bytes
+                )
+            } else {
+                e.body_text()
+            },
+        }
+    })?;
     let outcome = tokio::task::spawn_blocking(move || {
         let request: ImportRequest = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request("invalid_json", format!("import: {e}")))?;
