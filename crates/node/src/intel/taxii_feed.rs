@@ -233,3 +233,130 @@ pub async fn run(state: Arc<NodeState>, shutdown: CancellationToken) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vigil_core::{AlertKind, Amount, Keypair, Severity, TxRef};
+    use vigil_ledger::{Genesis, GenesisAccount, Ledger};
+    use vigil_taxii::Query;
+
+    use super::*;
+    use crate::config::NodeConfig;
+    use crate::mempool::Mempool;
+    use crate::store::RedbStore;
+
+    fn node(dir: &std::path::Path) -> Arc<NodeState> {
+        let key = Keypair::from_seed(&[7; 32]);
+        let genesis = Genesis {
+            chain_id: "vigil-feed".parse().unwrap(),
+            genesis_time: 0,
+            params: Default::default(),
+            treasury: Amount::vgl(1),
+            reward_pool: Amount::ZERO,
+            accounts: vec![GenesisAccount {
+                account: key.account_id(),
+                balance: Amount::vgl(100),
+                bonded: Amount::vgl(1),
+                validator: true,
+            }],
+        };
+        let ledger =
+            Ledger::open(RedbStore::open(&dir.join("db.redb")).unwrap(), &genesis).unwrap();
+        let state = NodeState::new(ledger, Mempool::new(10, 1 << 20), key.account_id());
+        let config = NodeConfig::default().resolved(dir);
+        crate::intel::open(&state, &config).unwrap();
+        state
+    }
+
+    #[test]
+    fn alerts_become_sightings_once_and_reports_are_fed_from_committed_heights() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = node(dir.path());
+        let taxii = state.intel.taxii().unwrap();
+        seed(taxii, Tlp::Clear).unwrap();
+        let alert = Alert {
+            detector: "flash-loan-exploit".into(),
+            severity: Severity::Critical,
+            kind: AlertKind::Exploit,
+            confidence: 90,
+            tx: TxRef {
+                chain: vigil_core::EvmChainId::MAINNET,
+                hash: vigil_core::B256([3; 32]),
+                from: vigil_core::EvmAddress([4; 20]),
+                to: None,
+                block: Some(1),
+            },
+            addresses: vec![vigil_core::EvmAddress([4; 20])],
+            indicators: vec![vigil_core::Indicator::address(vigil_core::EvmAddress([4; 20]))],
+            labels: vec!["attacker".into()],
+            description: "flash loan drained the pool".into(),
+        };
+        let signer = Keypair::from_seed(&[8; 32]).account_id();
+        let new = add_alert(&state, &alert, signer, Timestamp(1_767_225_600)).unwrap();
+        assert_eq!(new, 3, "identity, indicator, sighting");
+        assert_eq!(add_alert(&state, &alert, signer, Timestamp(1_767_225_600)).unwrap(), 0);
+        let alerts = vigil_taxii::default_collection_id(aliases::ALERTS);
+        let page = taxii.store().query(&alerts, &Query::latest(100), true).unwrap();
+        let types: Vec<String> = page
+            .records
+            .iter()
+            .map(|r| {
+                let v: serde_json::Value =
+                    serde_json::from_str(r.object.as_ref().unwrap().get()).unwrap();
+                v["type"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert!(types.contains(&"sighting".to_owned()), "{types:?}");
+        assert!(types.contains(&"marking-definition".to_owned()), "{types:?}");
+
+        // A committed report reaches the `reports` collection; the position is kept, so the
+        // next catch-up starts after it and adds nothing twice.
+        assert_eq!(catch_up(&state).unwrap(), 0);
+        let reporter = Keypair::from_seed(&[7; 32]);
+        let report = vigil_core::Report {
+            indicators: vec![vigil_core::Indicator::address(vigil_core::EvmAddress([9; 20]))],
+            severity: Severity::High,
+            category: vigil_core::Category::Exploit,
+            summary: "drainer".into(),
+            evidence: vec![],
+            affected_protocols: vec![],
+        };
+        let tx = vigil_core::Tx {
+            chain_id: state.chain_id.clone(),
+            signer: reporter.account_id(),
+            nonce: 0,
+            body: vigil_core::TxBody::SubmitReport {
+                report: report.clone(),
+                bond: Amount::vgl(10),
+            },
+        }
+        .sign(&reporter);
+        let mut app = crate::app::NodeApp(Arc::clone(&state));
+        let last = state.ledger.read().last_commit();
+        let block = vigil_core::Block {
+            height: 1,
+            time: 1_767_225_700,
+            proposer: reporter.account_id(),
+            parent: last.block_hash,
+            txs: vec![tx],
+        };
+        vigil_net::ConsensusApp::commit_block(&mut app, &block, &[]).unwrap();
+        let ok = state.store.results(1).unwrap().unwrap();
+        assert!(ok[0].outcome.is_ok(), "{ok:?}");
+        assert_eq!(catch_up(&state).unwrap(), 1);
+        assert_eq!(fed_height(&state).unwrap(), 1);
+        let reports = vigil_taxii::default_collection_id(aliases::REPORTS);
+        let report_stix = vigil_intel::stix::report_id(&report.id());
+        let mut q = Query::latest(100);
+        q.ids = vec![report_stix];
+        let page = taxii.store().query(&reports, &q, true).unwrap();
+        assert_eq!(page.records.len(), 1);
+        let obj: serde_json::Value =
+            serde_json::from_str(page.records[0].object.as_ref().unwrap().get()).unwrap();
+        assert_eq!(obj["published"], "2026-01-01T00:01:40.000Z");
+        save_fed_height(&state, 0).unwrap();
+        assert_eq!(catch_up(&state).unwrap(), 1, "feeding a height again is harmless");
+        let all = taxii.store().query(&reports, &Query::latest(100), false).unwrap();
+        assert_eq!(all.records.iter().filter(|r| r.id.starts_with("report--")).count(), 1);
+    }
+}
