@@ -128,8 +128,32 @@ pub struct ImportRequest {
     /// The file name, for the history.
     #[serde(default)]
     pub file: Option<String>,
-    /// The parsed feed: entries, allow/fuzzy names and policy of the one source `parsed.source`.
+    /// The parsed feed: entries, allow/fuzzy names and policy of the one source
+    /// `parsed.source`, in its storage form ([`IndicatorBook::to_bytes`]) as base64 — compact,
+    /// and checked as it is decoded.
+    #[serde(with = "book_base64")]
     pub book: IndicatorBook,
+}
+
+/// An [`IndicatorBook`] as base64 of its storage form.
+mod book_base64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use vigil_intel::IndicatorBook;
+
+    pub fn serialize<S: Serializer>(book: &IndicatorBook, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(book.to_bytes()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IndicatorBook, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let bytes = STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| D::Error::custom(format!("book is not base64: {e}")))?;
+        IndicatorBook::from_bytes(&bytes).map_err(D::Error::custom)
+    }
 }
 
 /// What an import did on the node.
@@ -288,6 +312,7 @@ impl Intel {
             )));
         }
         let _writer = self.writer.lock();
+        let started = std::time::Instant::now();
         let mut book = IndicatorBook::clone(&self.book());
         let merged: Merged =
             book.merge(incoming).map_err(|e| IntelError::BadImport(format!("policy: {e}")))?;
@@ -317,7 +342,13 @@ impl Intel {
             let indicators = book.len();
             *self.book.write() = Arc::new(book);
             self.version.send_modify(|v| *v += 1);
-            tracing::info!(%source, new = merged.new, indicators, "indicator book updated");
+            tracing::info!(
+                %source,
+                new = merged.new,
+                indicators,
+                elapsed_ms = started.elapsed().as_millis(),
+                "indicator book updated"
+            );
             return Ok(ImportOutcome { report, changed: true, indicators });
         }
         Ok(ImportOutcome { report, changed: false, indicators: book.len() })

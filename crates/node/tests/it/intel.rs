@@ -342,6 +342,19 @@ fn bad_feed_files_get_clear_errors_and_lose_nothing() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.text().unwrap().contains("invalid_json"));
+    let parsed = json!({"kind": "csv", "source": "x", "read": 1, "imported": 1, "merged": 0,
+        "skipped": 0, "skipped_reason": null, "rejected_total": 0, "rejected": []});
+    for (book, expected) in [("AQ==", "indicator book is corrupt"), ("!!", "not base64")] {
+        let resp = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&json!({"parsed": parsed, "book": book}))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400);
+        let text = resp.text().unwrap();
+        assert!(text.contains(expected), "{text}");
+    }
 
     // Nothing already imported was lost, and the token is nowhere in the log.
     assert_eq!(book(), before);
