@@ -1,5 +1,34 @@
 //! `vigil-chain`: Vigil's EVM edge, built on alloy.
 //!
-//! It owns the collectors (blocks with receipts and logs, pending transactions, recorded
-//! replays), the on-chain executors (guardian pause transactions), and the Solidity contracts
-//! the chain tests deploy (`contracts/`, compiled artifacts committed).
+//! It owns:
+//! - the JSON-RPC client ([`rpc`]) with retries and backoff ([`backoff`]);
+//! - conversion of alloy's RPC types into `vigil-detect`'s model ([`convert`]);
+//! - collectors ([`collector`]): mined blocks with receipts and logs (HTTP polling or WebSocket
+//!   subscription, persistent [`cursor`], reorgs replayed), pending transactions, and replays of
+//!   recorded JSON ([`raw`]);
+//! - the [`monitor`], which wires collectors to the detection engine and an alert sink;
+//! - the Solidity contracts the chain tests deploy (`contracts/`, compiled artifacts committed).
+//!
+//! On-chain executors (guardian pause transactions) will live in an `executor` module beside
+//! `collector`, fed by the monitor's alert sink.
+//!
+//! Invariants: no block between the cursor and the head is skipped; a block's cursor is saved
+//! only after its alerts are delivered; RPC URLs appear in logs only without credentials.
+
+pub mod backoff;
+pub mod collector;
+pub mod convert;
+pub mod cursor;
+pub mod error;
+pub mod monitor;
+pub mod raw;
+pub mod rpc;
+pub mod scenario;
+
+pub use backoff::Backoff;
+pub use collector::{ChainEvent, Collector};
+pub use cursor::{Cursor, CursorStore, FileCursorStore, MemoryCursorStore};
+pub use error::{ChainError, Result};
+pub use monitor::{AlertSink, Monitor, MonitorConfig, MonitorError, MonitorStats, SinkClosed, run};
+pub use raw::{RawBlock, Recorded, Recording};
+pub use rpc::Rpc;

@@ -2,6 +2,7 @@
 //! them ([`crate::Signed<Alert>`]) and spread by gossip; an authorised monitor's signed alert can
 //! trip a circuit breaker on the fast path.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -96,6 +97,11 @@ pub struct Alert {
     pub labels: Vec<String>,
     /// A description for people.
     pub description: String,
+    /// When it was raised, in seconds since the Unix epoch: the block's timestamp for a mined
+    /// transaction, the time the collector first saw it for a pending one.
+    pub time: u64,
+    /// Detector-specific details (amounts, thresholds, the matched rule), ordered by key.
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl Alert {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use borsh::io::{Error as IoError, ErrorKind, Read};
+use borsh::io::Read;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde_with::{DeserializeFromStr, SerializeDisplay};
 
@@ -45,17 +45,10 @@ impl FromStr for ChainId {
     }
 }
 
-/// Decoding validates like parsing and accepts only the normal form, so a decoded value is
-/// always one [`FromStr`] could have produced.
+/// Decoding validates like parsing and accepts only the normal form.
 impl BorshDeserialize for ChainId {
-    fn deserialize_reader<R: Read>(reader: &mut R) -> Result<Self, IoError> {
-        let text = String::deserialize_reader(reader)?;
-        let value: Self =
-            text.parse().map_err(|e| IoError::new(ErrorKind::InvalidData, format!("{e}")))?;
-        if value.0 != text {
-            return Err(IoError::new(ErrorKind::InvalidData, "value is not in normal form"));
-        }
-        Ok(value)
+    fn deserialize_reader<R: Read>(reader: &mut R) -> borsh::io::Result<Self> {
+        crate::encoding::decode_normal_text(reader)
     }
 }
 

@@ -45,6 +45,24 @@ pub fn decode<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, DecodeError> {
     borsh::from_slice(bytes).map_err(|e| DecodeError::Invalid(e.to_string()))
 }
 
+/// Decodes a borsh string into a text newtype through its parser, accepting only text already in
+/// its normal form (`parse(text).to_string() == text`), so every decoded value is one the parser
+/// could have produced: a `Domain` never arrives as `EXAMPLE.com`.
+pub(crate) fn decode_normal_text<T, R>(reader: &mut R) -> borsh::io::Result<T>
+where
+    T: FromStr + fmt::Display,
+    T::Err: fmt::Display,
+    R: borsh::io::Read,
+{
+    use borsh::io::{Error, ErrorKind};
+    let text = String::deserialize_reader(reader)?;
+    let value = text.parse::<T>().map_err(|e| Error::new(ErrorKind::InvalidData, e.to_string()))?;
+    if value.to_string() != text {
+        return Err(Error::new(ErrorKind::InvalidData, "value is not in normal form"));
+    }
+    Ok(value)
+}
+
 /// The bytes an Ed25519 signature covers: `len(tag) ‖ tag ‖ len(chain) ‖ chain ‖ payload`, the
 /// lengths as little-endian u16 so no tag/chain pair can be confused with another.
 pub fn signing_message(domain_tag: &str, chain_id: &ChainId, payload: &[u8]) -> Vec<u8> {

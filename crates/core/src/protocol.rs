@@ -55,9 +55,7 @@ impl FromStr for ProtocolId {
 
 impl BorshDeserialize for ProtocolId {
     fn deserialize_reader<R: borsh::io::Read>(reader: &mut R) -> borsh::io::Result<Self> {
-        let text = String::deserialize_reader(reader)?;
-        text.parse()
-            .map_err(|e| borsh::io::Error::new(borsh::io::ErrorKind::InvalidData, format!("{e}")))
+        crate::encoding::decode_normal_text(reader)
     }
 }
 

@@ -1,4 +1,34 @@
 //! `vigil-detect`: turns normalised EVM transactions into alerts within microseconds.
 //!
-//! It owns the transaction model, the indicator index, the detectors behind one `Detector`
-//! trait, user rules in CEL, and alert de-duplication. No I/O: collectors live in `vigil-chain`.
+//! It owns:
+//! - the transaction model ([`model`]): pending and mined transactions, decoded calls
+//!   ([`calls`]) and logs ([`events`]);
+//! - the indicator index ([`index`]): hash lookups of flagged addresses, code hashes, selectors,
+//!   transactions and domains, fed by the node from ledger verdicts and imported feeds;
+//! - the [`Detector`] seam and six built-in detectors ([`detectors`]): indicator match, outflow
+//!   rate limit, flash-loan exploit pattern, volume anomaly, suspicious governance proposal,
+//!   fresh attacker contract;
+//! - user rules in CEL ([`rules`]);
+//! - the [`Engine`] that runs them all with a cooldown so one incident is one alert.
+//!
+//! Invariants: no I/O, no clock (time comes from blocks and collectors), no panics on any
+//! input (malformed calldata or logs stay undecoded). Collectors live in `vigil-chain`.
+
+pub mod calls;
+pub mod config;
+pub mod cooldown;
+pub mod detector;
+pub mod detectors;
+pub mod engine;
+pub mod events;
+pub mod index;
+pub mod model;
+pub mod rules;
+
+pub use alloy_primitives::{Bytes, U256};
+pub use config::{DetectConfig, ProtectedContract};
+pub use detector::{Context, Detector, Finding};
+pub use engine::{Engine, EngineStats};
+pub use index::{IndexError, IndicatorHit, IndicatorIndex, IndicatorMeta, IndicatorUpdate};
+pub use model::{Block, BlockRef, CreatedContract, Log, TokenBalance, Transaction, TxStatus};
+pub use rules::{RuleError, RuleSet};

@@ -39,6 +39,8 @@ fn alert(n: u64) -> Alert {
         indicators: vec![],
         labels: vec!["pending".into()],
         description: "price manipulation through a flash loan in the pending transaction".into(),
+        time: 0,
+        metadata: Default::default(),
     }
 }
 

@@ -207,6 +207,7 @@ pub fn alert() -> impl Strategy<Value = Alert> {
         proptest::collection::vec(indicator(), 0..3),
         proptest::collection::vec("[a-z_0-9]{1,10}", 0..3),
         "\\PC{0,60}",
+        (any::<u64>(), proptest::collection::btree_map("[a-z_]{1,8}", "\\PC{0,12}", 0..3)),
     )
         .prop_map(
             |(
@@ -219,6 +220,7 @@ pub fn alert() -> impl Strategy<Value = Alert> {
                 indicators,
                 labels,
                 description,
+                (time, metadata),
             )| {
                 Alert {
                     detector,
@@ -230,6 +232,8 @@ pub fn alert() -> impl Strategy<Value = Alert> {
                     indicators,
                     labels,
                     description,
+                    time,
+                    metadata,
                 }
             },
         )

@@ -253,6 +253,8 @@ fn everything() -> Bundle {
             indicators,
             labels: vec!["ofac".into()],
             description: "Flash loan followed by an oracle swing".into(),
+            time: 1_700_000_000,
+            metadata: Default::default(),
         };
         objects.extend(stix::alert_objects(
             &alert,

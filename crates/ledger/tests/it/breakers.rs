@@ -73,6 +73,8 @@ pub fn exploit_alert(severity: Severity, confidence: u8, to: EvmAddress) -> Aler
         indicators: vec![],
         labels: vec!["flash-loan".into()],
         description: "flash loan and a large outflow from the vault".into(),
+        time: 1_700_000_000,
+        metadata: Default::default(),
     }
 }
 

@@ -238,6 +238,8 @@ pub(crate) mod tests {
             indicators: vec![],
             labels: vec![format!("n{n}")],
             description: "x".repeat(description_len),
+            time: 0,
+            metadata: Default::default(),
         }
     }
 

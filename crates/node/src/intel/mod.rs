@@ -273,6 +273,35 @@ impl Intel {
         out
     }
 
+    /// The detection index of the book at `now`: one entry per active `(indicator, source)`,
+    /// with source `feed:<name>`, the source's decayed confidence, its first label and its
+    /// category — ready for `vigil_detect::Engine::replace_indicators` (merge ledger entries,
+    /// `ledger:<report id>`, into the same index). Expired and no-longer-valid entries are
+    /// left out.
+    pub fn detection_index(&self, now: Timestamp) -> vigil_detect::IndicatorIndex {
+        let book = self.book();
+        let mut index = vigil_detect::IndicatorIndex::with_capacity(book.len());
+        for (indicator, entry) in book.entries() {
+            for (name, rec) in &entry.sources {
+                let policy = book.policy(name);
+                let score = policy.score(rec.confidence, rec.last_seen.seconds_until(now));
+                let valid = rec.valid_until.is_none_or(|until| now <= until);
+                if !valid || policy.is_expired(score) {
+                    continue;
+                }
+                let meta = vigil_detect::IndicatorMeta {
+                    confidence: score.min(100),
+                    source: format!("feed:{name}"),
+                    label: rec.labels.iter().next().cloned(),
+                    category: Some(rec.category),
+                };
+                // Scores are at most 100 and names are never empty: insert cannot fail.
+                let _ = index.insert(indicator, &meta);
+            }
+        }
+        index
+    }
+
     /// The configuration (defaults until [`open`] sets it).
     pub fn config(&self) -> IntelConfig {
         self.config.get().cloned().unwrap_or_default()
@@ -457,6 +486,11 @@ mod tests {
         let items = a.detection_indicators(Timestamp(1_700_000_000));
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].label.as_deref(), Some("ronin"));
+        let index = a.detection_index(Timestamp(1_700_000_000));
+        assert_eq!(index.len(), 4, "two indicators from two sources");
+        // Long after: every entry has decayed away.
+        assert!(a.detection_index(Timestamp(1_800_000_000)).is_empty());
+        assert!(a.detection_indicators(Timestamp(1_800_000_000)).is_empty());
         let before = a.book();
         drop(a);
 

@@ -171,8 +171,8 @@ pub fn catch_up(state: &NodeState) -> Result<u64, IntelError> {
 }
 
 /// Adds a detector alert to the `alerts` collection as STIX sightings (with the indicators it
-/// matched and the raising node's identity). `raised_by` is the alert's signer, `seen` when
-/// the transaction was seen. Returns how many objects were new.
+/// matched and the raising node's identity), seen at the alert's `time`. `raised_by` is the
+/// alert's signer. Returns how many objects were new.
 ///
 /// This is the hook for the alert pipeline: call it (off the hot path, e.g. from the task that
 /// receives `NodeEvent` alerts, in `spawn_blocking`) for each signed alert the node raises or
@@ -181,8 +181,8 @@ pub fn add_alert(
     state: &NodeState,
     alert: &Alert,
     raised_by: AccountId,
-    seen: Timestamp,
 ) -> Result<usize, IntelError> {
+    let seen = Timestamp(alert.time);
     let Some(taxii) = state.intel.taxii() else { return Ok(0) };
     let tlp = state.intel.config().tlp;
     let objects =
@@ -290,11 +290,13 @@ mod tests {
             indicators: vec![vigil_core::Indicator::address(vigil_core::EvmAddress([4; 20]))],
             labels: vec!["attacker".into()],
             description: "flash loan drained the pool".into(),
+            time: 1_767_225_600,
+            metadata: Default::default(),
         };
         let signer = Keypair::from_seed(&[8; 32]).account_id();
-        let new = add_alert(&state, &alert, signer, Timestamp(1_767_225_600)).unwrap();
+        let new = add_alert(&state, &alert, signer).unwrap();
         assert_eq!(new, 3, "identity, indicator, sighting");
-        assert_eq!(add_alert(&state, &alert, signer, Timestamp(1_767_225_600)).unwrap(), 0);
+        assert_eq!(add_alert(&state, &alert, signer).unwrap(), 0);
         let alerts = vigil_taxii::default_collection_id(aliases::ALERTS);
         let page = taxii.store().query(&alerts, &Query::latest(100), true).unwrap();
         let types: Vec<String> = page

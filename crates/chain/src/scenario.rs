@@ -1,0 +1,391 @@
+//! The demo protocol of `contracts/` on a development chain: a lending vault priced by a
+//! manipulable AMM, a flash lender and an attacker contract (see `contracts/README.md`).
+//!
+//! [`DevChain`] runs a real anvil process on a free loopback port (no automatic mining, so
+//! pending transactions can be watched), and [`deploy`] sets the scenario up with anvil's
+//! unlocked development accounts. Used by tests, benchmarks and demos; nothing here is meant
+//! for a production chain.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use alloy::network::TransactionBuilder as _;
+use alloy::primitives::{Address, B256, Bytes, U256, address};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::{SolCall, SolValue};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use vigil_core::EvmAddress;
+
+/// Why the scenario could not be run.
+#[derive(Debug, thiserror::Error)]
+#[error("dev chain: {0}")]
+pub struct ScenarioError(pub String);
+
+fn err(e: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError(e.to_string())
+}
+
+/// Anvil's first development account: deploys everything.
+pub const DEPLOYER: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+/// Anvil's third development account: the vault's on-chain guardian (may pause/unpause).
+pub const GUARDIAN: Address = address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+/// The guardian's private key: anvil's published development key #2 (never use it on a real
+/// chain).
+pub const GUARDIAN_DEV_KEY: &str =
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+/// A fresh EOA (never used before the attack), funded with 10 ETH by the deployer.
+pub const ATTACKER: Address = address!("a77ac4e2a77ac4e2a77ac4e2a77ac4e2a77ac4e2");
+
+alloy::sol! {
+    function mint(address to, uint256 amount);
+    function approve(address spender, uint256 amount) returns (bool);
+    function addLiquidity(uint256 amount0, uint256 amount1, address to) returns (uint256);
+    function deposit(uint256 amount);
+    function withdraw(uint256 amount);
+    function addGuardian(address guardian);
+    function attack(uint256 flashAmount, uint256 swapAmount) returns (uint256);
+    function propose(address[] targets, uint256[] values, bytes[] calldatas, string description) returns (uint256);
+    function transferOwnership(address newOwner);
+    function paused() returns (bool);
+}
+
+/// The anvil binary: `VIGIL_ANVIL`, else `anvil` on PATH.
+pub fn anvil_binary() -> Option<String> {
+    if let Ok(path) = std::env::var("VIGIL_ANVIL") {
+        return Some(path);
+    }
+    let on_path = std::process::Command::new("anvil")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    on_path.then(|| "anvil".into())
+}
+
+/// A real anvil on a loopback port, killed when dropped.
+pub struct DevChain {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+    /// A provider over HTTP.
+    pub provider: DynProvider,
+}
+
+impl DevChain {
+    /// Starts `binary` without automatic mining on `port` (0: any free one).
+    pub async fn start(binary: &str, port: u16) -> Result<Self, ScenarioError> {
+        let mut child = Command::new(binary)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--no-mining"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| ScenarioError(format!("cannot run {binary}: {e}")))?;
+        let stdout = child.stdout.take().ok_or_else(|| err("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let port = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(addr) = line.strip_prefix("Listening on ") {
+                    return addr.trim().rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+                }
+            }
+            None
+        })
+        .await
+        .map_err(|_| err("anvil did not start within 20 s"))?
+        .ok_or_else(|| err("anvil did not print its port"))?;
+        // Keep draining stdout so anvil never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let provider = ProviderBuilder::new()
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .map_err(err)?
+            .erased();
+        Ok(Self { child, port, provider })
+    }
+
+    /// Its HTTP URL.
+    pub fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Its WebSocket URL.
+    pub fn ws(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// Mines one block with whatever is pending; returns the new head.
+    pub async fn mine(&self) -> Result<u64, ScenarioError> {
+        let _: String = self.provider.raw_request("evm_mine".into(), ()).await.map_err(err)?;
+        self.provider.get_block_number().await.map_err(err)
+    }
+
+    /// Mines `n` blocks.
+    pub async fn mine_n(&self, n: u64) -> Result<(), ScenarioError> {
+        let _: () =
+            self.provider.raw_request("anvil_mine".into(), (U256::from(n),)).await.map_err(err)?;
+        Ok(())
+    }
+
+    /// The head block number.
+    pub async fn head(&self) -> Result<u64, ScenarioError> {
+        self.provider.get_block_number().await.map_err(err)
+    }
+
+    /// Sends a transaction from an unlocked (or impersonated) account, without mining it.
+    pub async fn send(
+        &self,
+        from: Address,
+        to: Option<Address>,
+        value: U256,
+        data: Vec<u8>,
+        gas: u64,
+    ) -> Result<B256, ScenarioError> {
+        let mut req = TransactionRequest::default()
+            .from(from)
+            .value(value)
+            .input(Bytes::from(data).into())
+            .gas_limit(gas);
+        req = match to {
+            Some(to) => req.to(to),
+            None => req.into_create(),
+        };
+        let pending = self.provider.send_transaction(req).await.map_err(err)?;
+        Ok(*pending.tx_hash())
+    }
+
+    /// Sends and mines; an error if it reverted. Returns the created contract's address, if any.
+    pub async fn exec(
+        &self,
+        from: Address,
+        to: Option<Address>,
+        value: U256,
+        data: Vec<u8>,
+    ) -> Result<Option<Address>, ScenarioError> {
+        let hash = self.send(from, to, value, data, 8_000_000).await?;
+        self.mine().await?;
+        let receipt = self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(err)?
+            .ok_or_else(|| ScenarioError(format!("transaction {hash} was not mined")))?;
+        if !receipt.status() {
+            return Err(ScenarioError(format!("transaction {hash} reverted")));
+        }
+        Ok(receipt.contract_address)
+    }
+
+    /// Lets `who` send unsigned transactions.
+    pub async fn impersonate(&self, who: Address) -> Result<(), ScenarioError> {
+        let _: () = self
+            .provider
+            .raw_request("anvil_impersonateAccount".into(), (who,))
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Takes a state snapshot.
+    pub async fn snapshot(&self) -> Result<U256, ScenarioError> {
+        self.provider.raw_request("evm_snapshot".into(), ()).await.map_err(err)
+    }
+
+    /// Returns to a snapshot.
+    pub async fn revert(&self, id: U256) -> Result<(), ScenarioError> {
+        let ok: bool = self.provider.raw_request("evm_revert".into(), (id,)).await.map_err(err)?;
+        if ok { Ok(()) } else { Err(err("evm_revert failed")) }
+    }
+
+    /// Whether a Pausable contract is paused.
+    pub async fn is_paused(&self, contract: Address) -> Result<bool, ScenarioError> {
+        let req = TransactionRequest::default()
+            .to(contract)
+            .input(Bytes::from(pausedCall {}.abi_encode()).into());
+        let out = self.provider.call(req).await.map_err(err)?;
+        pausedCall::abi_decode_returns(&out).map_err(err)
+    }
+
+    /// Simulates a call; `Err` carries the revert data's text when it reverts.
+    pub async fn simulate(
+        &self,
+        from: Address,
+        to: Address,
+        data: Vec<u8>,
+    ) -> Result<Bytes, ScenarioError> {
+        let req = TransactionRequest::default().from(from).to(to).input(Bytes::from(data).into());
+        self.provider.call(req).await.map_err(err)
+    }
+
+    /// Stops anvil.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// `n` whole tokens of 18 decimals.
+pub fn e18(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+/// An alloy address as a Vigil address.
+pub fn ev(a: Address) -> EvmAddress {
+    EvmAddress(a.into_array())
+}
+
+const ARTIFACTS: [(&str, &str); 6] = [
+    ("TestToken", include_str!("../contracts/out/TestToken.json")),
+    ("SimplePair", include_str!("../contracts/out/SimplePair.json")),
+    ("FlashLender", include_str!("../contracts/out/FlashLender.json")),
+    ("LendingVault", include_str!("../contracts/out/LendingVault.json")),
+    ("Attacker", include_str!("../contracts/out/Attacker.json")),
+    ("SimpleGovernor", include_str!("../contracts/out/SimpleGovernor.json")),
+];
+
+/// The creation bytecode of a compiled contract of `contracts/`.
+pub fn bytecode(name: &str) -> Result<Vec<u8>, ScenarioError> {
+    let (_, json) = ARTIFACTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| ScenarioError(format!("no artifact {name}")))?;
+    let json: serde_json::Value = serde_json::from_str(json).map_err(err)?;
+    let hex = json["bytecode"].as_str().ok_or_else(|| err("artifact without bytecode"))?;
+    alloy::hex::decode(hex).map_err(err)
+}
+
+async fn deploy_contract(
+    chain: &DevChain,
+    from: Address,
+    name: &str,
+    args: Vec<u8>,
+) -> Result<Address, ScenarioError> {
+    let mut code = bytecode(name)?;
+    code.extend(args);
+    chain
+        .exec(from, None, U256::ZERO, code)
+        .await?
+        .ok_or_else(|| ScenarioError(format!("{name} was not created")))
+}
+
+/// The deployed scenario.
+#[derive(Clone, Copy, Debug)]
+pub struct Deployment {
+    /// The stable token the vault lends.
+    pub usdx: Address,
+    /// The AMM pair pricing the collateral.
+    pub pair: Address,
+    /// The flash lender.
+    pub lender: Address,
+    /// The protected lending vault (Pausable; `GUARDIAN` may pause it).
+    pub vault: Address,
+    /// A governor.
+    pub governor: Address,
+}
+
+impl Deployment {
+    /// The detector configuration protecting the vault.
+    pub fn protected(&self) -> Vec<vigil_detect::config::ProtectedContract> {
+        vec![vigil_detect::config::ProtectedContract {
+            name: "LendingVault".into(),
+            address: ev(self.vault),
+        }]
+    }
+}
+
+/// Deploys and sets up everything per `contracts/README.md`: 1,000,000 USDX in the vault,
+/// 100,000 USDX / 100 WETHX in the pair, 1,000,000 USDX in the flash lender, `GUARDIAN` added.
+pub async fn deploy(chain: &DevChain) -> Result<Deployment, ScenarioError> {
+    let d = DEPLOYER;
+    let token =
+        |name: &str, symbol: &str| (name.to_string(), symbol.to_string()).abi_encode_params();
+    let usdx = deploy_contract(chain, d, "TestToken", token("Vigil USD", "USDX")).await?;
+    let wethx =
+        deploy_contract(chain, d, "TestToken", token("Vigil Wrapped Ether", "WETHX")).await?;
+    let pair = deploy_contract(chain, d, "SimplePair", (usdx, wethx).abi_encode_params()).await?;
+    let lender = deploy_contract(chain, d, "FlashLender", vec![]).await?;
+    let vault = deploy_contract(
+        chain,
+        d,
+        "LendingVault",
+        (usdx, wethx, pair, U256::from(7_500)).abi_encode_params(),
+    )
+    .await?;
+    let governor = deploy_contract(
+        chain,
+        d,
+        "SimpleGovernor",
+        (U256::from(1), U256::from(50)).abi_encode_params(),
+    )
+    .await?;
+    let calls: Vec<(Address, Vec<u8>)> = vec![
+        (usdx, mintCall { to: d, amount: e18(1_100_000) }.abi_encode()),
+        (wethx, mintCall { to: d, amount: e18(100) }.abi_encode()),
+        (usdx, approveCall { spender: pair, amount: e18(100_000) }.abi_encode()),
+        (wethx, approveCall { spender: pair, amount: e18(100) }.abi_encode()),
+        // USDX is token0 on a fresh chain (lower address).
+        (pair, addLiquidityCall { amount0: e18(100_000), amount1: e18(100), to: d }.abi_encode()),
+        (usdx, approveCall { spender: vault, amount: e18(1_000_000) }.abi_encode()),
+        (vault, depositCall { amount: e18(1_000_000) }.abi_encode()),
+        (usdx, mintCall { to: lender, amount: e18(1_000_000) }.abi_encode()),
+        (vault, addGuardianCall { guardian: GUARDIAN }.abi_encode()),
+    ];
+    for (to, data) in calls {
+        chain.exec(d, Some(to), U256::ZERO, data).await?;
+    }
+    Ok(Deployment { usdx, pair, lender, vault, governor })
+}
+
+/// The deployer lends `amount` more USDX to the vault (mints, approves, deposits; mined).
+pub async fn refill_vault(
+    chain: &DevChain,
+    d: &Deployment,
+    amount: U256,
+) -> Result<(), ScenarioError> {
+    chain
+        .exec(DEPLOYER, Some(d.usdx), U256::ZERO, mintCall { to: DEPLOYER, amount }.abi_encode())
+        .await?;
+    chain
+        .exec(
+            DEPLOYER,
+            Some(d.usdx),
+            U256::ZERO,
+            approveCall { spender: d.vault, amount }.abi_encode(),
+        )
+        .await?;
+    chain.exec(DEPLOYER, Some(d.vault), U256::ZERO, depositCall { amount }.abi_encode()).await?;
+    Ok(())
+}
+
+/// Funds and impersonates the fresh attacker EOA.
+pub async fn fund_attacker(chain: &DevChain) -> Result<(), ScenarioError> {
+    chain.exec(DEPLOYER, Some(ATTACKER), e18(10), vec![]).await?;
+    chain.impersonate(ATTACKER).await
+}
+
+/// The attacker deploys its contract (mined); returns its address.
+pub async fn deploy_attacker(chain: &DevChain, d: &Deployment) -> Result<Address, ScenarioError> {
+    deploy_contract(chain, ATTACKER, "Attacker", (d.lender, d.pair, d.vault).abi_encode_params())
+        .await
+}
+
+/// `attack(350_000e18, 350_000e18)` calldata.
+pub fn attack_calldata() -> Vec<u8> {
+    attackCall { flashAmount: e18(350_000), swapAmount: e18(350_000) }.abi_encode()
+}
+
+/// `withdraw(amount)` calldata for the vault.
+pub fn withdraw_calldata(amount: U256) -> Vec<u8> {
+    withdrawCall { amount }.abi_encode()
+}
+
+/// A hostile proposal: hand the vault's ownership to the attacker.
+pub fn hostile_proposal(d: &Deployment) -> Vec<u8> {
+    proposeCall {
+        targets: vec![d.vault],
+        values: vec![U256::ZERO],
+        calldatas: vec![transferOwnershipCall { newOwner: ATTACKER }.abi_encode().into()],
+        description: "Transfer vault ownership\nRoutine maintenance.".into(),
+    }
+    .abi_encode()
+}

@@ -1,0 +1,15 @@
+//! The built-in detectors, one type each.
+
+pub mod flash_loan;
+pub mod fresh_contract;
+pub mod governance;
+pub mod indicator;
+pub mod outflow;
+pub mod volume;
+
+pub use flash_loan::FlashLoanExploit;
+pub use fresh_contract::FreshAttackerContract;
+pub use governance::SuspiciousProposal;
+pub use indicator::IndicatorMatch;
+pub use outflow::OutflowRateLimit;
+pub use volume::VolumeAnomaly;

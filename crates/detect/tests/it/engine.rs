@@ -1,0 +1,98 @@
+//! The engine: all detectors together, the cooldown, blocks, reorgs.
+
+use alloy_primitives::U256;
+use vigil_detect::config::ProtectedContract;
+use vigil_detect::{DetectConfig, Engine, RuleSet, TokenBalance};
+
+use crate::support::*;
+
+fn engine() -> Engine {
+    let config = DetectConfig {
+        protected: vec![ProtectedContract { name: "Vault".into(), address: a(0x5a) }],
+        cooldown_secs: Some(600),
+        ..DetectConfig::default()
+    };
+    Engine::new(&config, RuleSet::empty())
+}
+
+fn drain(n: u64, amount: u64) -> vigil_detect::Transaction {
+    TxB::new(n)
+        .from(a(0xee))
+        .mined(n, vec![transfer(a(0x70), a(0x5a), a(0xee), U256::from(amount))])
+}
+
+#[test]
+fn one_ongoing_incident_is_one_alert() {
+    let mut e = engine();
+    let mut b1 = block(1, vec![drain(1, 300)]);
+    b1.balances.push(TokenBalance { holder: a(0x5a), token: a(0x70), amount: U256::from(1_000) });
+    let alerts = e.process_block(&b1);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].detector, "outflow-rate-limit");
+    assert_eq!(alerts[0].tx.block, Some(1));
+    assert_eq!(alerts[0].time, block_ref(1).timestamp);
+    // The drain goes on, block after block: folded into the first alert.
+    for n in 2..=5 {
+        assert!(e.process_block(&block(n, vec![drain(n, 100)])).is_empty(), "block {n}");
+    }
+    assert_eq!(e.stats().suppressed, 4);
+    assert_eq!(e.stats().alerts, 1);
+    assert_eq!(e.stats().blocks, 5);
+    assert_eq!(e.head(), Some(5));
+}
+
+#[test]
+fn pending_then_mined_alerts_twice_and_ids_differ() {
+    let mut e = engine();
+    e.indicators_mut()
+        .insert(
+            &vigil_core::Indicator::address(a(0x66)),
+            &vigil_detect::IndicatorMeta::new(90, "t").with_label("bad"),
+        )
+        .unwrap();
+    let pending = TxB::new(1).to(Some(a(0x66))).pending(1_700_000_000);
+    let first = e.process_tx(&pending);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].tx.block, None);
+    // Seen again in the mempool: the same incident.
+    assert!(e.process_tx(&pending).is_empty());
+    let mined = e.process_block(&block(7, vec![TxB::new(1).to(Some(a(0x66))).mined(7, vec![])]));
+    assert_eq!(mined.len(), 1);
+    assert_eq!(mined[0].tx.block, Some(7));
+    assert_ne!(first[0].id(), mined[0].id());
+}
+
+#[test]
+fn rewind_forgets_the_replaced_blocks() {
+    let mut e = engine();
+    let mut b1 = block(1, vec![]);
+    b1.balances.push(TokenBalance { holder: a(0x5a), token: a(0x70), amount: U256::from(1_000) });
+    e.process_block(&b1);
+    // 15 % out in block 2: fine.
+    assert!(e.process_block(&block(2, vec![drain(2, 150)])).is_empty());
+    // Block 2 is replaced by a block without that outflow; block 3 takes 15 % more.
+    e.rewind(1);
+    assert_eq!(e.head(), Some(1));
+    let mut b2 = block(2, vec![]);
+    b2.balances.push(TokenBalance { holder: a(0x5a), token: a(0x70), amount: U256::from(1_000) });
+    e.process_block(&b2);
+    // Without the rewind the window would hold 300 of 1000 (30 %) and trip.
+    assert!(e.process_block(&block(3, vec![drain(3, 150)])).is_empty());
+}
+
+#[test]
+fn all_detectors_are_registered() {
+    let e = engine();
+    assert_eq!(
+        e.detector_names(),
+        vec![
+            "indicator-match",
+            "outflow-rate-limit",
+            "flash-loan-exploit",
+            "volume-anomaly",
+            "suspicious-governance-proposal",
+            "fresh-attacker-contract",
+            "rules"
+        ]
+    );
+}
