@@ -133,6 +133,8 @@ pub struct NodeState {
     pub chain_id: ChainId,
     /// This node's account (its proposer key).
     pub node_account: AccountId,
+    /// Threat intelligence: the indicator book, imports, TAXII (see [`crate::intel`]).
+    pub intel: crate::intel::Intel,
 }
 
 impl NodeState {
@@ -146,11 +148,12 @@ impl NodeState {
         Arc::new(Self {
             ledger: RwLock::new(ledger),
             mempool: Mutex::new(mempool),
-            store,
+            store: store.clone(),
             events,
             metrics,
             chain_id,
             node_account,
+            intel: crate::intel::Intel::new(store.database()),
         })
     }
 

@@ -28,6 +28,10 @@ pub struct NodeConfig {
     /// EVM monitoring (`[watch]`: the same fields as `vigil monitor`'s configuration); absent,
     /// the node watches no chain.
     pub watch: Option<vigil_chain::MonitorConfig>,
+    /// Threat intelligence: admin token, import limits, TLP of what the node shares.
+    pub intel: crate::intel::IntelConfig,
+    /// The TAXII 2.1 server under `/taxii2/`: users, collections, anonymous read.
+    pub taxii: vigil_taxii::TaxiiConfig,
 }
 
 /// The on-chain executor: pauses (and unpauses) protected contracts from a guardian key.
@@ -71,6 +75,8 @@ impl Default for NodeConfig {
             mempool: MempoolConfig::default(),
             respond: RespondConfig::default(),
             watch: None,
+            intel: crate::intel::IntelConfig::default(),
+            taxii: vigil_taxii::TaxiiConfig::default(),
         }
     }
 }
@@ -226,6 +232,7 @@ impl NodeConfig {
             let cursor = watch.cursor_file.get_or_insert_with(|| "monitor.cursor".into());
             resolve(cursor);
         }
+        self.intel = self.intel.resolved(base);
         self
     }
 

@@ -8,6 +8,7 @@ pub mod app;
 pub mod client;
 pub mod config;
 pub mod devnet;
+pub mod intel;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
