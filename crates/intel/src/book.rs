@@ -69,6 +69,17 @@ pub enum Recorded {
     Merged,
 }
 
+/// What [`IndicatorBook::merge`] did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Merged {
+    /// Indicators and allow/fuzzy names that were not in the book.
+    pub new: u64,
+    /// Indicators and names that were there already (their records merged).
+    pub merged: u64,
+    /// Whether the book changed at all.
+    pub changed: bool,
+}
+
 /// How an indicator was matched by [`IndicatorBook::check`].
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum MatchKind {
@@ -186,39 +197,105 @@ impl IndicatorBook {
     /// Merges one sighting into the book.
     pub fn record(&mut self, indicator: Indicator, sighting: Sighting) -> Recorded {
         let Sighting { source, category, label, seen, confidence, valid_until } = sighting;
+        let rec = SourceRecord {
+            category,
+            labels: label.into_iter().collect(),
+            first_seen: seen,
+            last_seen: seen,
+            confidence,
+            valid_until,
+        };
+        self.merge_record(indicator, source, rec).0
+    }
+
+    /// Merges what one source says about one indicator; also says whether anything changed.
+    fn merge_record(
+        &mut self,
+        indicator: Indicator,
+        source: String,
+        new: SourceRecord,
+    ) -> (Recorded, bool) {
         let (entry, recorded) = match self.entries.get_mut(&indicator) {
             Some(entry) => (entry, Recorded::Merged),
             None => (self.entries.entry(indicator).or_default(), Recorded::New),
         };
-        match entry.sources.get_mut(&source) {
+        let changed = match entry.sources.get_mut(&source) {
             Some(rec) => {
-                if let Some(label) = label {
-                    rec.labels.insert(label);
-                }
-                rec.first_seen = rec.first_seen.min(seen);
-                rec.last_seen = rec.last_seen.max(seen);
+                let before = rec.clone();
+                rec.labels.extend(new.labels);
+                rec.first_seen = rec.first_seen.min(new.first_seen);
+                rec.last_seen = rec.last_seen.max(new.last_seen);
                 // A specific category beats "other"; otherwise the first one stays.
                 if rec.category == Category::Other {
-                    rec.category = category;
+                    rec.category = new.category;
                 }
-                rec.confidence = rec.confidence.max(confidence);
-                rec.valid_until = rec.valid_until.max(valid_until);
+                rec.confidence = rec.confidence.max(new.confidence);
+                rec.valid_until = rec.valid_until.max(new.valid_until);
+                *rec != before
             }
             None => {
-                entry.sources.insert(
-                    source,
-                    SourceRecord {
-                        category,
-                        labels: label.into_iter().collect(),
-                        first_seen: seen,
-                        last_seen: seen,
-                        confidence,
-                        valid_until,
-                    },
-                );
+                entry.sources.insert(source, new);
+                true
+            }
+        };
+        (recorded, changed)
+    }
+
+    /// Merges another book (e.g. one feed parsed elsewhere) into this one, with the same rules
+    /// as [`record`](Self::record): labels are a set, first seen the minimum, last seen the
+    /// maximum; allow and fuzzy names keep every source; a source's policy is taken only when
+    /// this book has none for it. Merging the same book twice changes nothing the second time.
+    pub fn merge(&mut self, other: IndicatorBook) -> Result<Merged, PolicyError> {
+        for policy in other.policies.values() {
+            policy.validate()?;
+        }
+        let mut out = Merged::default();
+        for (source, policy) in other.policies {
+            if let std::collections::btree_map::Entry::Vacant(slot) = self.policies.entry(source) {
+                slot.insert(policy);
+                out.changed = true;
             }
         }
-        recorded
+        for (indicator, entry) in other.entries {
+            let mut new = false;
+            for (source, rec) in entry.sources {
+                let (recorded, changed) = self.merge_record(indicator.clone(), source, rec);
+                new |= recorded == Recorded::New;
+                out.changed |= changed;
+            }
+            if new { out.new += 1 } else { out.merged += 1 }
+        }
+        let DomainRules { allow, fuzzy } = other.domain_rules;
+        for (domain, sources) in allow {
+            let known = self.domain_rules.allow.contains_key(&domain);
+            for source in sources {
+                out.changed |= self.domain_rules.allow(domain.clone(), &source);
+            }
+            if known { out.merged += 1 } else { out.new += 1 }
+        }
+        for (domain, target) in fuzzy {
+            let known = self.domain_rules.fuzzy.contains_key(&domain);
+            for source in target.sources {
+                out.changed |= self.domain_rules.fuzzy(domain.clone(), target.tolerance, &source);
+            }
+            if known { out.merged += 1 } else { out.new += 1 }
+        }
+        Ok(out)
+    }
+
+    /// Every source named in the book (by entries, domain rules or policies).
+    pub fn sources(&self) -> BTreeSet<&str> {
+        let mut out: BTreeSet<&str> = self.policies.keys().map(String::as_str).collect();
+        for entry in self.entries.values() {
+            out.extend(entry.sources.keys().map(String::as_str));
+        }
+        for sources in self.domain_rules.allow.values() {
+            out.extend(sources.iter().map(String::as_str));
+        }
+        for target in self.domain_rules.fuzzy.values() {
+            out.extend(target.sources.iter().map(String::as_str));
+        }
+        out
     }
 
     /// Removes everything one source contributed (its records, allow and fuzzy names, policy);
@@ -543,6 +620,32 @@ mod tests {
             r.check_shape().unwrap();
             assert!(r.summary.contains("part"));
         }
+    }
+
+    #[test]
+    fn merging_books_counts_and_is_idempotent() {
+        let a = addr("0x098b716b8aaf21512996dc57eb0615e2383e2f96");
+        let mut node = IndicatorBook::new();
+        node.record(a.clone(), sighting("x", "one", 10));
+        let mut feed = IndicatorBook::new();
+        feed.record(a.clone(), sighting("y", "two", 5));
+        feed.record(addr("evil.example"), sighting("y", "l", 5));
+        feed.domain_rules_mut().allow("good.example".parse().unwrap(), "y");
+        feed.domain_rules_mut().fuzzy("wallet.example".parse().unwrap(), 2, "y");
+        feed.set_policy("y", DecayPolicy::PHISHING_DOMAINS).unwrap();
+        let m = node.merge(feed.clone()).unwrap();
+        assert_eq!(m, Merged { new: 3, merged: 1, changed: true });
+        assert_eq!(node.get(&a).unwrap().sources.len(), 2);
+        assert_eq!(node.policy("y"), DecayPolicy::PHISHING_DOMAINS);
+        let snapshot = node.clone();
+        let again = node.merge(feed).unwrap();
+        assert_eq!(again, Merged { new: 0, merged: 4, changed: false });
+        assert_eq!(node, snapshot);
+        assert_eq!(node.sources().into_iter().collect::<Vec<_>>(), ["x", "y"]);
+        let mut bad = IndicatorBook::new();
+        bad.policies.insert("z".into(), DecayPolicy { lifetime_secs: 0, ..DecayPolicy::DEFAULT });
+        assert!(node.merge(bad).is_err());
+        assert_eq!(node, snapshot);
     }
 
     #[test]

@@ -145,6 +145,8 @@ pub struct NodeState {
     pub node_account: AccountId,
     /// Gossip and consensus hooks (see [`crate::consensus::NetState`]).
     pub net: crate::consensus::NetState,
+    /// Threat intelligence: the indicator book, imports, TAXII (see [`crate::intel`]).
+    pub intel: crate::intel::Intel,
 }
 
 impl NodeState {
@@ -158,12 +160,13 @@ impl NodeState {
         Arc::new(Self {
             ledger: RwLock::new(ledger),
             mempool: Mutex::new(mempool),
-            store,
+            store: store.clone(),
             events,
             metrics,
             chain_id,
             node_account,
             net: crate::consensus::NetState::default(),
+            intel: crate::intel::Intel::new(store.database()),
         })
     }
 

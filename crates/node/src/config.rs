@@ -30,6 +30,10 @@ pub struct NodeConfig {
     /// EVM monitoring (`[watch]`: the same fields as `vigil monitor`'s configuration); absent,
     /// the node watches no chain.
     pub watch: Option<vigil_chain::MonitorConfig>,
+    /// Threat intelligence: admin token, import limits, TLP of what the node shares.
+    pub intel: crate::intel::IntelConfig,
+    /// The TAXII 2.1 server under `/taxii2/`: users, collections, anonymous read.
+    pub taxii: vigil_taxii::TaxiiConfig,
 }
 
 /// The on-chain executor: pauses (and unpauses) protected contracts from a guardian key.
@@ -74,6 +78,8 @@ impl Default for NodeConfig {
             respond: RespondConfig::default(),
             gossip: crate::gossip::GossipSettings::default(),
             watch: None,
+            intel: crate::intel::IntelConfig::default(),
+            taxii: vigil_taxii::TaxiiConfig::default(),
         }
     }
 }
@@ -238,6 +244,7 @@ impl NodeConfig {
             resolve(cursor);
         }
         self.consensus.bft.resolve(base);
+        self.intel = self.intel.resolved(base);
         self
     }
 

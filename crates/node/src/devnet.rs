@@ -103,6 +103,10 @@ pub fn init(dir: &Path, listen: std::net::SocketAddr) -> Result<Devnet, DevnetEr
     write(&dir.join("genesis.toml"), &format!("{header}{}", genesis.to_toml()))?;
     let mut config = NodeConfig::default();
     config.api.listen = listen;
+    // The loopback devnet serves its TAXII collections to anonymous readers (see README).
+    for c in config.taxii.collections.iter_mut().filter(|c| !c.writable) {
+        c.anonymous_read = true;
+    }
     let header = "# Node configuration written by `vigil up`; run it with `vigil node --config <this file>`.\n";
     write(&config_path, &format!("{header}{}", config.to_toml()))?;
     Ok(Devnet { dir: dir.to_owned(), config_path, created: true })

@@ -10,6 +10,7 @@ pub mod config;
 pub mod consensus;
 pub mod devnet;
 pub mod gossip;
+pub mod intel;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;

@@ -1,5 +1,6 @@
 //! The `vigil` command line: run a node (`up`, `node`), manage keys, and talk to a node
-//! (`status`, `tx`, `report`, `account`, `check`, `protocol`, `breaker`, `gov`).
+//! (`status`, `tx`, `report`, `account`, `check`, `protocol`, `breaker`, `gov`, `feed`,
+//! `stix`, `taxii`).
 
 mod cli;
 
@@ -88,6 +89,15 @@ enum Command {
     Alert(AlertCommand),
     /// Watch an EVM chain and its mempool, printing alerts as detectors and rules fire.
     Monitor(cli::watch::MonitorArgs),
+    /// Import threat-intelligence feeds into the node, list them, publish them as reports.
+    #[command(subcommand)]
+    Feed(cli::feed::FeedCommand),
+    /// Export the node's intelligence as STIX 2.1.
+    #[command(subcommand)]
+    Stix(cli::stix::StixCommand),
+    /// TAXII server helpers.
+    #[command(subcommand)]
+    Taxii(cli::stix::TaxiiCommand),
 }
 
 #[tokio::main]
@@ -119,5 +129,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Testnet(args) => cli::testnet::testnet(args, json),
         Command::Alert(cmd) => cli::testnet::alert(&client, cmd, json).await,
         Command::Monitor(args) => cli::watch::run(args, json).await,
+        Command::Feed(cmd) => cli::feed::run(&client, cmd, json).await,
+        Command::Stix(cmd) => cli::stix::stix(&client, cmd).await,
+        Command::Taxii(cmd) => cli::stix::taxii(cmd),
     }
 }

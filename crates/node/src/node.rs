@@ -55,6 +55,9 @@ pub enum NodeError {
     /// The gossip service could not start.
     #[error("gossip: {0}")]
     Gossip(#[from] vigil_net::gossip::GossipError),
+    /// Threat intelligence (indicator book, admin token, TAXII) could not be set up.
+    #[error(transparent)]
+    Intel(#[from] crate::intel::IntelError),
 }
 
 /// Reads and validates a genesis file.
@@ -90,6 +93,7 @@ impl Node {
         );
         let mempool = Mempool::new(config.mempool.max_txs, config.mempool.max_bytes);
         let state = NodeState::new(ledger, mempool, key.account_id());
+        crate::intel::open(&state, &config)?;
         let addr = config.api.listen;
         let listener =
             TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
@@ -111,6 +115,7 @@ impl Node {
                 .await
         });
         tracing::info!(%api_addr, "API listening");
+        crate::intel::spawn(&state, shutdown.clone());
         let mut executors: Vec<Arc<dyn crate::respond::Executor>> = Vec::new();
         for hook in &config.respond.webhooks {
             executors.push(Arc::new(

@@ -35,12 +35,12 @@ fn report_entries(
         .collect()
 }
 
-/// Every confirmed report's indicators, for a fresh index.
-fn ledger_index(state: &NodeState) -> IndicatorIndex {
+/// A fresh index: the imported feeds' active indicators and every confirmed report's.
+fn initial_index(state: &NodeState) -> IndicatorIndex {
+    let mut index = state.intel.detection_index(crate::intel::now());
     let ledger = state.ledger.read();
     let height = ledger.height();
     let params = ledger.params().clone();
-    let mut index = IndicatorIndex::new();
     for (id, r) in ledger.state().reports().filter(|(_, r)| r.status == ReportStatus::Confirmed) {
         let confidence = ledger
             .state()
@@ -70,9 +70,10 @@ pub async fn run(
         .as_ref()
         .map(|p| Arc::new(FileCursorStore::new(p)) as Arc<dyn CursorStore>);
     let (updates_tx, updates_rx) = mpsc::channel(4_096);
+    let updates_tx_feed = updates_tx.clone();
     let monitor = Monitor::connect_with(&config, cursor)
         .await?
-        .with_indicators(ledger_index(&state))
+        .with_indicators(initial_index(&state))
         .with_indicator_updates(updates_rx);
 
     // New verdicts reach the running detectors between transactions.
@@ -112,6 +113,38 @@ pub async fn run(
         })
     };
 
+    // A feed import reaches the running detectors too (entries that expire leave the index at
+    // the next restart).
+    let imports = {
+        let state = Arc::clone(&state);
+        let updates = updates_tx_feed;
+        let mut changes = state.intel.changes();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    changed = changes.changed() => if changed.is_err() { return },
+                }
+                for f in state.intel.detection_indicators(crate::intel::now()) {
+                    let meta = IndicatorMeta {
+                        confidence: f.confidence,
+                        source: format!("feed:{}", f.source),
+                        label: f.label,
+                        category: Some(f.category),
+                    };
+                    if updates
+                        .send(IndicatorUpdate::Upsert { indicator: f.indicator, meta })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        })
+    };
+
     let (alerts_tx, mut alerts_rx) = mpsc::channel::<Alert>(1_024);
     let handler = {
         let state = Arc::clone(&state);
@@ -124,6 +157,7 @@ pub async fn run(
     let stop = shutdown.clone();
     let stats = monitor.run(alerts_tx, async move { stop.cancelled().await }).await;
     feed.abort();
+    imports.abort();
     let _ = handler.await;
     let stats = stats?;
     tracing::info!(

@@ -6,7 +6,7 @@ use axum::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
-use crate::config::UserConfig;
+use crate::config::{ConfigError, SecretSource, UserConfig, digest, parse_digest};
 
 /// A user with digests of its secrets.
 pub(crate) struct PreparedUser {
@@ -16,25 +16,36 @@ pub(crate) struct PreparedUser {
     pub can_write: bool,
 }
 
-fn digest(kind: &str, secret: &[u8]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new_derive_key("vigil taxii credential v1");
-    h.update(kind.as_bytes());
-    h.update(&[0]);
-    h.update(secret);
-    *h.finalize().as_bytes()
-}
-
 impl PreparedUser {
-    pub fn new(u: &UserConfig) -> Self {
-        Self {
-            name: u.name.clone(),
-            basic: u
-                .password
-                .as_ref()
-                .map(|p| digest("basic", format!("{}:{p}", u.name).as_bytes())),
-            token: u.token.as_ref().map(|t| digest("token", t.as_bytes())),
-            can_write: u.can_write,
-        }
+    /// Prepares a user, reading secrets given by environment variable. Only digests are kept.
+    pub fn new(u: &UserConfig) -> Result<Self, ConfigError> {
+        let resolve = |source: SecretSource<'_>,
+                       kind: &str,
+                       to_bytes: &dyn Fn(&str) -> Vec<u8>|
+         -> Result<Option<[u8; 32]>, ConfigError> {
+            Ok(match source {
+                SecretSource::Absent => None,
+                SecretSource::Plain(p) => Some(digest(kind, &to_bytes(p))),
+                SecretSource::Env(var) => {
+                    let value =
+                        std::env::var(var).ok().filter(|v| !v.is_empty()).ok_or_else(|| {
+                            ConfigError(format!(
+                                "user {:?}: environment variable {var} is not set",
+                                u.name
+                            ))
+                        })?;
+                    Some(digest(kind, &to_bytes(&value)))
+                }
+                SecretSource::Digest(d) => Some(parse_digest(d).ok_or_else(|| {
+                    ConfigError(format!("user {:?}: malformed {kind} digest", u.name))
+                })?),
+            })
+        };
+        let name = u.name.clone();
+        let basic =
+            resolve(u.password_source()?, "basic", &|p| format!("{name}:{p}").into_bytes())?;
+        let token = resolve(u.token_source()?, "token", &|t| t.as_bytes().to_vec())?;
+        Ok(Self { name: u.name.clone(), basic, token, can_write: u.can_write })
     }
 }
 
@@ -97,12 +108,15 @@ mod tests {
     use super::*;
 
     fn users() -> Vec<PreparedUser> {
-        vec![PreparedUser::new(&UserConfig {
-            name: "alice".into(),
-            password: Some("secret-pass".into()),
-            token: Some("0123456789abcdef0123".into()),
-            can_write: true,
-        })]
+        vec![
+            PreparedUser::new(&UserConfig {
+                password: Some("secret-pass".into()),
+                token: Some("0123456789abcdef0123".into()),
+                can_write: true,
+                ..UserConfig::named("alice")
+            })
+            .unwrap(),
+        ]
     }
 
     fn with(v: &str) -> HeaderMap {
@@ -124,5 +138,26 @@ mod tests {
         assert_eq!(identify(&with("Bearer nope"), &u), Err(AuthError::Unknown));
         assert_eq!(identify(&with("Digest x"), &u), Err(AuthError::Malformed));
         assert_eq!(identify(&with("Basic ***"), &u), Err(AuthError::Malformed));
+    }
+
+    #[test]
+    fn digests_and_environment_secrets_match_like_plain_ones() {
+        let u = vec![
+            PreparedUser::new(&UserConfig {
+                password_hash: Some(crate::config::hash_password("bob", "long-random-password")),
+                token_hash: Some(crate::config::hash_token("bob-token-0123456789")),
+                ..UserConfig::named("bob")
+            })
+            .unwrap(),
+        ];
+        let basic = base64::engine::general_purpose::STANDARD.encode("bob:long-random-password");
+        assert_eq!(identify(&with(&format!("Basic {basic}")), &u), Ok(Requester::User(0)));
+        assert_eq!(identify(&with("Bearer bob-token-0123456789"), &u), Ok(Requester::User(0)));
+        let missing = UserConfig {
+            token_env: Some("VIGIL_TEST_SURELY_UNSET_VARIABLE".into()),
+            ..UserConfig::named("carol")
+        };
+        let e = PreparedUser::new(&missing).err().unwrap();
+        assert!(e.0.contains("VIGIL_TEST_SURELY_UNSET_VARIABLE is not set"), "{e}");
     }
 }

@@ -35,21 +35,136 @@ pub struct TaxiiConfig {
     pub collections: Vec<CollectionConfig>,
 }
 
-/// A user: HTTP Basic credentials, a bearer token, or both.
+/// A user: HTTP Basic credentials, a bearer token, or both. Each secret may be given in the
+/// file (`password`, `token`), read from an environment variable at start (`password_env`,
+/// `token_env`), or given as a digest (`password_hash`, `token_hash`, from
+/// [`hash_password`] / [`hash_token`], e.g. `vigil taxii hash`), so that no secret need be
+/// written in the configuration. Secrets never appear in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     /// User name (Basic auth; also names the user in logs and status resources).
     pub name: String,
     /// Password for HTTP Basic auth.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Name of an environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Digest of the password ([`hash_password`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
     /// Token for `Authorization: Bearer <token>` (or `Token <token>`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// Name of an environment variable holding the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// Digest of the token ([`hash_token`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
     /// May post objects to writable collections.
     #[serde(default)]
     pub can_write: bool,
+}
+
+impl UserConfig {
+    /// A user with no credentials yet (set one of the secret fields).
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            password: None,
+            password_env: None,
+            password_hash: None,
+            token: None,
+            token_env: None,
+            token_hash: None,
+            can_write: false,
+        }
+    }
+}
+
+/// Prefix of credential digests.
+const DIGEST_PREFIX: &str = "blake3:";
+
+/// The digest of a secret as stored: BLAKE3 in key-derivation mode over its kind and value.
+pub(crate) fn digest(kind: &str, secret: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key("vigil taxii credential v1");
+    h.update(kind.as_bytes());
+    h.update(&[0]);
+    h.update(secret);
+    *h.finalize().as_bytes()
+}
+
+/// The `password_hash` of a user's password, `blake3:<hex>`. BLAKE3 is fast: use long random
+/// passwords (as for tokens), not memorable ones.
+pub fn hash_password(user: &str, password: &str) -> String {
+    format!("{DIGEST_PREFIX}{}", hex_of(&digest("basic", format!("{user}:{password}").as_bytes())))
+}
+
+/// The `token_hash` of a bearer token, `blake3:<hex>`.
+pub fn hash_token(token: &str) -> String {
+    format!("{DIGEST_PREFIX}{}", hex_of(&digest("token", token.as_bytes())))
+}
+
+fn hex_of(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a `blake3:<hex>` digest.
+pub(crate) fn parse_digest(text: &str) -> Option<[u8; 32]> {
+    let hex = text.strip_prefix(DIGEST_PREFIX)?;
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Where one secret of a user comes from.
+pub(crate) enum SecretSource<'a> {
+    /// None given.
+    Absent,
+    /// The value itself.
+    Plain(&'a str),
+    /// An environment variable's name.
+    Env(&'a str),
+    /// A digest.
+    Digest(&'a str),
+}
+
+impl UserConfig {
+    fn source<'a>(
+        &self,
+        what: &str,
+        plain: &'a Option<String>,
+        env: &'a Option<String>,
+        hash: &'a Option<String>,
+    ) -> Result<SecretSource<'a>, ConfigError> {
+        match (plain, env, hash) {
+            (None, None, None) => Ok(SecretSource::Absent),
+            (Some(p), None, None) => Ok(SecretSource::Plain(p)),
+            (None, Some(e), None) => Ok(SecretSource::Env(e)),
+            (None, None, Some(h)) => Ok(SecretSource::Digest(h)),
+            _ => Err(ConfigError(format!(
+                "user {:?}: give at most one of {what}, {what}_env and {what}_hash",
+                self.name
+            ))),
+        }
+    }
+
+    /// Where the password comes from.
+    pub(crate) fn password_source(&self) -> Result<SecretSource<'_>, ConfigError> {
+        self.source("password", &self.password, &self.password_env, &self.password_hash)
+    }
+
+    /// Where the token comes from.
+    pub(crate) fn token_source(&self) -> Result<SecretSource<'_>, ConfigError> {
+        self.source("token", &self.token, &self.token_env, &self.token_hash)
+    }
 }
 
 /// One collection.
@@ -170,15 +285,27 @@ impl TaxiiConfig {
             if u.name.is_empty() || u.name.contains(':') || !names.insert(&u.name) {
                 return err(format!("user name {:?} is empty, has ':' or is used twice", u.name));
             }
-            if u.password.as_deref().is_some_and(str::is_empty)
-                || u.token.as_deref().is_some_and(|t| t.len() < 16)
-            {
-                return err(format!(
-                    "user {:?}: empty password or token shorter than 16 characters",
-                    u.name
-                ));
+            let password = u.password_source()?;
+            let token = u.token_source()?;
+            if matches!(password, SecretSource::Plain("")) {
+                return err(format!("user {:?}: empty password", u.name));
             }
-            if u.password.is_none() && u.token.is_none() {
+            if let SecretSource::Plain(t) = token
+                && t.len() < 16
+            {
+                return err(format!("user {:?}: token shorter than 16 characters", u.name));
+            }
+            for (what, source) in [("password_hash", &password), ("token_hash", &token)] {
+                if let SecretSource::Digest(d) = source
+                    && parse_digest(d).is_none()
+                {
+                    return err(format!(
+                        "user {:?}: {what} must be blake3:<64 hex digits> (see `vigil taxii hash`)",
+                        u.name
+                    ));
+                }
+            }
+            if matches!((&password, &token), (SecretSource::Absent, SecretSource::Absent)) {
                 return err(format!("user {:?} has neither a password nor a token", u.name));
             }
         }
@@ -195,10 +322,15 @@ impl TaxiiConfig {
 
 impl fmt::Debug for UserConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("UserConfig")
             .field("name", &self.name)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("password", &redacted(&self.password))
+            .field("password_env", &self.password_env)
+            .field("password_hash", &redacted(&self.password_hash))
+            .field("token", &redacted(&self.token))
+            .field("token_env", &self.token_env)
+            .field("token_hash", &redacted(&self.token_hash))
             .field("can_write", &self.can_write)
             .finish()
     }
@@ -225,20 +357,26 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.collections.len(), 4);
         c.users.push(UserConfig {
-            name: "alice".into(),
             password: Some("hunter2hunter2".into()),
-            token: None,
             can_write: true,
+            ..UserConfig::named("alice")
         });
         c.validate().unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
-        c.users.push(UserConfig {
-            name: "bob".into(),
-            password: None,
-            token: Some("short".into()),
-            can_write: false,
-        });
-        assert!(c.validate().is_err());
+        let mut bob = UserConfig { token: Some("short".into()), ..UserConfig::named("bob") };
+        c.users.push(bob.clone());
+        assert!(c.validate().unwrap_err().0.contains("shorter than 16"));
+        bob.token = None;
+        bob.token_hash = Some("md5:abc".into());
+        c.users[1] = bob.clone();
+        assert!(c.validate().unwrap_err().0.contains("blake3:"));
+        bob.token_hash = Some(hash_token("0123456789abcdef0123"));
+        c.users[1] = bob.clone();
+        c.validate().unwrap();
+        assert!(!format!("{c:?}").contains(&hash_token("0123456789abcdef0123")));
+        bob.token_env = Some("BOB_TOKEN".into());
+        c.users[1] = bob;
+        assert!(c.validate().unwrap_err().0.contains("at most one of token"));
     }
 
     #[test]

@@ -24,10 +24,11 @@ mod time;
 pub use axum::Router;
 pub use config::{
     CollectionConfig, ConfigError, TaxiiConfig, UserConfig, aliases, default_collection_id,
+    hash_password, hash_token,
 };
 pub use media::{STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE};
 pub use redb_store::RedbStore;
-pub use server::{TaxiiError, TaxiiState, router};
+pub use server::{TaxiiError, TaxiiState, router, routes};
 pub use store::{
     AddOutcome, Cursor, Page, Query, Record, ReviewItem, StoreError, TaxiiStore, VersionSel,
 };

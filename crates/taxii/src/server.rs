@@ -33,7 +33,7 @@ impl TaxiiState {
     /// A server over `store`, after checking the configuration.
     pub fn new(config: TaxiiConfig, store: Arc<dyn TaxiiStore>) -> Result<Self, ConfigError> {
         config.validate()?;
-        let users = config.users.iter().map(PreparedUser::new).collect();
+        let users = config.users.iter().map(PreparedUser::new).collect::<Result<_, _>>()?;
         Ok(Self { config, store, users, clock: Box::new(now_micros) })
     }
 
@@ -117,8 +117,13 @@ fn taxii_response(status: StatusCode, body: String) -> Response {
 }
 
 /// The router of every TAXII endpoint, under the configured base path (default `/taxii2`).
-/// Merge it into the node's router. Both `…/` and `…` forms of each URL are served.
+/// Both `…/` and `…` forms of each URL are served.
 pub fn router(state: Arc<TaxiiState>) -> Router {
+    routes(state)
+}
+
+/// The same routes as [`router`], for merging into an application whose router has state `S`.
+pub fn routes<S: Clone + Send + Sync + 'static>(state: Arc<TaxiiState>) -> Router<S> {
     let base = state.config.base_path.trim_end_matches('/').to_owned();
     let mut r = Router::new();
     let routes: [(&str, axum::routing::MethodRouter<Arc<TaxiiState>>); 9] = [

@@ -2,8 +2,10 @@
 //! when the node offers them, else hashes fetched one by one), or a pending-transaction filter
 //! polled over HTTP. Dropped subscriptions and filters are re-created with backoff.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
+use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::B256;
 use alloy::providers::Provider;
 use alloy::pubsub::SubscriptionItem;
@@ -57,25 +59,54 @@ pub async fn pump(
     Ok(())
 }
 
+/// Emits what is already pending when a watch starts (transactions sent before the
+/// subscription or filter existed, or while it was being re-created), and returns their
+/// hashes so the watch can skip them if the node announces them again. A node that cannot
+/// show its pending block gives nothing here; its watch still sees new transactions.
+async fn backfill(rpc: &Rpc, out: &mpsc::Sender<ChainEvent>) -> Result<HashSet<B256>> {
+    let block = rpc.provider().get_block_by_number(BlockNumberOrTag::Pending).full().await;
+    let mut seen = HashSet::new();
+    match block {
+        Ok(Some(block)) => {
+            for tx in block.transactions.into_transactions() {
+                seen.insert(*tx.inner.tx_hash());
+                emit(out, tx).await?;
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!(error = %e, "no pending block to backfill from"),
+    }
+    Ok(seen)
+}
+
 async fn subscribe_loop(rpc: &Rpc, out: &mpsc::Sender<ChainEvent>) -> Result<()> {
     let provider = rpc.provider();
     match provider.subscribe_full_pending_transactions().await {
-        Ok(mut sub) => loop {
-            match sub.recv_any().await {
-                Ok(SubscriptionItem::Item(tx)) => emit(out, tx).await?,
-                // A node that ignores the "full" flag sends hashes.
-                Ok(SubscriptionItem::Other(raw)) => match serde_json::from_str::<B256>(raw.get()) {
-                    Ok(hash) => emit_hash(rpc, out, hash).await?,
-                    Err(_) => {
-                        tracing::debug!(item = raw.get(), "unexpected pending-transaction item")
+        Ok(mut sub) => {
+            let seen = backfill(rpc, out).await?;
+            loop {
+                match sub.recv_any().await {
+                    Ok(SubscriptionItem::Item(tx)) if seen.contains(tx.inner.tx_hash()) => {}
+                    Ok(SubscriptionItem::Item(tx)) => emit(out, tx).await?,
+                    // A node that ignores the "full" flag sends hashes.
+                    Ok(SubscriptionItem::Other(raw)) => {
+                        match serde_json::from_str::<B256>(raw.get()) {
+                            Ok(hash) => emit_hash(rpc, out, hash).await?,
+                            Err(_) => {
+                                tracing::debug!(
+                                    item = raw.get(),
+                                    "unexpected pending-transaction item"
+                                )
+                            }
+                        }
                     }
-                },
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "pending-transaction subscription lagged")
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "pending-transaction subscription lagged")
+                    }
+                    Err(RecvError::Closed) => return Ok(()),
                 }
-                Err(RecvError::Closed) => return Ok(()),
             }
-        },
+        }
         Err(e) if is_refusal(&e) => {
             tracing::info!(error = %e, "node refuses full pending transactions; subscribing to hashes");
             let mut sub =
@@ -83,8 +114,10 @@ async fn subscribe_loop(rpc: &Rpc, out: &mpsc::Sender<ChainEvent>) -> Result<()>
                     call: "eth_subscribe(newPendingTransactions)".into(),
                     message: e.to_string(),
                 })?;
+            let seen = backfill(rpc, out).await?;
             loop {
                 match sub.recv().await {
+                    Ok(hash) if seen.contains(&hash) => {}
                     Ok(hash) => emit_hash(rpc, out, hash).await?,
                     Err(RecvError::Lagged(n)) => {
                         tracing::warn!(missed = n, "pending-hash subscription lagged")
@@ -104,9 +137,10 @@ async fn filter_loop(rpc: &Rpc, poll: Duration, out: &mpsc::Sender<ChainEvent>) 
     let poller = rpc.provider().watch_pending_transactions().await.map_err(|e| {
         ChainError::Rpc { call: "eth_newPendingTransactionFilter".into(), message: e.to_string() }
     })?;
+    let seen = backfill(rpc, out).await?;
     let mut batches = poller.with_poll_interval(poll).into_stream();
     while let Some(hashes) = batches.next().await {
-        for hash in hashes {
+        for hash in hashes.into_iter().filter(|h| !seen.contains(h)) {
             emit_hash(rpc, out, hash).await?;
         }
     }

@@ -13,7 +13,7 @@ mod lines;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigil_core::{Category, EvmChainId, Indicator};
 
 use crate::book::{IndicatorBook, Recorded, Sighting};
@@ -32,7 +32,7 @@ pub const MAX_LISTED_REJECTIONS: usize = 1_000;
 const PROGRESS_EVERY: u64 = 4_096;
 
 /// The feed formats Vigil imports.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FeedKind {
     /// Forta labelled datasets (CSV): Etherscan labels, malicious contracts, phishing scams.
@@ -40,6 +40,7 @@ pub enum FeedKind {
     /// OFAC sanctioned addresses: one per line, or a JSON array.
     Ofac,
     /// MetaMask `eth-phishing-detect` `config.json`.
+    #[serde(rename = "metamask")]
     MetaMask,
     /// Generic CSV of addresses or domains.
     Csv,
@@ -146,7 +147,7 @@ pub struct Progress {
 }
 
 /// A record that was not imported.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Rejection {
     /// The 1-based line of the input where the record starts.
     pub line: u64,
@@ -161,7 +162,7 @@ impl fmt::Display for Rejection {
 }
 
 /// What an import did.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct ImportReport {
     /// The feed kind.
     pub kind: FeedKind,

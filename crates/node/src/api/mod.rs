@@ -58,6 +58,7 @@ pub fn router(state: Shared, max_body_bytes: usize) -> Router {
         .route("/v1/events", get(events))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .merge(crate::intel::api::routes(&state))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
@@ -268,12 +269,19 @@ async fn report(
 pub struct CheckResponse {
     /// The indicator as understood.
     pub indicator: Indicator,
-    /// Whether a confirmed report flags it.
+    /// Whether a confirmed report, or an active entry of the imported feeds, flags it.
     pub flagged: bool,
-    /// Highest confidence among confirmed reports (0 when not flagged).
+    /// Highest confidence among confirmed reports and active feed entries (0 when not flagged).
     pub confidence: u8,
     /// Every report that names it.
     pub reports: Vec<CheckMatch>,
+    /// What the imported feeds say (sources, decayed confidence, look-alike match), if any.
+    #[serde(default)]
+    pub feeds: Option<crate::intel::check::FeedAnswer>,
+    /// For a domain on an imported allow list: the allow-list name covering it (feeds then
+    /// never flag it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_by: Option<String>,
 }
 
 async fn check(
@@ -285,9 +293,15 @@ async fn check(
     })?;
     let reports = state.ledger.read().check(&indicator);
     let confirmed = reports.iter().filter(|m| m.status == ReportStatus::Confirmed);
-    let confidence = confirmed.clone().map(|m| m.confidence).max().unwrap_or(0);
-    let flagged = confirmed.count() > 0;
-    Ok(Json(CheckResponse { indicator, flagged, confidence, reports }))
+    let mut confidence = confirmed.clone().map(|m| m.confidence).max().unwrap_or(0);
+    let mut flagged = confirmed.count() > 0;
+    let (feeds, allowed_by) =
+        crate::intel::check::lookup(&state.intel.book(), &indicator, crate::intel::now());
+    if let Some(f) = feeds.as_ref().filter(|f| f.active) {
+        flagged = true;
+        confidence = confidence.max(f.confidence);
+    }
+    Ok(Json(CheckResponse { indicator, flagged, confidence, reports, feeds, allowed_by }))
 }
 
 async fn block(

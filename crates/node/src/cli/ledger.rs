@@ -177,13 +177,7 @@ pub async fn check(client: &Client, indicator: &str, json: bool) -> Result<()> {
         print_json(&serde_json::to_value(&c)?);
         return Ok(());
     }
-    if c.flagged {
-        println!("{} is FLAGGED (confidence {}/100)", c.indicator, c.confidence);
-    } else if c.reports.is_empty() {
-        println!("{} is not flagged: no report names it", c.indicator);
-    } else {
-        println!("{} is not flagged (reports exist, none confirmed)", c.indicator);
-    }
+    super::feed::print_check(&c);
     for m in &c.reports {
         println!(
             "  {} {:<9} {} {} confidence {}",

@@ -1,8 +1,10 @@
 //! The subcommands of `vigil`, one module per area.
 
+pub mod feed;
 pub mod keys;
 pub mod ledger;
 pub mod respond;
 pub mod run;
+pub mod stix;
 pub mod testnet;
 pub mod watch;

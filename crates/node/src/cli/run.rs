@@ -76,7 +76,11 @@ pub async fn up(data: &Path, listen: SocketAddr, no_demo: bool) -> Result<()> {
         "  API        {api}   (status /v1/status · events /v1/events · metrics /metrics · OpenAPI /v1/openapi.json)"
     );
     println!("  Dashboard  {api}/");
-    println!("  Data       {}   (config.toml, genesis.toml, vigil.redb)", dir.display());
+    println!("  TAXII 2.1  {api}/taxii2/   (STIX feeds: vigil feed import … · vigil stix export)");
+    println!(
+        "  Data       {}   (config.toml, genesis.toml, vigil.redb, admin.token)",
+        dir.display()
+    );
     println!("  Demo keys  {}/keys/{{alice,bob,carol,dave,mallory}}.key", dir.display());
     println!(
         "  Try        vigil report list · vigil account --key {}/keys/alice.key",

@@ -5,6 +5,7 @@ mod bad_input;
 mod crash;
 mod flow;
 mod harness;
+mod intel;
 mod onchain;
 mod respond;
 mod respond_webhooks;

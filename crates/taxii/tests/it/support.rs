@@ -31,17 +31,11 @@ pub fn config() -> TaxiiConfig {
     let mut c = TaxiiConfig {
         users: vec![
             UserConfig {
-                name: "writer".into(),
-                password: None,
                 token: Some(WRITER_TOKEN.into()),
                 can_write: true,
+                ..UserConfig::named("writer")
             },
-            UserConfig {
-                name: "reader".into(),
-                password: Some(READER_PASSWORD.into()),
-                token: None,
-                can_write: false,
-            },
+            UserConfig { password: Some(READER_PASSWORD.into()), ..UserConfig::named("reader") },
         ],
         default_page_size: 100,
         max_page_size: 1_000,

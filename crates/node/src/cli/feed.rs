@@ -1,0 +1,382 @@
+//! `vigil feed …`: import threat-intelligence feeds into a running node's indicator book, list
+//! its sources, and publish a source to the ledger as signed reports.
+//!
+//! An import parses the file here, with a progress bar, into a book of its own; only when the
+//! whole file parses does it send that book to the node (`POST /v1/intel/imports`, with the
+//! node's admin token), which merges it atomically. A file that does not parse changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use vigil_core::{Amount, Category, EvmChainId, Report, Severity, TxBody};
+use vigil_intel::{FeedKind, ImportOptions, IndicatorBook, Timestamp};
+use vigil_node::api::CheckResponse;
+use vigil_node::client::Client;
+use vigil_node::intel::{ImportOutcome, ImportRequest};
+
+use super::ledger::{SendArgs, print_json};
+
+/// Rejections printed in text mode (all listed ones are in `--json`).
+const SHOWN_REJECTIONS: usize = 20;
+
+#[derive(Subcommand)]
+pub enum FeedCommand {
+    /// Import a feed file into the node's indicator book (re-importing changes nothing).
+    Import {
+        /// forta, ofac, metamask, csv, json or stix.
+        kind: FeedKind,
+        /// The feed file.
+        path: PathBuf,
+        /// Source name recorded on every indicator (default: the kind, e.g. `ofac`).
+        #[arg(long)]
+        source: Option<String>,
+        /// EVM chain id of the feed's addresses (default: every chain).
+        #[arg(long)]
+        chain: Option<u64>,
+        /// Category of generic CSV/JSON records that name none (default: other).
+        #[arg(long)]
+        category: Option<Category>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// List the book's sources with their sizes, decay policies and imports.
+    List,
+    /// Publish what one source lists to the ledger as signed reports, each with a bond.
+    Publish {
+        /// The source (as shown by `vigil feed list`).
+        #[arg(long)]
+        source: String,
+        /// info, low, medium, high or critical.
+        #[arg(long)]
+        severity: Severity,
+        /// Bond of each report (a source becomes one report per category and 4,096 indicators).
+        #[arg(long)]
+        bond: Amount,
+        /// Summary of the reports (default: "Indicators listed by the feed SOURCE").
+        #[arg(long)]
+        summary: Option<String>,
+        /// Show the reports without submitting them.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// The node's admin token file (the node writes it at its first start; VIGIL_ADMIN_TOKEN
+    /// gives the token itself).
+    #[arg(long, env = "VIGIL_ADMIN_TOKEN_FILE", default_value = ".vigil/admin.token")]
+    admin_token_file: PathBuf,
+}
+
+impl AdminArgs {
+    fn token(&self) -> Result<String> {
+        if let Ok(t) = std::env::var("VIGIL_ADMIN_TOKEN")
+            && !t.trim().is_empty()
+        {
+            return Ok(t.trim().to_owned());
+        }
+        let path = &self.admin_token_file;
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "reading the node's admin token {} (the node writes admin.token in its data \
+                 directory at start; give its path with --admin-token-file)",
+                path.display()
+            )
+        })?;
+        Ok(text.trim().to_owned())
+    }
+}
+
+/// Runs `vigil feed …`.
+pub async fn run(client: &Client, cmd: FeedCommand, json: bool) -> Result<()> {
+    match cmd {
+        FeedCommand::Import { kind, path, source, chain, category, admin } => {
+            let opts = ImportOptions {
+                source,
+                chain: chain.map(EvmChainId),
+                category: category.unwrap_or(Category::Other),
+                ..ImportOptions::seen_at(modified_time(&path)?)
+            };
+            import(client, kind, &path, opts, &admin, json).await
+        }
+        FeedCommand::List => list(client, json).await,
+        FeedCommand::Publish { source, severity, bond, summary, dry_run, send } => {
+            publish(client, &source, severity, bond, summary, dry_run, &send, json).await
+        }
+    }
+}
+
+/// The file's modification time: the sighting time of its records, so that importing the same
+/// file again changes nothing.
+fn modified_time(path: &Path) -> Result<Timestamp> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    let secs = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(Timestamp(secs))
+}
+
+fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+async fn import(
+    client: &Client,
+    kind: FeedKind,
+    path: &Path,
+    opts: ImportOptions,
+    admin: &AdminArgs,
+    json: bool,
+) -> Result<()> {
+    let token = admin.token()?;
+    let size = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.len();
+    if size > opts.max_bytes as u64 {
+        bail!(
+            "{}: {size} bytes is over the import limit of {} bytes",
+            path.display(),
+            opts.max_bytes
+        );
+    }
+    let input = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bar = ProgressBar::new(input.len() as u64).with_style(bar_style(
+        "{spinner} parsing {prefix} [{bar:30}] {bytes}/{total_bytes} · {msg} ({elapsed})",
+    ));
+    bar.set_prefix(kind.to_string());
+    let mut book = IndicatorBook::new();
+    let parsed = vigil_intel::import(&mut book, kind, &input, &opts, &mut |p| {
+        bar.set_position(p.bytes_done);
+        bar.set_message(format!("{} records", p.records));
+    });
+    bar.finish_and_clear();
+    drop(input);
+    let parsed =
+        parsed.map_err(|e| anyhow::anyhow!("{}: {e} — nothing was imported", path.display()))?;
+    let file = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let records = parsed.imported;
+    let spinner = ProgressBar::new_spinner().with_style(bar_style("{spinner} {msg} ({elapsed})"));
+    spinner.set_message(format!("sending {records} records to the node at {}", client.base()));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let body = serde_json::to_vec(&ImportRequest { parsed, file, book })?;
+    let url = format!("{}/v1/intel/imports", client.base());
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()?
+        .post(&url)
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await;
+    spinner.finish_and_clear();
+    let outcome: ImportOutcome = decode(&url, response).await?;
+    if json {
+        print_json(&serde_json::to_value(&outcome)?);
+        return Ok(());
+    }
+    let r = &outcome.report;
+    println!("{}", r.summary());
+    if outcome.changed {
+        println!("book        {} indicators on the node", outcome.indicators);
+    } else {
+        println!(
+            "book        unchanged ({} indicators): the node already had all of this",
+            outcome.indicators
+        );
+    }
+    for rejection in r.rejected.iter().take(SHOWN_REJECTIONS) {
+        println!("  rejected  {rejection}");
+    }
+    let more = r.rejected_total.saturating_sub(SHOWN_REJECTIONS as u64);
+    if more > 0 {
+        println!("  … and {more} more rejections (--json lists the first 1,000)");
+    }
+    Ok(())
+}
+
+/// Reads a JSON answer, or the node's `{error, message}` as an error.
+async fn decode<T: serde::de::DeserializeOwned>(
+    url: &str,
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<T> {
+    let response = response.with_context(|| format!("cannot reach the node at {url}"))?;
+    let status = response.status();
+    let bytes = response.bytes().await.with_context(|| format!("reading the answer of {url}"))?;
+    if !status.is_success() {
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        bail!(
+            "{} ({}, HTTP {}) — nothing was imported",
+            body["message"].as_str().unwrap_or("request failed"),
+            body["error"].as_str().unwrap_or("error"),
+            status.as_u16()
+        );
+    }
+    serde_json::from_slice(&bytes).with_context(|| format!("the node's answer to {url}"))
+}
+
+async fn list(client: &Client, json: bool) -> Result<()> {
+    let v: Value = client.get("/v1/intel/sources").await?;
+    if json {
+        print_json(&v);
+        return Ok(());
+    }
+    println!("{} indicators in the book", v["indicators"]);
+    for s in v["sources"].as_array().into_iter().flatten() {
+        let imports = s["imports"].as_array().map_or(0, Vec::len);
+        let last = s["imports"]
+            .as_array()
+            .and_then(|a| a.last())
+            .map(|r| {
+                format!(
+                    ", last {} from {}",
+                    r["at"].as_str().unwrap_or("?"),
+                    r["file"].as_str().unwrap_or("?")
+                )
+            })
+            .unwrap_or_default();
+        let p = &s["policy"];
+        println!(
+            "{:<24} {:>7} indicators  {:>5} allow  {:>3} fuzzy  base {} · lifetime {} d · {} import(s){last}",
+            s["name"].as_str().unwrap_or(""),
+            s["indicators"],
+            s["allow_names"],
+            s["fuzzy_names"],
+            p["base_score"],
+            p["lifetime_secs"].as_u64().unwrap_or(0) / 86_400,
+            imports,
+        );
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn publish(
+    client: &Client,
+    source: &str,
+    severity: Severity,
+    bond: Amount,
+    summary: Option<String>,
+    dry_run: bool,
+    send: &SendArgs,
+    json: bool,
+) -> Result<()> {
+    let mut path = format!(
+        "/v1/intel/sources/{}/reports?severity={}",
+        percent_encoding::utf8_percent_encode(source, percent_encoding::NON_ALPHANUMERIC),
+        severity.as_str()
+    );
+    if let Some(s) = &summary {
+        path.push_str("&summary=");
+        path.extend(percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC));
+    }
+    let answer: Value = client.get(&path).await?;
+    let reports: Vec<Report> = serde_json::from_value(answer["reports"].clone())
+        .context("the node's reports for the source")?;
+    for r in &reports {
+        r.check_shape().with_context(|| format!("report {:?}", r.summary))?;
+    }
+    let total: usize = reports.iter().map(|r| r.indicators.len()).sum();
+    if dry_run {
+        if json {
+            print_json(&serde_json::json!({ "source": source, "reports": reports }));
+        } else {
+            println!("{} report(s), {total} indicators, bond {bond} each:", reports.len());
+            for r in &reports {
+                println!("  {} {} ({} indicators)", r.id(), r.summary, r.indicators.len());
+            }
+        }
+        return Ok(());
+    }
+    let key = send.key.load()?;
+    let mut submitted = Vec::new();
+    for report in reports {
+        let id = report.id();
+        let (tx, _) = client
+            .sign_and_submit(&key, TxBody::SubmitReport { report, bond })
+            .await
+            .with_context(|| format!("submitting report {id}"))?;
+        submitted.push((id, tx));
+    }
+    let mut results = Vec::new();
+    for (id, tx) in &submitted {
+        let status = if send.no_wait {
+            serde_json::json!({ "status": "pending" })
+        } else {
+            client.wait_committed(tx, Duration::from_secs(120)).await?
+        };
+        if let Some(err) = status["result"]["outcome"].get("Err") {
+            bail!("report {id} (tx {tx}) committed but failed: {}", err["code"]);
+        }
+        results.push(serde_json::json!({ "report": id, "tx": tx, "status": status["status"], "height": status["height"] }));
+    }
+    if json {
+        print_json(&serde_json::json!({ "source": source, "published": results }));
+    } else {
+        println!(
+            "published {} report(s) with {total} indicators from {source}{}",
+            results.len(),
+            if send.no_wait { " (pending)" } else { "" }
+        );
+        for r in &results {
+            println!("report {}", r["report"].as_str().unwrap_or(""));
+        }
+    }
+    Ok(())
+}
+
+/// Prints the verdict and what the feeds say, in `vigil check`'s text output (the reports
+/// follow).
+pub fn print_check(c: &CheckResponse) {
+    let i = &c.indicator;
+    if c.flagged {
+        println!("{i} is FLAGGED (confidence {}/100)", c.confidence);
+    } else if let Some(by) = &c.allowed_by {
+        let also = if c.reports.is_empty() { "" } else { "; no report on it is confirmed" };
+        println!("{i} is not flagged: on an imported allow list (covered by {by}){also}");
+    } else if c.reports.is_empty() && c.feeds.is_none() {
+        println!("{i} is not flagged: no report or imported feed names it");
+    } else {
+        println!("{i} is not flagged: nothing confirmed or still active names it");
+    }
+    let Some(f) = &c.feeds else { return };
+    let how = match f.kind {
+        vigil_node::intel::check::FeedMatchKind::Exact => "listed".to_owned(),
+        vigil_node::intel::check::FeedMatchKind::AnyChain => {
+            format!("listed as {} (every chain)", f.matched)
+        }
+        vigil_node::intel::check::FeedMatchKind::ParentDomain => {
+            format!("parent domain {} listed", f.matched)
+        }
+        vigil_node::intel::check::FeedMatchKind::LookAlike => {
+            format!("look-alike of {} (distance {})", f.matched, f.distance.unwrap_or(0))
+        }
+    };
+    println!(
+        "  feeds: {how}, confidence {}/100{}",
+        f.confidence,
+        if f.active { "" } else { " (decayed: no longer active)" }
+    );
+    for s in &f.sources {
+        let labels =
+            if s.labels.is_empty() { String::new() } else { format!(" [{}]", s.labels.join(", ")) };
+        println!(
+            "    {:<20} {}{labels} · seen {} … {} · confidence {}{}",
+            s.name,
+            s.category,
+            s.first_seen,
+            s.last_seen,
+            s.confidence,
+            if s.active { "" } else { " (expired)" }
+        );
+    }
+}

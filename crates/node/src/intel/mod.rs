@@ -1,0 +1,529 @@
+//! Threat intelligence in the node: the indicator book persisted in the node's redb file, the
+//! admin-token-guarded import endpoint, feed answers for `GET /v1/check`, STIX exports, the
+//! TAXII 2.1 server under `/taxii2/`, and the task that appends ledger reports, opinions and
+//! confirmed indicators to the TAXII collections as blocks commit.
+//!
+//! Invariants: the book in memory is always the one last committed to the database — an import
+//! is merged into a copy, written in one redb write transaction, and only then swapped in, so a
+//! failed or refused import changes nothing; imports are serialised; merging the same feed twice
+//! writes nothing the second time. Readers (`/v1/check`, detectors) take a snapshot
+//! ([`Intel::book`]) without waiting for an import. Secrets (the admin token, TAXII
+//! credentials) never reach a log.
+
+mod admin;
+pub mod api;
+pub mod check;
+pub mod export;
+pub mod taxii_feed;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, RwLock};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use vigil_core::{Category, Indicator};
+use vigil_intel::stix::Tlp;
+use vigil_intel::{BookDecodeError, ImportReport, IndicatorBook, Merged, Timestamp};
+use vigil_taxii::{TaxiiConfig, TaxiiState};
+
+pub use admin::AdminToken;
+
+use crate::app::NodeState;
+use crate::config::NodeConfig;
+
+/// The book, in its storage form ([`IndicatorBook::to_bytes`]), under [`BOOK_KEY`].
+const BOOK: TableDefinition<&str, &[u8]> = TableDefinition::new("intel_book");
+/// The history of imports that changed the book: sequence → JSON [`ImportRecord`].
+const IMPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("intel_imports");
+const BOOK_KEY: &str = "book";
+
+/// The `[intel]` section of the node's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntelConfig {
+    /// File holding the admin token that write endpoints (`POST /v1/intel/imports`) require
+    /// as `Authorization: Bearer <token>`. Created (mode 0600, 256 random bits) at the first
+    /// start when absent; relative to the configuration file's directory.
+    pub admin_token_file: PathBuf,
+    /// Largest import request body, in bytes.
+    pub max_import_bytes: usize,
+    /// TLP marking of what the node exports and serves over TAXII.
+    pub tlp: Tlp,
+}
+
+impl Default for IntelConfig {
+    fn default() -> Self {
+        Self {
+            admin_token_file: "admin.token".into(),
+            max_import_bytes: 256 << 20,
+            tlp: Tlp::Clear,
+        }
+    }
+}
+
+impl IntelConfig {
+    /// The same section with a relative token path made relative to `base`.
+    pub fn resolved(mut self, base: &Path) -> Self {
+        if self.admin_token_file.is_relative() {
+            self.admin_token_file = base.join(&self.admin_token_file);
+        }
+        self
+    }
+}
+
+/// Why intelligence could not be loaded, stored or served.
+#[derive(Debug, thiserror::Error)]
+pub enum IntelError {
+    /// The database failed.
+    #[error("intel storage: {0}")]
+    Db(String),
+    /// The stored book does not decode: the node refuses to start rather than lose it.
+    #[error("the stored indicator book cannot be read ({0}); the database is kept as it is")]
+    Corrupt(#[from] BookDecodeError),
+    /// The admin token file.
+    #[error("admin token {path}: {reason}")]
+    AdminToken {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The `[taxii]` section.
+    #[error("{0}")]
+    Taxii(#[from] vigil_taxii::ConfigError),
+    /// The TAXII store.
+    #[error("taxii store: {0}")]
+    TaxiiStore(#[from] vigil_taxii::StoreError),
+    /// An import that cannot be merged.
+    #[error("{0}")]
+    BadImport(String),
+}
+
+fn db_err(e: impl std::fmt::Display) -> IntelError {
+    IntelError::Db(e.to_string())
+}
+
+/// One import that changed the book, as `GET /v1/intel/sources` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportRecord {
+    /// Position in the history.
+    pub seq: u64,
+    /// When the node merged it.
+    pub at: Timestamp,
+    /// The file name the CLI read, if it said.
+    pub file: Option<String>,
+    /// What the import did (counts relative to the node's book).
+    pub report: ImportReport,
+}
+
+/// An import as the CLI sends it: a feed parsed locally into a book of its own.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// What the local parse found (read, skipped, rejected, duplicates within the file).
+    pub parsed: ImportReport,
+    /// The file name, for the history.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The parsed feed: entries, allow/fuzzy names and policy of the one source
+    /// `parsed.source`, in its storage form ([`IndicatorBook::to_bytes`]) as base64 — compact,
+    /// and checked as it is decoded.
+    #[serde(with = "book_base64")]
+    pub book: IndicatorBook,
+}
+
+/// An [`IndicatorBook`] as base64 of its storage form.
+mod book_base64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use vigil_intel::IndicatorBook;
+
+    pub fn serialize<S: Serializer>(book: &IndicatorBook, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(book.to_bytes()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IndicatorBook, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let bytes = STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| D::Error::custom(format!("book is not base64: {e}")))?;
+        IndicatorBook::from_bytes(&bytes).map_err(D::Error::custom)
+    }
+}
+
+/// What an import did on the node.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportOutcome {
+    /// The import report, counted against the node's book: `imported` are indicators and
+    /// names new to the node; `merged` are duplicates within the file plus those already known.
+    pub report: ImportReport,
+    /// Whether the book changed (`false` when the same feed was imported before).
+    pub changed: bool,
+    /// Indicators in the book now.
+    pub indicators: usize,
+}
+
+/// One indicator for the detection pipeline: the book's best active source for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedIndicator {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// Its decayed confidence now (0–100), the best over its sources.
+    pub confidence: u8,
+    /// The source giving that confidence.
+    pub source: String,
+    /// One of that source's labels, if it has any.
+    pub label: Option<String>,
+    /// The kind of threat.
+    pub category: Category,
+}
+
+/// The node's threat intelligence: the book and what serves it.
+pub struct Intel {
+    db: Arc<Database>,
+    book: RwLock<Arc<IndicatorBook>>,
+    version: watch::Sender<u64>,
+    writer: Mutex<()>,
+    admin: OnceLock<AdminToken>,
+    taxii: OnceLock<Arc<TaxiiState>>,
+    config: OnceLock<IntelConfig>,
+}
+
+/// Now, in whole seconds.
+pub fn now() -> Timestamp {
+    Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+}
+
+impl Intel {
+    /// An empty book over the node's database; [`load`](Self::load) reads the stored one.
+    pub fn new(db: Arc<Database>) -> Self {
+        Self {
+            db,
+            book: RwLock::new(Arc::new(IndicatorBook::new())),
+            version: watch::Sender::new(0),
+            writer: Mutex::new(()),
+            admin: OnceLock::new(),
+            taxii: OnceLock::new(),
+            config: OnceLock::new(),
+        }
+    }
+
+    /// Reads the stored book (an empty one when none was stored); returns its size.
+    pub fn load(&self) -> Result<usize, IntelError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let book = match txn.open_table(BOOK) {
+            Ok(table) => match table.get(BOOK_KEY).map_err(db_err)? {
+                Some(bytes) => IndicatorBook::from_bytes(bytes.value())?,
+                None => IndicatorBook::new(),
+            },
+            Err(redb::TableError::TableDoesNotExist(_)) => IndicatorBook::new(),
+            Err(e) => return Err(db_err(e)),
+        };
+        let n = book.len();
+        *self.book.write() = Arc::new(book);
+        self.version.send_modify(|v| *v += 1);
+        Ok(n)
+    }
+
+    /// A snapshot of the book (cheap: shares the current one).
+    pub fn book(&self) -> Arc<IndicatorBook> {
+        Arc::clone(&self.book.read())
+    }
+
+    /// Notified with a new version number after each import that changed the book (and after
+    /// the stored book is loaded at start). Detectors rebuild their index from
+    /// [`detection_indicators`](Self::detection_indicators) when it changes.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    /// Every indicator of the book still active at `now`, with its best source's confidence,
+    /// label and category, in indicator order: what the EVM detection index is built from.
+    pub fn detection_indicators(&self, now: Timestamp) -> Vec<FeedIndicator> {
+        let book = self.book();
+        let mut out = Vec::new();
+        for (indicator, entry) in book.entries() {
+            let mut best: Option<(u8, &str, &vigil_intel::SourceRecord)> = None;
+            for (name, rec) in &entry.sources {
+                let policy = book.policy(name);
+                let score = policy.score(rec.confidence, rec.last_seen.seconds_until(now));
+                let valid = rec.valid_until.is_none_or(|until| now <= until);
+                if !valid || policy.is_expired(score) {
+                    continue;
+                }
+                if best.is_none_or(|(b, _, _)| score > b) {
+                    best = Some((score, name, rec));
+                }
+            }
+            if let Some((confidence, source, rec)) = best {
+                out.push(FeedIndicator {
+                    indicator: indicator.clone(),
+                    confidence,
+                    source: source.to_owned(),
+                    label: rec.labels.iter().next().cloned(),
+                    category: rec.category,
+                });
+            }
+        }
+        out
+    }
+
+    /// The detection index of the book at `now`: one entry per active `(indicator, source)`,
+    /// with source `feed:<name>`, the source's decayed confidence, its first label and its
+    /// category — ready for `vigil_detect::Engine::replace_indicators` (merge ledger entries,
+    /// `ledger:<report id>`, into the same index). Expired and no-longer-valid entries are
+    /// left out.
+    pub fn detection_index(&self, now: Timestamp) -> vigil_detect::IndicatorIndex {
+        let book = self.book();
+        let mut index = vigil_detect::IndicatorIndex::with_capacity(book.len());
+        for (indicator, entry) in book.entries() {
+            for (name, rec) in &entry.sources {
+                let policy = book.policy(name);
+                let score = policy.score(rec.confidence, rec.last_seen.seconds_until(now));
+                let valid = rec.valid_until.is_none_or(|until| now <= until);
+                if !valid || policy.is_expired(score) {
+                    continue;
+                }
+                let meta = vigil_detect::IndicatorMeta {
+                    confidence: score.min(100),
+                    source: format!("feed:{name}"),
+                    label: rec.labels.iter().next().cloned(),
+                    category: Some(rec.category),
+                };
+                // Scores are at most 100 and names are never empty: insert cannot fail.
+                let _ = index.insert(indicator, &meta);
+            }
+        }
+        index
+    }
+
+    /// The configuration (defaults until [`open`] sets it).
+    pub fn config(&self) -> IntelConfig {
+        self.config.get().cloned().unwrap_or_default()
+    }
+
+    /// The admin token, once [`open`] has read or created it.
+    pub fn admin(&self) -> Option<&AdminToken> {
+        self.admin.get()
+    }
+
+    /// The TAXII server, once [`open`] has set it up.
+    pub fn taxii(&self) -> Option<&Arc<TaxiiState>> {
+        self.taxii.get()
+    }
+
+    /// Merges a feed parsed elsewhere into the book, atomically: the merged book and a
+    /// history record are written in one transaction before the node uses them. Nothing is
+    /// written when the feed adds nothing new.
+    pub fn import(&self, request: ImportRequest) -> Result<ImportOutcome, IntelError> {
+        let ImportRequest { parsed, file, book: incoming } = request;
+        let source = parsed.source.clone();
+        if source.trim().is_empty() || source.len() > 200 {
+            return Err(IntelError::BadImport("source name must be 1 to 200 bytes".into()));
+        }
+        if let Some(other) = incoming.sources().into_iter().find(|s| *s != source) {
+            return Err(IntelError::BadImport(format!(
+                "the import for source {source:?} also names source {other:?}"
+            )));
+        }
+        let incoming_items = incoming.len()
+            + incoming.domain_rules().allow.len()
+            + incoming.domain_rules().fuzzy.len();
+        if u64::try_from(incoming_items).unwrap_or(u64::MAX) != parsed.imported {
+            return Err(IntelError::BadImport(format!(
+                "the report says {} records were imported but the book holds {incoming_items}",
+                parsed.imported
+            )));
+        }
+        let _writer = self.writer.lock();
+        let started = std::time::Instant::now();
+        let mut book = IndicatorBook::clone(&self.book());
+        let merged: Merged =
+            book.merge(incoming).map_err(|e| IntelError::BadImport(format!("policy: {e}")))?;
+        let report = ImportReport {
+            imported: merged.new,
+            merged: parsed.merged.saturating_add(merged.merged),
+            ..parsed
+        };
+        if merged.changed {
+            let txn = self.db.begin_write().map_err(db_err)?;
+            {
+                txn.open_table(BOOK)
+                    .map_err(db_err)?
+                    .insert(BOOK_KEY, book.to_bytes().as_slice())
+                    .map_err(db_err)?;
+                let mut imports = txn.open_table(IMPORTS).map_err(db_err)?;
+                let seq = imports
+                    .last()
+                    .map_err(db_err)?
+                    .map(|(k, _)| k.value().saturating_add(1))
+                    .unwrap_or(0);
+                let record = ImportRecord { seq, at: now(), file, report: report.clone() };
+                let json = serde_json::to_vec(&record).map_err(db_err)?;
+                imports.insert(seq, json.as_slice()).map_err(db_err)?;
+            }
+            txn.commit().map_err(db_err)?;
+            let indicators = book.len();
+            *self.book.write() = Arc::new(book);
+            self.version.send_modify(|v| *v += 1);
+            tracing::info!(
+                %source,
+                new = merged.new,
+                indicators,
+                elapsed_ms = started.elapsed().as_millis(),
+                "indicator book updated"
+            );
+            return Ok(ImportOutcome { report, changed: true, indicators });
+        }
+        Ok(ImportOutcome { report, changed: false, indicators: book.len() })
+    }
+
+    /// The history of imports that changed the book, oldest first.
+    pub fn imports(&self) -> Result<Vec<ImportRecord>, IntelError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = match txn.open_table(IMPORTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let mut out = Vec::new();
+        for row in table.iter().map_err(db_err)? {
+            let (_, v) = row.map_err(db_err)?;
+            out.push(serde_json::from_slice(v.value()).map_err(db_err)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Sets up the node's intelligence at start: loads the stored book, reads or creates the
+/// admin token, and opens the TAXII server's collections in the node's database.
+pub fn open(state: &NodeState, config: &NodeConfig) -> Result<(), IntelError> {
+    let intel = &state.intel;
+    let _ = intel.config.set(config.intel.clone());
+    let n = intel.load()?;
+    tracing::info!(indicators = n, "indicator book loaded");
+    let token = AdminToken::load_or_create(&config.intel.admin_token_file)?;
+    tracing::info!(file = %config.intel.admin_token_file.display(), "admin token ready");
+    let _ = intel.admin.set(token);
+    let taxii = taxii_state(state, &config.taxii)?;
+    let _ = intel.taxii.set(taxii);
+    Ok(())
+}
+
+fn taxii_state(state: &NodeState, config: &TaxiiConfig) -> Result<Arc<TaxiiState>, IntelError> {
+    let store = vigil_taxii::RedbStore::new(state.store.database())?;
+    let taxii = TaxiiState::new(config.clone(), Arc::new(store))?;
+    let anonymous: Vec<&str> = config
+        .collections
+        .iter()
+        .filter(|c| c.anonymous_read)
+        .map(|c| c.alias.as_deref().unwrap_or(&c.id))
+        .collect();
+    tracing::info!(
+        base = %config.base_path,
+        users = config.users.len(),
+        anonymous_read = ?anonymous,
+        "TAXII 2.1 server mounted"
+    );
+    Ok(Arc::new(taxii))
+}
+
+/// Starts the background work of the node's intelligence (the TAXII feed from the ledger).
+pub fn spawn(state: &Arc<NodeState>, shutdown: tokio_util::sync::CancellationToken) {
+    if state.intel.taxii().is_some() {
+        tokio::spawn(taxii_feed::run(Arc::clone(state), shutdown));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vigil_intel::{FeedKind, ImportOptions};
+
+    use super::*;
+
+    fn intel(dir: &Path) -> Intel {
+        Intel::new(Arc::new(Database::create(dir.join("db.redb")).unwrap()))
+    }
+
+    fn parsed(text: &str, source: &str) -> ImportRequest {
+        let mut book = IndicatorBook::new();
+        let opts = ImportOptions {
+            source: Some(source.into()),
+            ..ImportOptions::seen_at(Timestamp(1_700_000_000))
+        };
+        let parsed =
+            vigil_intel::import(&mut book, FeedKind::Csv, text.as_bytes(), &opts, &mut |_| {})
+                .unwrap();
+        ImportRequest { parsed, file: Some("list.csv".into()), book }
+    }
+
+    const LIST: &str = "address,label\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,ronin\n\
+                        0x098b716b8aaf21512996dc57eb0615e2383e2f96,ronin\nevil.example,x\n";
+
+    #[test]
+    fn imports_persist_merge_and_reimport_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = intel(dir.path());
+        assert_eq!(a.load().unwrap(), 0);
+        let mut changes = a.changes();
+        let first = a.import(parsed(LIST, "mine")).unwrap();
+        assert!(first.changed);
+        assert_eq!((first.report.read, first.report.imported, first.report.merged), (3, 2, 1));
+        assert!(changes.has_changed().unwrap());
+        changes.mark_unchanged();
+        let again = a.import(parsed(LIST, "mine")).unwrap();
+        assert!(!again.changed);
+        assert_eq!((again.report.imported, again.report.merged), (0, 3));
+        assert!(!changes.has_changed().unwrap());
+        let other = a.import(parsed(LIST, "theirs")).unwrap();
+        assert_eq!((other.report.imported, other.report.merged), (0, 3));
+        assert_eq!(a.imports().unwrap().len(), 2);
+        let items = a.detection_indicators(Timestamp(1_700_000_000));
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].label.as_deref(), Some("ronin"));
+        let index = a.detection_index(Timestamp(1_700_000_000));
+        assert_eq!(index.len(), 4, "two indicators from two sources");
+        // Long after: every entry has decayed away.
+        assert!(a.detection_index(Timestamp(1_800_000_000)).is_empty());
+        assert!(a.detection_indicators(Timestamp(1_800_000_000)).is_empty());
+        let before = a.book();
+        drop(a);
+
+        let b = intel(dir.path());
+        assert_eq!(b.load().unwrap(), 2);
+        assert_eq!(*b.book(), *before);
+    }
+
+    #[test]
+    fn a_refused_import_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = intel(dir.path());
+        a.import(parsed(LIST, "mine")).unwrap();
+        let before = a.book();
+        let mut wrong = parsed(LIST, "mine");
+        wrong.parsed.source = "other".into();
+        let e = a.import(wrong).unwrap_err().to_string();
+        assert!(e.contains("also names source \"mine\""), "{e}");
+        let mut lying = parsed(LIST, "x");
+        lying.parsed.imported = 99;
+        assert!(a.import(lying).is_err());
+        assert_eq!(*a.book(), *before);
+        assert_eq!(a.imports().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_corrupt_stored_book_stops_the_node_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = intel(dir.path());
+        let txn = a.db.begin_write().unwrap();
+        txn.open_table(BOOK).unwrap().insert(BOOK_KEY, &[1u8, 2, 3][..]).unwrap();
+        txn.commit().unwrap();
+        let e = a.load().unwrap_err().to_string();
+        assert!(e.contains("cannot be read"), "{e}");
+    }
+}
