@@ -35,6 +35,11 @@ pub(crate) fn propose(
             let p: Params = vigil_core::encoding::decode(params)
                 .map_err(|e| shape(format!("parameters do not decode: {e}")))?;
             p.validate().map_err(|e| shape(e.to_string()))?;
+            // Validator sets of past heights are derived with the epoch length; changing it
+            // would rewrite history for nodes catching up.
+            if p.epoch_length != state.params().epoch_length {
+                return Err(shape("epoch_length cannot change by governance".into()));
+            }
         }
         ProposalAction::TreasurySpend { amount, .. } | ProposalAction::Slash { amount, .. } => {
             if amount.is_zero() {

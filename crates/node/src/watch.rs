@@ -150,7 +150,13 @@ pub async fn run(
         let state = Arc::clone(&state);
         tokio::spawn(async move {
             while let Some(alert) = alerts_rx.recv().await {
-                on_alert(&state, &key, &engine, alert, Instant::now());
+                let signed = on_alert(&state, &key, &engine, alert, Instant::now());
+                // Other nodes hear of it within milliseconds (their policies may act on it).
+                if let Some(gossip) = state.net.gossip.get()
+                    && let Err(e) = gossip.publish_alert(signed).await
+                {
+                    tracing::debug!("alert not gossiped: {e}");
+                }
             }
         })
     };
@@ -170,13 +176,14 @@ pub async fn run(
 }
 
 /// Signs and announces an alert, and acts on the fast path where this node is a monitor.
+/// Returns the signed alert.
 fn on_alert(
     state: &NodeState,
     key: &Keypair,
     engine: &PolicyEngine,
     alert: Alert,
     detected_at: Instant,
-) {
+) -> Signed<Alert> {
     state.metrics.alerts.inc();
     let signed = Signed::sign(alert, state.chain_id.clone(), key);
     let me = key.account_id();
@@ -226,6 +233,7 @@ fn on_alert(
         }
     }
     let id = signed.payload.id();
-    let _ =
-        state.events.send(NodeEvent::Alert { id, peer: "local".into(), alert: Box::new(signed) });
+    let alert = Box::new(signed.clone());
+    let _ = state.events.send(NodeEvent::Alert { id, peer: "local".into(), alert });
+    signed
 }

@@ -141,6 +141,14 @@ fn a_parameter_change_takes_effect_at_the_stated_height() {
     );
     let err = net.ledger.check_tx(&tx).unwrap_err();
     assert!(err.to_string().contains("verdict_threshold_bps"), "{err}");
+    let epoch = Params { epoch_length: 7, ..net.ledger.params().clone() };
+    let tx = propose(
+        &net,
+        1,
+        ProposalAction::ParameterChange { params: vigil_core::encoding::encode(&epoch) },
+        None,
+    );
+    assert!(net.ledger.check_tx(&tx).unwrap_err().to_string().contains("epoch_length"));
 }
 
 #[test]
