@@ -199,7 +199,11 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
                 print_json(&list);
                 return Ok(());
             }
-            for p in list["protocols"].as_array().into_iter().flatten() {
+            let protocols = list["protocols"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if protocols.is_empty() {
+                println!("no protocols registered (vigil protocol register …)");
+            }
+            for p in protocols {
                 println!("{:<24} {}", p["id"].as_str().unwrap_or(""), breaker_line(&p["breaker"]));
             }
             Ok(())
@@ -253,6 +257,9 @@ pub async fn breaker(client: &Client, cmd: BreakerCommand, json: bool) -> Result
             if json {
                 print_json(&Value::Array(items.into_iter().cloned().collect()));
                 return Ok(());
+            }
+            if items.is_empty() {
+                println!("no protocols registered, so no breakers (vigil protocol register …)");
             }
             for b in items {
                 let approvals = b["reset_approvals"].as_array().map(Vec::len).unwrap_or(0);
@@ -364,7 +371,11 @@ pub async fn gov(client: &Client, cmd: GovCommand, json: bool) -> Result<()> {
                 print_json(&list);
                 return Ok(());
             }
-            for p in list["proposals"].as_array().into_iter().flatten() {
+            let proposals = list["proposals"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if proposals.is_empty() {
+                println!("no proposals (vigil gov propose …)");
+            }
+            for p in proposals {
                 println!(
                     "{:>4} {:<9} {:<16} {}",
                     p["id"],
