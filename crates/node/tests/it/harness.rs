@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -16,8 +17,28 @@ pub fn vigil() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vigil"))
 }
 
+/// A free loopback port for a node's API, taken from 10000–19999: below the kernel's ephemeral
+/// range, so no outgoing connection of a concurrent test holds it as its source port and no
+/// readiness probe can connect to itself on it. Spread by process id and call, so the tests of
+/// one run ask for different ports.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    for _ in 0..1_000 {
+        let call = CALLS.fetch_add(1, Ordering::Relaxed);
+        let offset = std::process::id().wrapping_mul(131).wrapping_add(call.wrapping_mul(7919));
+        let port = 10_000 + u16::try_from(offset % 10_000).unwrap();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 10000-19999");
+}
+
+/// How a start attempt ended.
+enum Started {
+    Ready,
+    /// The node exited because something else took its API port meanwhile.
+    PortTaken,
 }
 
 pub struct TestNode {
@@ -25,6 +46,8 @@ pub struct TestNode {
     pub url: String,
     child: Option<Child>,
     env: Vec<(String, String)>,
+    /// The node's own account, to tell it apart from anything else on its port.
+    node_account: String,
 }
 
 /// A genesis where verdicts come fifteen blocks after submission.
@@ -68,6 +91,7 @@ impl TestNode {
         let dir = tempfile::tempdir().unwrap();
         let keys = dir.path().join("keys");
         let mut accounts = Vec::new();
+        let mut node_account = String::new();
         for name in NAMES {
             let path = keys.join(format!("{name}.key"));
             let out = vigil().args(["key", "new", "--out"]).arg(&path).output().unwrap();
@@ -75,6 +99,9 @@ impl TestNode {
             let shown = vigil().args(["key", "show", "--key"]).arg(&path).output().unwrap();
             let account: AccountId =
                 String::from_utf8(shown.stdout).unwrap().trim().parse().unwrap();
+            if name == "node" {
+                node_account = account.to_string();
+            }
             accounts.push(GenesisAccount {
                 account,
                 balance: Amount::vgl(10_000),
@@ -100,12 +127,32 @@ impl TestNode {
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         prepare(dir.path());
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut node = TestNode { dir, url: format!("http://127.0.0.1:{port}"), child: None, env };
+        let mut node = TestNode {
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+            child: None,
+            env,
+            node_account,
+        };
         node.spawn();
         node
     }
 
+    /// Starts the node process and waits until its API answers as this node; moves it to
+    /// another port if something else took its port meanwhile.
     pub fn spawn(&mut self) {
+        for _ in 0..5 {
+            let log_start = self.log().len();
+            self.launch();
+            match self.wait_ready(log_start) {
+                Started::Ready => return,
+                Started::PortTaken => self.move_to_new_port(),
+            }
+        }
+        panic!("node could not get a free API port in 5 attempts; log:\n{}", self.log());
+    }
+
+    fn launch(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -121,18 +168,53 @@ impl TestNode {
             .spawn()
             .unwrap();
         self.child = Some(child);
-        self.wait_ready();
     }
 
-    fn wait_ready(&self) {
+    /// Polls `/v1/status` until it names this node's account; `log_start` is where this start's
+    /// log begins. Plain std I/O: callers may be inside an async runtime.
+    fn wait_ready(&mut self, log_start: usize) -> Started {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(20) {
-            if std::net::TcpStream::connect(self.url.trim_start_matches("http://")).is_ok() {
-                return;
+            let child = self.child.as_mut().expect("launched");
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                let log = self.log();
+                if log.get(log_start..).unwrap_or_default().contains("Address already in use") {
+                    return Started::PortTaken;
+                }
+                panic!("node exited at start ({status}); log:\n{log}");
+            }
+            if self.status_text().is_some_and(|s| s.contains(&self.node_account)) {
+                return Started::Ready;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("node did not start; log:\n{}", self.log());
+    }
+
+    /// The raw answer to `GET /v1/status`, if anything answers on the node's port.
+    fn status_text(&self) -> Option<String> {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(stream, "GET /v1/status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    }
+
+    /// Rewrites the config's API address to a new free port.
+    fn move_to_new_port(&mut self) {
+        let old = self.url.trim_start_matches("http://").to_owned();
+        let new = format!("127.0.0.1:{}", free_port());
+        let path = self.dir.path().join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        let moved = config.replace(&format!("listen = \"{old}\""), &format!("listen = \"{new}\""));
+        assert_ne!(moved, config, "config has no listen = \"{old}\"");
+        std::fs::write(&path, moved).unwrap();
+        self.url = format!("http://{new}");
     }
 
     pub fn log(&self) -> String {
