@@ -75,8 +75,18 @@ impl Anvil {
     }
 }
 
-/// A port nothing listens on (bound, then released).
+/// A free loopback port from 10000–19999: below the kernel's ephemeral range, so no outgoing
+/// connection holds it as its source port and no connection to it can meet itself while it is
+/// free. Spread by process id and call, so the tests of one run ask for different ports.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    for _ in 0..1_000 {
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let offset = std::process::id().wrapping_mul(131).wrapping_add(call.wrapping_mul(7919));
+        let port = 10_000 + u16::try_from(offset % 10_000).unwrap();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 10000-19999");
 }

@@ -18,8 +18,20 @@ fn chain() -> ChainId {
     "vigil-bft-test".parse().unwrap()
 }
 
+/// A free loopback port from 10000–19999: below the kernel's ephemeral range, so no outgoing
+/// connection holds it as its source port and no connection to it can meet itself while it is
+/// free. Spread by process id and call, so the tests of one run ask for different ports.
 fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    for _ in 0..1_000 {
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let offset = std::process::id().wrapping_mul(131).wrapping_add(call.wrapping_mul(7919));
+        let port = 10_000 + u16::try_from(offset % 10_000).unwrap();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return SocketAddr::from(([127, 0, 0, 1], port));
+        }
+    }
+    panic!("no free loopback port in 10000-19999");
 }
 
 struct Validator {
