@@ -4,7 +4,7 @@
 //! on-chain executor and a fast-path trip goes to the ledger, without waiting for a block.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -14,6 +14,7 @@ use vigil_detect::{IndicatorIndex, IndicatorMeta, IndicatorUpdate};
 use vigil_ledger::{Event, ReportRecord, ReportStatus};
 
 use crate::app::{NodeEvent, NodeState};
+use crate::intel::{FeedEntries, Intel, feed_updates};
 use crate::respond::{Incident, PolicyEngine};
 
 /// The detection-index entries a confirmed report stands for.
@@ -35,9 +36,10 @@ fn report_entries(
         .collect()
 }
 
-/// A fresh index: the imported feeds' active indicators and every confirmed report's.
-fn initial_index(state: &NodeState) -> IndicatorIndex {
-    let mut index = state.intel.detection_index(crate::intel::now());
+/// A fresh index: the imported feeds' active indicators (`feed`, what the book holds now) and
+/// every confirmed report's.
+fn initial_index(state: &NodeState, feed: &FeedEntries) -> IndicatorIndex {
+    let mut index = Intel::detection_index(feed);
     let ledger = state.ledger.read();
     let height = ledger.height();
     let params = ledger.params().clone();
@@ -57,6 +59,10 @@ fn initial_index(state: &NodeState) -> IndicatorIndex {
     index
 }
 
+/// How often the feed entries of the running index are re-scored: confidences decay and
+/// entries expire with time, not only when a feed is imported.
+const FEED_REFRESH: Duration = Duration::from_secs(60);
+
 /// Runs the monitor until `shutdown`. `key` signs alerts and fast-path transactions.
 pub async fn run(
     state: Arc<NodeState>,
@@ -71,9 +77,10 @@ pub async fn run(
         .map(|p| Arc::new(FileCursorStore::new(p)) as Arc<dyn CursorStore>);
     let (updates_tx, updates_rx) = mpsc::channel(4_096);
     let updates_tx_feed = updates_tx.clone();
+    let mut feed_sent = state.intel.detection_entries(crate::intel::now());
     let monitor = Monitor::connect_with(&config, cursor)
         .await?
-        .with_indicators(initial_index(&state))
+        .with_indicators(initial_index(&state, &feed_sent))
         .with_indicator_updates(updates_rx);
 
     // New verdicts reach the running detectors between transactions.
@@ -113,34 +120,44 @@ pub async fn run(
         })
     };
 
-    // A feed import reaches the running detectors too (entries that expire leave the index at
-    // the next restart).
+    // A feed import reaches the running detectors too, and so does time: decayed confidences
+    // are updated and expired entries removed.
     let imports = {
         let state = Arc::clone(&state);
         let updates = updates_tx_feed;
         let mut changes = state.intel.changes();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
+            let mut refresh = tokio::time::interval(FEED_REFRESH);
+            refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            refresh.reset();
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     changed = changes.changed() => if changed.is_err() { return },
+                    _ = refresh.tick() => {}
                 }
-                for f in state.intel.detection_indicators(crate::intel::now()) {
-                    let meta = IndicatorMeta {
-                        confidence: f.confidence,
-                        source: format!("feed:{}", f.source),
-                        label: f.label,
-                        category: Some(f.category),
-                    };
-                    if updates
-                        .send(IndicatorUpdate::Upsert { indicator: f.indicator, meta })
-                        .await
-                        .is_err()
-                    {
+                // Re-scoring a large book takes milliseconds: off the async workers.
+                let old = std::mem::take(&mut feed_sent);
+                let intel = Arc::clone(&state);
+                let Ok((now, sent)) = tokio::task::spawn_blocking(move || {
+                    let now = intel.intel.detection_entries(crate::intel::now());
+                    let sent = feed_updates(&old, &now);
+                    (now, sent)
+                })
+                .await
+                else {
+                    return;
+                };
+                if !sent.is_empty() {
+                    tracing::debug!(updates = sent.len(), "feed entries of the detection index");
+                }
+                for u in sent {
+                    if updates.send(u).await.is_err() {
                         return;
                     }
                 }
+                feed_sent = now;
             }
         })
     };

@@ -16,6 +16,7 @@ pub mod check;
 pub mod export;
 pub mod taxii_feed;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,7 +25,8 @@ use parking_lot::{Mutex, RwLock};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use vigil_core::{Category, Indicator};
+use vigil_core::Indicator;
+use vigil_detect::{IndicatorIndex, IndicatorMeta, IndicatorUpdate};
 use vigil_intel::stix::Tlp;
 use vigil_intel::{BookDecodeError, ImportReport, IndicatorBook, Merged, Timestamp};
 use vigil_taxii::{TaxiiConfig, TaxiiState};
@@ -168,19 +170,23 @@ pub struct ImportOutcome {
     pub indicators: usize,
 }
 
-/// One indicator for the detection pipeline: the book's best active source for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FeedIndicator {
-    /// The indicator.
-    pub indicator: Indicator,
-    /// Its decayed confidence now (0–100), the best over its sources.
-    pub confidence: u8,
-    /// The source giving that confidence.
-    pub source: String,
-    /// One of that source's labels, if it has any.
-    pub label: Option<String>,
-    /// The kind of threat.
-    pub category: Category,
+/// The book's share of the detection index at one moment: one entry per active
+/// `(indicator, "feed:<source>")`, with the source's decayed confidence, first label and
+/// category.
+pub type FeedEntries = BTreeMap<(Indicator, String), IndicatorMeta>;
+
+/// The updates that turn a running index holding `old` into one holding `new`: an upsert for
+/// each entry that is new or changed (a confidence decayed, a label re-imported), a removal for
+/// each that is gone (expired, decayed below its threshold, past its `valid_until`).
+pub fn feed_updates(old: &FeedEntries, new: &FeedEntries) -> Vec<IndicatorUpdate> {
+    let gone = old.keys().filter(|k| !new.contains_key(*k)).map(|(indicator, source)| {
+        IndicatorUpdate::Remove { indicator: indicator.clone(), source: source.clone() }
+    });
+    let changed = new
+        .iter()
+        .filter(|(k, meta)| old.get(*k) != Some(*meta))
+        .map(|((i, _), meta)| IndicatorUpdate::Upsert { indicator: i.clone(), meta: meta.clone() });
+    gone.chain(changed).collect()
 }
 
 /// The node's threat intelligence: the book and what serves it.
@@ -242,45 +248,11 @@ impl Intel {
         self.version.subscribe()
     }
 
-    /// Every indicator of the book still active at `now`, with its best source's confidence,
-    /// label and category, in indicator order: what the EVM detection index is built from.
-    pub fn detection_indicators(&self, now: Timestamp) -> Vec<FeedIndicator> {
+    /// The book's detection entries at `now` (see [`FeedEntries`]); expired and no-longer-valid
+    /// entries are left out.
+    pub fn detection_entries(&self, now: Timestamp) -> FeedEntries {
         let book = self.book();
-        let mut out = Vec::new();
-        for (indicator, entry) in book.entries() {
-            let mut best: Option<(u8, &str, &vigil_intel::SourceRecord)> = None;
-            for (name, rec) in &entry.sources {
-                let policy = book.policy(name);
-                let score = policy.score(rec.confidence, rec.last_seen.seconds_until(now));
-                let valid = rec.valid_until.is_none_or(|until| now <= until);
-                if !valid || policy.is_expired(score) {
-                    continue;
-                }
-                if best.is_none_or(|(b, _, _)| score > b) {
-                    best = Some((score, name, rec));
-                }
-            }
-            if let Some((confidence, source, rec)) = best {
-                out.push(FeedIndicator {
-                    indicator: indicator.clone(),
-                    confidence,
-                    source: source.to_owned(),
-                    label: rec.labels.iter().next().cloned(),
-                    category: rec.category,
-                });
-            }
-        }
-        out
-    }
-
-    /// The detection index of the book at `now`: one entry per active `(indicator, source)`,
-    /// with source `feed:<name>`, the source's decayed confidence, its first label and its
-    /// category — ready for `vigil_detect::Engine::replace_indicators` (merge ledger entries,
-    /// `ledger:<report id>`, into the same index). Expired and no-longer-valid entries are
-    /// left out.
-    pub fn detection_index(&self, now: Timestamp) -> vigil_detect::IndicatorIndex {
-        let book = self.book();
-        let mut index = vigil_detect::IndicatorIndex::with_capacity(book.len());
+        let mut out = FeedEntries::new();
         for (indicator, entry) in book.entries() {
             for (name, rec) in &entry.sources {
                 let policy = book.policy(name);
@@ -289,15 +261,25 @@ impl Intel {
                 if !valid || policy.is_expired(score) {
                     continue;
                 }
-                let meta = vigil_detect::IndicatorMeta {
+                let meta = IndicatorMeta {
                     confidence: score.min(100),
                     source: format!("feed:{name}"),
                     label: rec.labels.iter().next().cloned(),
                     category: Some(rec.category),
                 };
-                // Scores are at most 100 and names are never empty: insert cannot fail.
-                let _ = index.insert(indicator, &meta);
+                out.insert((indicator.clone(), meta.source.clone()), meta);
             }
+        }
+        out
+    }
+
+    /// The detection index of `entries` — ready for `vigil_detect::Engine::replace_indicators`
+    /// (merge ledger entries, `ledger:<report id>`, into the same index).
+    pub fn detection_index(entries: &FeedEntries) -> IndicatorIndex {
+        let mut index = IndicatorIndex::with_capacity(entries.len());
+        for ((indicator, _), meta) in entries {
+            // Scores are at most 100 and names are never empty: insert cannot fail.
+            let _ = index.insert(indicator, meta);
         }
         index
     }
@@ -465,6 +447,50 @@ mod tests {
     const LIST: &str = "address,label\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,ronin\n\
                         0x098b716b8aaf21512996dc57eb0615e2383e2f96,ronin\nevil.example,x\n";
 
+    /// What the index answers for every indicator of `entries`, as `(source, confidence)`.
+    fn answers(index: &IndicatorIndex, entries: &FeedEntries) -> Vec<Vec<(String, u8)>> {
+        entries
+            .keys()
+            .map(|(i, _)| index.get(i).map(|h| (h.source.to_owned(), h.confidence)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn feed_updates_decay_and_expire_entries_in_a_running_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = intel(dir.path());
+        a.import(parsed(LIST, "mine")).unwrap();
+        let day = 86_400;
+        let start = a.detection_entries(Timestamp(1_700_000_000));
+        assert_eq!(start.len(), 2);
+        assert!(feed_updates(&start, &start).is_empty(), "nothing changed, nothing sent");
+        let all = feed_updates(&FeedEntries::new(), &start);
+        assert_eq!(all.len(), 2);
+        assert!(all.iter().all(|u| matches!(u, IndicatorUpdate::Upsert { .. })));
+
+        // Ninety days on, the confidences have decayed: the running index follows.
+        let later = a.detection_entries(Timestamp(1_700_000_000 + 90 * day));
+        assert_eq!(later.len(), 2);
+        let mut index = Intel::detection_index(&start);
+        let updates = feed_updates(&start, &later);
+        assert_eq!(updates.len(), 2);
+        for u in &updates {
+            let IndicatorUpdate::Upsert { indicator, meta } = u else { panic!("{u:?}") };
+            assert!(meta.confidence < start[&(indicator.clone(), meta.source.clone())].confidence);
+            index.apply(u).unwrap();
+        }
+        assert_eq!(answers(&index, &later), answers(&Intel::detection_index(&later), &later));
+
+        // Years on, every entry has expired: removed from the running index, not left to fire.
+        let gone = a.detection_entries(Timestamp(1_800_000_000));
+        assert!(gone.is_empty());
+        for u in feed_updates(&later, &gone) {
+            assert!(matches!(u, IndicatorUpdate::Remove { .. }), "{u:?}");
+            index.apply(&u).unwrap();
+        }
+        assert!(index.is_empty());
+    }
+
     #[test]
     fn imports_persist_merge_and_reimport_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -483,14 +509,13 @@ mod tests {
         let other = a.import(parsed(LIST, "theirs")).unwrap();
         assert_eq!((other.report.imported, other.report.merged), (0, 3));
         assert_eq!(a.imports().unwrap().len(), 2);
-        let items = a.detection_indicators(Timestamp(1_700_000_000));
-        assert_eq!(items.len(), 2);
-        assert_eq!(items[0].label.as_deref(), Some("ronin"));
-        let index = a.detection_index(Timestamp(1_700_000_000));
-        assert_eq!(index.len(), 4, "two indicators from two sources");
+        let entries = a.detection_entries(Timestamp(1_700_000_000));
+        assert_eq!(entries.len(), 4, "two indicators from two sources");
+        let (_, first) = entries.first_key_value().unwrap();
+        assert_eq!(first.label.as_deref(), Some("ronin"));
+        assert_eq!(Intel::detection_index(&entries).len(), 4);
         // Long after: every entry has decayed away.
-        assert!(a.detection_index(Timestamp(1_800_000_000)).is_empty());
-        assert!(a.detection_indicators(Timestamp(1_800_000_000)).is_empty());
+        assert!(a.detection_entries(Timestamp(1_800_000_000)).is_empty());
         let before = a.book();
         drop(a);
 
