@@ -45,6 +45,27 @@ pub enum FeedCommand {
     },
     /// List the book's sources with their sizes, decay policies and imports.
     List,
+    /// Review objects posted to the node's writable TAXII collection (the inbox): list them,
+    /// or accept one (its indicators join the book) or reject one (deleted from the inbox).
+    Review {
+        /// Import this queued object's indicators into the book.
+        #[arg(long, value_name = "SEQ", conflicts_with = "reject")]
+        accept: Option<u64>,
+        /// Drop this queued object and delete it from its collection.
+        #[arg(long, value_name = "SEQ")]
+        reject: Option<u64>,
+        /// Source name of an accepted object's indicators (default `taxii:<poster>`).
+        #[arg(long, requires = "accept")]
+        source: Option<String>,
+        /// List from after this position.
+        #[arg(long, conflicts_with_all = ["accept", "reject"])]
+        after: Option<u64>,
+        /// Most objects to list.
+        #[arg(long, default_value_t = 50, conflicts_with_all = ["accept", "reject"])]
+        limit: usize,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Publish what one source lists to the ledger as signed reports, each with a bond.
     Publish {
         /// The source (as shown by `vigil feed list`).
@@ -107,6 +128,14 @@ pub async fn run(client: &Client, cmd: FeedCommand, json: bool) -> Result<()> {
             import(client, kind, &path, opts, &admin, json).await
         }
         FeedCommand::List => list(client, json).await,
+        FeedCommand::Review { accept, reject, source, after, limit, admin } => {
+            let decision = match (accept, reject) {
+                (Some(seq), _) => Some((seq, "accept")),
+                (None, Some(seq)) => Some((seq, "reject")),
+                (None, None) => None,
+            };
+            review(client, decision, source, after, limit, &admin, json).await
+        }
         FeedCommand::Publish { source, severity, bond, summary, dry_run, send } => {
             publish(client, &source, severity, bond, summary, dry_run, &send, json).await
         }
@@ -179,7 +208,7 @@ async fn import(
         .send()
         .await;
     spinner.finish_and_clear();
-    let outcome: ImportOutcome = decode(&url, response).await?;
+    let outcome: ImportOutcome = decode(&url, response, "nothing was imported").await?;
     if json {
         print_json(&serde_json::to_value(&outcome)?);
         return Ok(());
@@ -204,10 +233,83 @@ async fn import(
     Ok(())
 }
 
+async fn review(
+    client: &Client,
+    decision: Option<(u64, &str)>,
+    source: Option<String>,
+    after: Option<u64>,
+    limit: usize,
+    admin: &AdminArgs,
+    json: bool,
+) -> Result<()> {
+    let token = admin.token()?;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let Some((seq, decision)) = decision else {
+        let mut url = format!("{}/v1/intel/review?limit={limit}", client.base());
+        if let Some(after) = after {
+            url.push_str(&format!("&after={after}"));
+        }
+        let response = http.get(&url).bearer_auth(token).send().await;
+        let answer: Value = decode(&url, response, "nothing was listed").await?;
+        if json {
+            print_json(&answer);
+            return Ok(());
+        }
+        let items = answer["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if items.is_empty() {
+            println!("nothing is waiting for review");
+        }
+        for item in items {
+            let object = &item["object"];
+            let what = object["pattern"]
+                .as_str()
+                .or_else(|| object["name"].as_str())
+                .unwrap_or(if object.is_null() { "(deleted from the collection)" } else { "" });
+            println!(
+                "#{:<5} {:<58} by {:<12} {}",
+                item["seq"],
+                item["id"].as_str().unwrap_or(""),
+                item["posted_by"].as_str().unwrap_or(""),
+                what.chars().take(100).collect::<String>()
+            );
+        }
+        if items.len() == limit
+            && let Some(last) = items.last()
+        {
+            println!("… more after #{0}: vigil feed review --after {0}", last["seq"]);
+        }
+        return Ok(());
+    };
+    let url = format!("{}/v1/intel/review/{seq}", client.base());
+    let mut body = serde_json::json!({ "decision": decision });
+    if let Some(source) = source {
+        body["source"] = Value::String(source);
+    }
+    let response = http.post(&url).bearer_auth(token).json(&body).send().await;
+    let outcome: Value = decode(&url, response, "nothing was changed").await?;
+    if json {
+        print_json(&outcome);
+        return Ok(());
+    }
+    let id = outcome["item"]["id"].as_str().unwrap_or("");
+    match outcome["import"].as_object() {
+        Some(import) => {
+            let report = &import["report"];
+            println!(
+                "accepted #{seq} {id}: {} indicator(s) imported, {} merged, {} rejected (source {})",
+                report["imported"], report["merged"], report["rejected_total"], report["source"]
+            );
+        }
+        None => println!("rejected #{seq} {id}: deleted from {}", outcome["item"]["collection"]),
+    }
+    Ok(())
+}
+
 /// Reads a JSON answer, or the node's `{error, message}` as an error.
 async fn decode<T: serde::de::DeserializeOwned>(
     url: &str,
     response: Result<reqwest::Response, reqwest::Error>,
+    on_error: &str,
 ) -> Result<T> {
     let response = response.with_context(|| format!("cannot reach the node at {url}"))?;
     let status = response.status();
@@ -215,7 +317,7 @@ async fn decode<T: serde::de::DeserializeOwned>(
     if !status.is_success() {
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         bail!(
-            "{} ({}, HTTP {}) — nothing was imported",
+            "{} ({}, HTTP {}) — {on_error}",
             body["message"].as_str().unwrap_or("request failed"),
             body["error"].as_str().unwrap_or("error"),
             status.as_u16()

@@ -1,5 +1,7 @@
 //! HTTP endpoints of the node's intelligence, merged into the node's API:
 //! - `POST /v1/intel/imports` (admin token): merge a feed the CLI parsed;
+//! - `GET /v1/intel/review`, `POST /v1/intel/review/{seq}` (admin token): objects posted to
+//!   the TAXII inbox, and the operator's accept (import into the book) or reject;
 //! - `GET /v1/intel/sources`: the book's sources, their sizes, policies and import history;
 //! - `GET /v1/intel/sources/{name}/reports`: a source as ledger reports, ready to sign;
 //! - `GET /v1/stix/bundle`: the book and the ledger as a STIX 2.1 bundle;
@@ -39,6 +41,12 @@ pub fn routes(state: &Shared) -> Router<Shared> {
                 .layer(DefaultBodyLimit::max(max_import))
                 .route_layer(middleware::from_fn_with_state(Arc::clone(state), require_admin)),
         )
+        .merge(
+            Router::new()
+                .route("/v1/intel/review", get(review_queue))
+                .route("/v1/intel/review/{seq}", post(review))
+                .route_layer(middleware::from_fn_with_state(Arc::clone(state), require_admin)),
+        )
         .route("/v1/intel/sources", get(sources))
         .route("/v1/intel/sources/{name}/reports", get(source_reports))
         .route("/v1/stix/bundle", get(stix_bundle));
@@ -55,6 +63,9 @@ impl From<IntelError> for ApiError {
     fn from(e: IntelError) -> Self {
         match e {
             IntelError::BadImport(m) => ApiError::bad_request("invalid_import", m),
+            IntelError::NotFound(m) => {
+                ApiError { status: StatusCode::NOT_FOUND, code: "not_found".into(), message: m }
+            }
             other => ApiError::internal(other),
         }
     }
@@ -122,6 +133,49 @@ async fn import(
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(serde_json::to_value(outcome).map_err(ApiError::internal)?))
+}
+
+#[derive(Deserialize)]
+struct ReviewQuery {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn review_queue(
+    State(state): State<Shared>,
+    Query(q): Query<ReviewQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let items = tokio::task::spawn_blocking(move || state.intel.review_queue(q.after, limit))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    decision: super::ReviewDecision,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+async fn review(
+    State(state): State<Shared>,
+    Path(seq): Path<u64>,
+    body: Result<Json<ReviewBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("review: {} (send {{\"decision\": \"accept\"|\"reject\"}})", e.body_text()),
+        )
+    })?;
+    let outcome =
+        tokio::task::spawn_blocking(move || state.intel.review(seq, body.decision, body.source))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok(Json(serde_json::to_value(outcome).map_err(ApiError::internal)?))
 }
 

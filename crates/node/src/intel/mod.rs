@@ -99,6 +99,9 @@ pub enum IntelError {
     /// The TAXII store.
     #[error("taxii store: {0}")]
     TaxiiStore(#[from] vigil_taxii::StoreError),
+    /// What was asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// An import that cannot be merged.
     #[error("{0}")]
     BadImport(String),
@@ -189,6 +192,44 @@ pub fn feed_updates(old: &FeedEntries, new: &FeedEntries) -> Vec<IndicatorUpdate
     gone.chain(changed).collect()
 }
 
+/// An object posted to a writable TAXII collection and waiting for an operator's decision.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReviewEntry {
+    /// Position in the queue (what `vigil feed review --accept|--reject` takes).
+    pub seq: u64,
+    /// The collection it was posted to.
+    pub collection: String,
+    /// The STIX id.
+    pub id: String,
+    /// Its version, RFC 3339.
+    pub version: String,
+    /// The TAXII user who posted it.
+    pub posted_by: String,
+    /// The object itself (absent if it was deleted from the collection meanwhile).
+    pub object: Option<serde_json::Value>,
+}
+
+/// What an operator decides about a queued object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Import its indicators into the book (source `taxii:<poster>` unless named).
+    Accept,
+    /// Drop it from the queue and delete it from the collection.
+    Reject,
+}
+
+/// The result of a decision.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReviewOutcome {
+    /// The item decided.
+    pub item: ReviewEntry,
+    /// What was decided.
+    pub decision: ReviewDecision,
+    /// The import into the book, for an accepted object.
+    pub import: Option<ImportOutcome>,
+}
+
 /// The node's threat intelligence: the book and what serves it.
 pub struct Intel {
     db: Arc<Database>,
@@ -198,6 +239,33 @@ pub struct Intel {
     admin: OnceLock<AdminToken>,
     taxii: OnceLock<Arc<TaxiiState>>,
     config: OnceLock<IntelConfig>,
+}
+
+/// A queued item with its object, read from its collection.
+fn review_entry(
+    store: &dyn vigil_taxii::TaxiiStore,
+    item: vigil_taxii::ReviewItem,
+) -> Result<ReviewEntry, IntelError> {
+    let query = vigil_taxii::Query {
+        ids: vec![item.id.clone()],
+        versions: vec![vigil_taxii::VersionSel::At(item.version)],
+        ..vigil_taxii::Query::latest(1)
+    };
+    let page = store.query(&item.collection, &query, true)?;
+    let object = page
+        .records
+        .into_iter()
+        .find_map(|r| r.object)
+        .map(|raw| serde_json::from_str(raw.get()).map_err(db_err))
+        .transpose()?;
+    Ok(ReviewEntry {
+        seq: item.seq,
+        collection: item.collection,
+        id: item.id,
+        version: vigil_taxii::format_micros(item.version),
+        posted_by: item.posted_by,
+        object,
+    })
 }
 
 /// Now, in whole seconds.
@@ -282,6 +350,82 @@ impl Intel {
             let _ = index.insert(indicator, meta);
         }
         index
+    }
+
+    /// Up to `limit` objects waiting for review, after position `after`.
+    pub fn review_queue(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ReviewEntry>, IntelError> {
+        let Some(taxii) = self.taxii() else { return Ok(Vec::new()) };
+        let store = taxii.store();
+        let items = store.review_queue(after, limit)?;
+        items.into_iter().map(|item| review_entry(store.as_ref(), item)).collect()
+    }
+
+    /// Decides about queued object `seq`: accepting imports its indicators into the book (as
+    /// an import from `source`, default `taxii:<poster>`), rejecting deletes it from its
+    /// collection; either way it leaves the queue. An object that carries no indicator Vigil
+    /// can use is accepted with an import of nothing.
+    pub fn review(
+        &self,
+        seq: u64,
+        decision: ReviewDecision,
+        source: Option<String>,
+    ) -> Result<ReviewOutcome, IntelError> {
+        let taxii = self.taxii().ok_or_else(|| {
+            IntelError::NotFound("this node has no TAXII server, so no review queue".into())
+        })?;
+        let store = taxii.store();
+        let item = store
+            .review_queue(seq.checked_sub(1), 1)?
+            .into_iter()
+            .find(|i| i.seq == seq)
+            .ok_or_else(|| {
+                IntelError::NotFound(format!("no object #{seq} is waiting for review"))
+            })?;
+        let (collection, id, version) = (item.collection.clone(), item.id.clone(), item.version);
+        let posted_by = item.posted_by.clone();
+        let entry = review_entry(store.as_ref(), item)?;
+        let import = match decision {
+            ReviewDecision::Accept => {
+                let object = entry.object.clone().ok_or_else(|| {
+                    IntelError::BadImport(format!(
+                        "{id} is no longer in collection {collection}; reject it instead"
+                    ))
+                })?;
+                let bundle = serde_json::json!({
+                    "type": "bundle",
+                    // A wrapper for the importer; the id only has to be well formed.
+                    "id": format!("bundle--00000000-0000-4000-8000-{:012x}", seq & 0xffff_ffff_ffff),
+                    "objects": [object],
+                });
+                let bytes = serde_json::to_vec(&bundle).map_err(db_err)?;
+                let opts = vigil_intel::ImportOptions {
+                    source: Some(source.unwrap_or_else(|| format!("taxii:{posted_by}"))),
+                    ..vigil_intel::ImportOptions::seen_at(now())
+                };
+                let mut book = IndicatorBook::new();
+                let parsed = vigil_intel::import(
+                    &mut book,
+                    vigil_intel::FeedKind::Stix,
+                    &bytes,
+                    &opts,
+                    &mut |_| {},
+                )
+                .map_err(|e| IntelError::BadImport(format!("{id}: {e}")))?;
+                let file = Some(format!("taxii {collection} {id}"));
+                Some(self.import(ImportRequest { parsed, file, book })?)
+            }
+            ReviewDecision::Reject => {
+                store.delete(&collection, &id, &[vigil_taxii::VersionSel::At(version)])?;
+                None
+            }
+        };
+        store.review_done(seq)?;
+        tracing::info!(seq, %id, ?decision, "TAXII inbox object reviewed");
+        Ok(ReviewOutcome { item: entry, decision, import })
     }
 
     /// The configuration (defaults until [`open`] sets it).

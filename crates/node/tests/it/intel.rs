@@ -554,3 +554,130 @@ fn taxii2_client_reads_confirmed_reports_and_stix_export_validates() {
     let out = node.cli(&["stix", "export", "--since", "yesterday"]);
     assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
 }
+
+/// A STIX 2.1 indicator of an EVM address as a MISP/OpenCTI user would post it.
+fn posted_indicator(n: u8, address: &str) -> Value {
+    json!({
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": format!("indicator--2b4c6a7e-1f0d-4c3b-9a8e-00000000000{n}"),
+        "created": "2026-11-20T10:00:00.000Z",
+        "modified": "2026-11-20T10:00:00.000Z",
+        "name": format!("drainer wallet {n}"),
+        "indicator_types": ["malicious-activity"],
+        "pattern": format!("[cryptocurrency-wallet:value = '{address}']"),
+        "pattern_type": "stix",
+        "valid_from": "2026-11-20T10:00:00Z"
+    })
+}
+
+#[test]
+fn taxii_inbox_posts_wait_for_review_then_accept_imports_and_reject_deletes() {
+    let password = "poster-password-41c9";
+    let mut taxii = vigil_taxii::TaxiiConfig::default();
+    taxii.users.push(vigil_taxii::UserConfig {
+        password_env: Some("VIGIL_TEST_TAXII_PASSWORD".into()),
+        can_write: true,
+        ..vigil_taxii::UserConfig::named("partner")
+    });
+    #[derive(serde::Serialize)]
+    struct Section {
+        taxii: vigil_taxii::TaxiiConfig,
+    }
+    let node = TestNode::start_with(
+        200,
+        true,
+        &toml::to_string(&Section { taxii }).unwrap(),
+        &[("VIGIL_TEST_TAXII_PASSWORD", password)],
+    );
+    let token = token_file(&node);
+    let (kept, dropped) = (
+        "0x1111111111111111111111111111111111111111",
+        "0x2222222222222222222222222222222222222222",
+    );
+    let inbox = format!(
+        "{}/taxii2/vigil/collections/{}/objects/",
+        node.url,
+        vigil_taxii::default_collection_id("inbox")
+    );
+    let media = "application/taxii+json;version=2.1";
+    let posted = reqwest::blocking::Client::new()
+        .post(&inbox)
+        .basic_auth("partner", Some(password))
+        .header("Accept", media)
+        .header("Content-Type", media)
+        .body(
+            json!({ "objects": [posted_indicator(1, kept), posted_indicator(2, dropped)] })
+                .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 202);
+
+    // Queued, not yet believed.
+    let queue = node.cli_json(&["feed", "review", "--admin-token-file", &token]);
+    let items = queue["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{queue}");
+    assert_eq!(items[0]["posted_by"], "partner");
+    assert_eq!(items[0]["object"]["pattern"], posted_indicator(1, kept)["pattern"]);
+    assert_eq!(check(&node, kept)["flagged"], false);
+    let (first, second) = (items[0]["seq"].as_u64().unwrap(), items[1]["seq"].as_u64().unwrap());
+
+    // The review needs the admin token.
+    let anonymous = reqwest::blocking::get(format!("{}/v1/intel/review", node.url)).unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    // Accept: its indicator joins the book under the poster's name.
+    let accepted = node.cli_json(&[
+        "feed",
+        "review",
+        "--accept",
+        &first.to_string(),
+        "--admin-token-file",
+        &token,
+    ]);
+    assert_eq!(accepted["decision"], "accept");
+    assert_eq!(accepted["import"]["report"]["imported"], 1, "{accepted}");
+    let c = check(&node, kept);
+    assert_eq!(c["flagged"], true, "{c}");
+    assert_eq!(sources(&c), ["taxii:partner"]);
+
+    // Reject: gone from the queue and from the inbox, and never flagged.
+    let text = node.cli(&[
+        "feed",
+        "review",
+        "--reject",
+        &second.to_string(),
+        "--admin-token-file",
+        &token,
+    ]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("rejected"));
+    assert_eq!(check(&node, dropped)["flagged"], false);
+    let queue = node.cli_json(&["feed", "review", "--admin-token-file", &token]);
+    assert_eq!(queue["items"], json!([]));
+    let object = reqwest::blocking::Client::new()
+        .get(format!("{inbox}{}/", posted_indicator(2, dropped)["id"].as_str().unwrap()))
+        .basic_auth("partner", Some(password))
+        .header("Accept", media)
+        .send()
+        .unwrap();
+    assert_eq!(object.status().as_u16(), 404);
+
+    // Deciding twice, or about nothing, is a clear error that changes nothing.
+    let again = node.cli(&[
+        "feed",
+        "review",
+        "--accept",
+        &second.to_string(),
+        "--admin-token-file",
+        &token,
+    ]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains(&format!("no object #{second} is waiting for review")),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(check(&node, dropped)["flagged"], false);
+}

@@ -44,7 +44,8 @@ async fn every_documented_path_is_served() {
             .replace("{id}", &"ab".repeat(32))
             .replace("{account}", &"cd".repeat(32))
             .replace("{indicator}", "example.com")
-            .replace("{height}", "1");
+            .replace("{height}", "1")
+            .replace("{seq}", "1");
         let method = if item.get("get").is_some() { "GET" } else { "POST" };
         if path == "/v1/events" {
             continue; // an endless stream; covered by the event tests
