@@ -137,6 +137,7 @@ async fn import(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReviewQuery {
     after: Option<u64>,
     limit: Option<usize>,
@@ -144,8 +145,9 @@ struct ReviewQuery {
 
 async fn review_queue(
     State(state): State<Shared>,
-    Query(q): Query<ReviewQuery>,
+    query: Result<Query<ReviewQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
     let items = tokio::task::spawn_blocking(move || state.intel.review_queue(q.after, limit))
         .await

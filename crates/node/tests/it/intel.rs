@@ -623,9 +623,18 @@ fn taxii_inbox_posts_wait_for_review_then_accept_imports_and_reject_deletes() {
     assert_eq!(check(&node, kept)["flagged"], false);
     let (first, second) = (items[0]["seq"].as_u64().unwrap(), items[1]["seq"].as_u64().unwrap());
 
-    // The review needs the admin token.
+    // The review needs the admin token; a bad query is a clear 400.
     let anonymous = reqwest::blocking::get(format!("{}/v1/intel/review", node.url)).unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
+    let secret = std::fs::read_to_string(&token).unwrap();
+    let bad: Value = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/intel/review?after=first", node.url))
+        .bearer_auth(secret.trim())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(bad["error"], "invalid_query", "{bad}");
 
     // Accept: its indicator joins the book under the poster's name.
     let accepted = node.cli_json(&[
