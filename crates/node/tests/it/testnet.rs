@@ -204,6 +204,20 @@ async fn metrics(node: &Validator) -> String {
     reqwest::get(format!("{}/metrics", node.url)).await.unwrap().text().await.unwrap()
 }
 
+/// Polls a gauge until it reads `want` (peer counts settle while connections form and the
+/// node samples them once a second), failing with the last metrics after `secs`.
+async fn wait_gauge(node: &Validator, name: &str, want: u64, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let m = metrics(node).await;
+        if metric(&m, name) == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{name} is not {want} after {secs} s:\n{m}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Reads a node's event stream on a thread and sends every `alert` event's data.
 fn watch_alerts(url: &str, found: mpsc::Sender<(String, Value)>) {
     let url = format!("{url}/v1/events");
@@ -400,8 +414,8 @@ async fn four_validator_processes_agree_survive_one_crash_halt_on_two_and_catch_
     let m = metrics(&net.nodes[0]).await;
     assert_eq!(metric(&m, "vigil_consensus_validators"), 4, "{m}");
     assert!(metric(&m, "vigil_consensus_rounds_total") >= 20, "{m}");
-    assert_eq!(metric(&m, "vigil_consensus_peers"), 3, "{m}");
-    assert_eq!(metric(&m, "vigil_gossip_peers"), 3, "{m}");
+    wait_gauge(&net.nodes[0], "vigil_consensus_peers", 3, 15).await;
+    wait_gauge(&net.nodes[0], "vigil_gossip_peers", 3, 15).await;
 
     // One validator down: the other three go on (its turns as proposer cost a timeout).
     net.nodes[3].kill();
