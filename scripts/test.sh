@@ -21,6 +21,11 @@ install_anvil() {
     log "installing anvil $ANVIL_VERSION (npm @foundry-rs/anvil) into $dir"
     npm install --silent --no-save --prefix "$dir" "@foundry-rs/anvil@$ANVIL_VERSION" >&2
   fi
+  # The .bin entry is a Node.js wrapper; run the platform binary it would start (no Node
+  # start-up per chain, and killing it stops anvil itself).
+  local real
+  real="$(find "$dir/node_modules/@foundry-rs" -path '*/bin/anvil' -type f -perm -u+x 2>/dev/null | head -n 1)"
+  [ -n "$real" ] && bin="$real"
   "$bin" --version >/dev/null
   export VIGIL_ANVIL="$bin"
 }

@@ -63,9 +63,27 @@ pub fn anvil_binary() -> Option<String> {
     on_path.then(|| "anvil".into())
 }
 
-/// A real anvil on a loopback port, killed when dropped.
+/// Kills the process group led by a process (spawned with `process_group(0)`) when dropped.
+struct GroupKill(Option<u32>);
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            use nix::sys::signal::{Signal, killpg};
+            // The group may already be gone: nothing to do then.
+            let _ = killpg(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
+/// A real anvil on a loopback port, killed when dropped — with its whole process group, since
+/// `binary` may be a wrapper (the npm package's `anvil` is a Node.js script that spawns the real
+/// binary, which killing the script alone would leave running).
 pub struct DevChain {
     child: Child,
+    /// Anvil's own process group, killed on drop after the child.
+    _group: GroupKill,
     /// Its port.
     pub port: u16,
     /// A provider over HTTP.
@@ -75,13 +93,18 @@ pub struct DevChain {
 impl DevChain {
     /// Starts `binary` without automatic mining on `port` (0: any free one).
     pub async fn start(binary: &str, port: u16) -> Result<Self, ScenarioError> {
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--no-mining"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| ScenarioError(format!("cannot run {binary}: {e}")))?;
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        command.process_group(0);
+        let mut child =
+            command.spawn().map_err(|e| ScenarioError(format!("cannot run {binary}: {e}")))?;
+        // From here on, returning early (an error below) kills the group too.
+        let group = GroupKill(child.id());
         let stdout = child.stdout.take().ok_or_else(|| err("no stdout"))?;
         let mut lines = BufReader::new(stdout).lines();
         let port = tokio::time::timeout(Duration::from_secs(20), async {
@@ -102,7 +125,7 @@ impl DevChain {
             .await
             .map_err(err)?
             .erased();
-        Ok(Self { child, port, provider })
+        Ok(Self { child, _group: group, port, provider })
     }
 
     /// Its HTTP URL.
