@@ -8,7 +8,7 @@ use alloy_primitives::U256;
 use vigil_core::{AlertKind, EvmAddress, Indicator, Severity, TxRef};
 
 use crate::config::ProtectedContract;
-use crate::events::Event;
+use crate::effects::{Asset, Effects};
 use crate::index::IndicatorIndex;
 use crate::model::{BlockRef, Transaction};
 
@@ -154,19 +154,18 @@ impl Balances {
         self.map.clear();
     }
 
-    /// Applies a mined transaction's ERC-20 transfers to the known balances.
-    pub(crate) fn apply(&mut self, tx: &Transaction) {
+    /// Applies a mined transaction's token movements to the known balances.
+    pub(crate) fn apply(&mut self, tx: &Transaction, effects: &Effects) {
         if self.map.is_empty() || !tx.succeeded() {
             return;
         }
-        for (token, event) in tx.events() {
-            if let Event::Erc20Transfer { from, to, value } = event {
-                if let Some(b) = self.map.get_mut(&(*from, token)) {
-                    *b = b.saturating_sub(*value);
-                }
-                if let Some(b) = self.map.get_mut(&(*to, token)) {
-                    *b = b.saturating_add(*value);
-                }
+        for m in &effects.movements {
+            let Asset::Token(token) = m.asset else { continue };
+            if let Some(b) = self.map.get_mut(&(m.from, token)) {
+                *b = b.saturating_sub(m.amount);
+            }
+            if let Some(b) = self.map.get_mut(&(m.to, token)) {
+                *b = b.saturating_add(m.amount);
             }
         }
     }
@@ -183,6 +182,8 @@ pub struct Context<'a> {
     pub balances: &'a Balances,
     /// The newest mined block processed so far.
     pub head: Option<u64>,
+    /// What the inspected transaction did (empty at the end of a block).
+    pub effects: &'a Effects,
 }
 
 /// A detector: inspects transactions one at a time (pending ones first, then again when mined)
@@ -201,13 +202,14 @@ pub trait Detector: Send {
     fn rewind(&mut self, _height: u64) {}
 }
 
-/// An ERC-20 transfer in a transaction's logs: `(token, from, to, value)`.
-pub(crate) fn erc20_transfers(
-    tx: &Transaction,
-) -> impl Iterator<Item = (EvmAddress, EvmAddress, EvmAddress, U256)> + '_ {
-    tx.events().filter_map(|(token, e)| match e {
-        Event::Erc20Transfer { from, to, value } => Some((token, *from, *to, *value)),
-        _ => None,
+/// The token movements of a transaction (from its call tree, logs or calldata, once each):
+/// `(token, from, to, amount)`.
+pub(crate) fn token_movements<'a>(
+    cx: &'a Context<'_>,
+) -> impl Iterator<Item = (EvmAddress, EvmAddress, EvmAddress, U256)> + 'a {
+    cx.effects.movements.iter().filter_map(|m| match m.asset {
+        Asset::Token(t) => Some((t, m.from, m.to, m.amount)),
+        Asset::Native => None,
     })
 }
 

@@ -10,6 +10,7 @@ use vigil_core::Alert;
 use crate::config::DetectConfig;
 use crate::cooldown::Cooldown;
 use crate::detector::{Balances, Context, Detector, Finding, Protected};
+use crate::effects::Effects;
 use crate::detectors::{
     FlashLoanExploit, FreshAttackerContract, IndicatorMatch, OutflowRateLimit, SuspiciousProposal,
     VolumeAnomaly,
@@ -145,17 +146,19 @@ impl Engine {
     pub fn process_tx_into(&mut self, tx: &Transaction, out: &mut Vec<Alert>) {
         self.stats.transactions += 1;
         self.findings.clear();
+        let effects = Effects::of(tx);
         let cx = Context {
             indicators: &self.indicators,
             protected: &self.protected,
             balances: &self.balances,
             head: self.head,
+            effects: &effects,
         };
         for d in &mut self.detectors {
             d.inspect(tx, &cx, &mut self.findings);
         }
         if !tx.is_pending() {
-            self.balances.apply(tx);
+            self.balances.apply(tx, &effects);
         }
         self.emit(Some(tx), out);
     }
@@ -170,11 +173,13 @@ impl Engine {
             self.process_tx_into(tx, &mut out);
         }
         self.findings.clear();
+        let effects = Effects::default();
         let cx = Context {
             indicators: &self.indicators,
             protected: &self.protected,
             balances: &self.balances,
             head: self.head,
+            effects: &effects,
         };
         for d in &mut self.detectors {
             d.end_block(&block.header, &cx, &mut self.findings);

@@ -2,7 +2,9 @@
 //!
 //! It owns:
 //! - the transaction model ([`model`]): pending and mined transactions, decoded calls
-//!   ([`calls`]) and logs ([`events`]);
+//!   ([`calls`]) and logs ([`events`]), call trees ([`trace`]) and what a transaction did,
+//!   derived once from them for every detector ([`effects`]);
+//! - readers of recorded traces for `vigil replay` ([`replay`]);
 //! - the indicator index ([`index`]): hash lookups of flagged addresses, code hashes, selectors,
 //!   transactions and domains, fed by the node from ledger verdicts and imported feeds;
 //! - the [`Detector`] seam and six built-in detectors ([`detectors`]): indicator match, outflow
@@ -19,16 +21,21 @@ pub mod config;
 pub mod cooldown;
 pub mod detector;
 pub mod detectors;
+pub mod effects;
 pub mod engine;
 pub mod events;
 pub mod index;
 pub mod model;
+pub mod replay;
 pub mod rules;
+pub mod trace;
 
 pub use alloy_primitives::{Bytes, U256};
 pub use config::{DetectConfig, ProtectedContract};
 pub use detector::{Context, Detector, Finding};
+pub use effects::{Asset, Effects};
 pub use engine::{Engine, EngineStats};
 pub use index::{IndexError, IndicatorHit, IndicatorIndex, IndicatorMeta, IndicatorUpdate};
 pub use model::{Block, BlockRef, CreatedContract, Log, TokenBalance, Transaction, TxStatus};
 pub use rules::{RuleError, RuleSet};
+pub use trace::{CallFrame, CallKind, CallTrace};

@@ -10,6 +10,7 @@ use vigil_core::{B256, EvmAddress, EvmChainId, Selector, TxRef};
 
 use crate::calls::{Call, decode_call};
 use crate::events::{Event, decode_log};
+use crate::trace::CallTrace;
 
 /// The block a transaction was mined in.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -101,6 +102,9 @@ pub struct Transaction {
     pub logs: Vec<Log>,
     /// Pending or mined.
     pub status: TxStatus,
+    /// The call tree, when the collector could trace it (or a simulation produced it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<CallTrace>,
 }
 
 impl Transaction {
@@ -129,6 +133,7 @@ impl Transaction {
             created: None,
             logs: Vec::new(),
             status: TxStatus::Pending { seen_at },
+            trace: None,
         }
     }
 
@@ -145,6 +150,12 @@ impl Transaction {
         self.status = TxStatus::Mined { block, index, success, gas_used };
         self.logs = logs;
         self.created = created;
+        self
+    }
+
+    /// The same transaction with its call tree.
+    pub fn with_trace(mut self, trace: CallTrace) -> Self {
+        self.trace = Some(trace);
         self
     }
 

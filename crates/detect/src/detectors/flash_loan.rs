@@ -1,17 +1,27 @@
 //! Flash-loan exploit pattern: a flash loan and, in the same transaction, a large profit to the
-//! sender (or the contracts it used), or a large net outflow from a protected contract.
+//! sender's side (the sender, the contract it called, the loan receivers and contracts created
+//! in the transaction), or a large net outflow from a protected contract.
+//!
+//! Flash loans come from the call tree when there is one (a lender sending an asset, calling
+//! the borrower back and being repaid: Aave, Balancer, dYdX, Uniswap V2 flash swaps and V3
+//! `flash`, ERC-3156 and Maker flash mints, DODO, or any lender of that shape), else from the
+//! logs. Movements come from the tree's calls when logs are missing, so the pattern is seen in
+//! a bare `callTracer` tree.
 //!
 //! "Large" has no price feed behind it: a profit is large when it is at least a share of the
-//! loan in the same token, or above a configured amount per token; an outflow is large when it
+//! loan in the same asset, or above a configured amount per token; an outflow is large when it
 //! is a share of the protected contract's balance (or, when that is unknown, at least the loan).
-//! Profits need logs, so only mined transactions are inspected.
+//! A flash loan with a large profit is high severity only with more evidence that value was
+//! taken rather than earned (a protected outflow, or a contract paying the sender's side
+//! without being paid back, outside a liquidation); otherwise it is medium, since arbitrage
+//! and liquidations borrow every block.
 
 use alloy_primitives::U256;
 use vigil_core::{AlertKind, EvmAddress, Severity};
 
 use crate::config::FlashLoanConfig;
-use crate::detector::{Context, Detector, Finding, bps, erc20_transfers, percent};
-use crate::events::FlashLoanLeg;
+use crate::detector::{Context, Detector, Finding, bps, percent};
+use crate::effects::Asset;
 use crate::model::Transaction;
 
 /// Its name.
@@ -29,18 +39,17 @@ impl FlashLoanExploit {
     }
 }
 
-/// Per token: (token, in, out).
-type Flows = Vec<(EvmAddress, U256, U256)>;
-
-/// Adds to the (in, out) of `token`.
-fn add(flows: &mut Flows, token: EvmAddress, inflow: U256, outflow: U256) {
-    match flows.iter_mut().find(|(t, _, _)| *t == token) {
-        Some(f) => {
-            f.1 = f.1.saturating_add(inflow);
-            f.2 = f.2.saturating_add(outflow);
-        }
-        None => flows.push((token, inflow, outflow)),
-    }
+/// The sender's side of a transaction: the sender, the contract it called, the flash-loan
+/// receivers and the contracts it created.
+pub(crate) fn sender_side(tx: &Transaction, cx: &Context<'_>) -> Vec<EvmAddress> {
+    let mut side = vec![tx.from];
+    side.extend(tx.to);
+    side.extend(cx.effects.flash_loans.iter().map(|l| l.receiver));
+    side.extend(cx.effects.created.iter().copied());
+    side.retain(|a| !cx.protected.contains(a));
+    side.sort_unstable();
+    side.dedup();
+    side
 }
 
 impl Detector for FlashLoanExploit {
@@ -49,84 +58,62 @@ impl Detector for FlashLoanExploit {
     }
 
     fn inspect(&mut self, tx: &Transaction, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        if !self.config.enabled || tx.is_pending() || !tx.succeeded() {
+        let fx = cx.effects;
+        // A pending transaction has effects only once simulated (a trace); mined ones have logs.
+        if !self.config.enabled || !tx.succeeded() || (tx.is_pending() && !fx.traced) {
             return;
         }
-        let loans: Vec<FlashLoanLeg> = tx.events().filter_map(|(_, e)| e.flash_loan()).collect();
+        let loans = &fx.flash_loans;
         if loans.is_empty() {
             return;
         }
-        let loaned = |token: &EvmAddress| -> U256 {
+        let loaned = |asset: &Asset| -> U256 {
             loans
                 .iter()
-                .filter(|l| l.asset.as_ref() == Some(token))
+                .filter(|l| l.asset.as_ref() == Some(asset))
                 .fold(U256::ZERO, |a, l| a.saturating_add(l.amount))
         };
-
-        // The sender, the contract it called and the loan receivers count as one beneficiary.
-        let mut beneficiaries = vec![tx.from];
-        beneficiaries.extend(tx.to);
-        beneficiaries.extend(loans.iter().map(|l| l.receiver));
-        let is_b = |a: &EvmAddress| beneficiaries.contains(a);
-
-        let mut profit_flows = Vec::new();
-        let mut protected_flows: Vec<(EvmAddress, Flows)> = Vec::new();
-        for (token, from, to, value) in erc20_transfers(tx) {
-            match (is_b(&from), is_b(&to)) {
-                (false, true) => add(&mut profit_flows, token, value, U256::ZERO),
-                (true, false) => add(&mut profit_flows, token, U256::ZERO, value),
-                _ => {}
-            }
-            for (holder, is_out) in [(from, true), (to, false)] {
-                if cx.protected.contains(&holder) && from != to {
-                    let i = match protected_flows.iter().position(|(h, _)| *h == holder) {
-                        Some(i) => i,
-                        None => {
-                            protected_flows.push((holder, Vec::new()));
-                            protected_flows.len() - 1
-                        }
-                    };
-                    let (i_in, i_out) =
-                        if is_out { (U256::ZERO, value) } else { (value, U256::ZERO) };
-                    add(&mut protected_flows[i].1, token, i_in, i_out);
-                }
-            }
-        }
+        let side = sender_side(tx, cx);
 
         let mut reasons = Vec::new();
         let mut finding_meta = Vec::new();
         let mut large_profit = false;
-        for (token, inflow, outflow) in &profit_flows {
-            let profit = inflow.saturating_sub(*outflow);
+        for (asset, delta) in fx.group_deltas(&side) {
+            let profit = delta.gain();
             if profit.is_zero() {
                 continue;
             }
-            let loan = loaned(token);
+            let loan = loaned(&asset);
             let by_loan = bps(profit, loan).filter(|b| *b >= u64::from(self.config.min_profit_bps));
-            let by_amount = self.config.large_amounts.get(token).is_some_and(|min| profit >= *min);
+            let by_amount = match asset {
+                Asset::Token(t) => self.config.large_amounts.get(&t).is_some_and(|min| profit >= *min),
+                Asset::Native => false,
+            };
             if by_loan.is_some() || by_amount {
                 large_profit = true;
                 let share =
                     by_loan.map(|b| format!(" ({} of the loan)", percent(b))).unwrap_or_default();
-                reasons.push(format!("a profit of {profit} units of token {token}{share}"));
-                finding_meta.push((format!("profit.{token}"), profit.to_string()));
+                reasons.push(format!("a profit of {profit} units of {asset}{share}"));
+                finding_meta.push((format!("profit.{}", asset.key()), profit.to_string()));
             }
         }
+
         let mut large_outflow = false;
         let mut drained = Vec::new();
-        for (holder, flows) in &protected_flows {
-            for (token, inflow, outflow) in flows {
-                let net = outflow.saturating_sub(*inflow);
+        for holder in cx.protected.addresses() {
+            for (asset, delta) in fx.deltas_of(holder) {
+                let net = delta.loss();
+                let Asset::Token(token) = asset else { continue };
                 if net.is_zero() {
                     continue;
                 }
-                let large = match cx.balances.get(holder, token) {
+                let large = match cx.balances.get(holder, &token) {
                     Some(balance) => bps(net, balance)
                         .is_some_and(|b| b >= u64::from(self.config.min_protected_outflow_bps)),
                     None => {
-                        let loan = loaned(token);
+                        let loan = loaned(&asset);
                         (!loan.is_zero() && net >= loan)
-                            || self.config.large_amounts.get(token).is_some_and(|min| net >= *min)
+                            || self.config.large_amounts.get(&token).is_some_and(|min| net >= *min)
                     }
                 };
                 if large {
@@ -134,7 +121,7 @@ impl Detector for FlashLoanExploit {
                     drained.push(*holder);
                     let share = cx
                         .balances
-                        .get(holder, token)
+                        .get(holder, &token)
                         .and_then(|b| bps(net, b))
                         .map(|b| format!(" ({} of its balance)", percent(b)))
                         .unwrap_or_default();
@@ -149,12 +136,24 @@ impl Detector for FlashLoanExploit {
         if !large_profit && !large_outflow {
             return;
         }
-        let both = large_profit && large_outflow;
+        // Value taken, not earned: a contract paid the sender's side and got nothing back.
+        let victims = if large_profit && !fx.liquidation { fx.one_way_senders(&side) } else { vec![] };
+        for (v, assets) in &victims {
+            let what: Vec<String> = assets.iter().map(|(a, n)| format!("{n} units of {a}")).collect();
+            reasons.push(format!("{} paid {} and received nothing back", cx.protected.describe(v), what.join(", ")));
+        }
+        let (severity, confidence) = match (large_profit, large_outflow, !victims.is_empty()) {
+            (true, true, _) => (Severity::Critical, 90),
+            (false, true, _) => (Severity::High, 75),
+            (true, false, true) => (Severity::High, 75),
+            (true, false, false) => (Severity::Medium, 50),
+            (false, false, _) => return,
+        };
         let loans_text: Vec<String> = loans
             .iter()
             .map(|l| match l.asset {
-                Some(asset) => format!("{} units of {asset} to {}", l.amount, l.receiver),
-                None => format!("{} units to {}", l.amount, l.receiver),
+                Some(asset) => format!("{} units of {asset} from {} to {}", l.amount, l.lender, l.receiver),
+                None => format!("{} units from {} to {}", l.amount, l.lender, l.receiver),
             })
             .collect();
         let description = format!(
@@ -163,20 +162,19 @@ impl Detector for FlashLoanExploit {
             loans_text.join(", "),
             reasons.join(" and ")
         );
-        let mut finding = Finding::new(
-            NAME,
-            if both { Severity::Critical } else { Severity::High },
-            AlertKind::Exploit,
-            if both { 90 } else { 75 },
-            description,
-        )
-        .incident(tx.from.to_string())
-        .address(tx.from);
-        for l in &loans {
+        let kind = if severity >= Severity::High { AlertKind::Exploit } else { AlertKind::Suspicious };
+        let mut finding = Finding::new(NAME, severity, kind, confidence, description)
+            .incident(tx.from.to_string())
+            .address(tx.from)
+            .meta("traced", fx.traced);
+        for l in loans {
             finding = finding.address(l.receiver);
         }
         for h in drained {
             finding = finding.address(h);
+        }
+        for (v, _) in &victims {
+            finding = finding.address(*v);
         }
         for (i, text) in loans_text.iter().enumerate() {
             finding = finding.meta(&format!("loan.{i}"), text);

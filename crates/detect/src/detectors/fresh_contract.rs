@@ -14,7 +14,7 @@ use vigil_core::{AlertKind, B256, EvmAddress, Selector, Severity};
 
 use crate::calls::{FLASH_LOAN_CALLBACK_SELECTORS, flash_loan_api, is_flash_loan_selector};
 use crate::config::FreshContractConfig;
-use crate::detector::{Context, Detector, Finding, erc20_transfers};
+use crate::detector::{Context, Detector, Finding, token_movements};
 use crate::model::{BlockRef, Transaction};
 
 /// Its name.
@@ -209,7 +209,7 @@ impl Detector for FreshAttackerContract {
         }
         // A protected contract ran code in this transaction if it emitted a log or sent tokens;
         // receiving tokens alone says nothing about who called it.
-        for (_, from, _, _) in erc20_transfers(tx) {
+        for (_, from, _, _) in token_movements(cx) {
             if cx.protected.contains(&from) && !touched.contains(&from) {
                 touched.push(from);
             }

@@ -9,7 +9,7 @@ use alloy_primitives::U256;
 use vigil_core::{AlertKind, EvmAddress, Severity};
 
 use crate::config::OutflowConfig;
-use crate::detector::{Context, Detector, Finding, bps, erc20_transfers, percent};
+use crate::detector::{Context, Detector, Finding, bps, percent, token_movements};
 use crate::model::Transaction;
 
 /// Its name.
@@ -49,7 +49,7 @@ impl Detector for OutflowRateLimit {
         let Some(block) = tx.block().copied() else { return };
         // This transaction's (in, out) per protected (holder, token).
         self.tx_flows.clear();
-        for (token, from, to, value) in erc20_transfers(tx) {
+        for (token, from, to, value) in token_movements(cx) {
             for (holder, is_out) in [(from, true), (to, false)] {
                 if !cx.protected.contains(&holder) || from == to {
                     continue;

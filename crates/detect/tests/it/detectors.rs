@@ -8,7 +8,7 @@ use vigil_detect::config::{
 };
 use vigil_detect::detector::{Balances, Protected};
 use vigil_detect::detectors::*;
-use vigil_detect::{Context, Detector, Finding, IndicatorIndex, IndicatorMeta, Transaction};
+use vigil_detect::{Context, Detector, Effects, Finding, IndicatorIndex, IndicatorMeta, Transaction};
 
 use crate::support::*;
 
@@ -35,17 +35,19 @@ impl World {
             head: None,
         }
     }
-    fn cx(&self) -> Context<'_> {
+    fn cx<'a>(&'a self, effects: &'a Effects) -> Context<'a> {
         Context {
             indicators: &self.index,
             protected: &self.protected,
             balances: &self.balances,
             head: self.head,
+            effects,
         }
     }
     fn run(&self, d: &mut dyn Detector, tx: &Transaction) -> Vec<Finding> {
         let mut out = Vec::new();
-        d.inspect(tx, &self.cx(), &mut out);
+        let effects = Effects::of(tx);
+        d.inspect(tx, &self.cx(&effects), &mut out);
         out
     }
 }
@@ -235,8 +237,9 @@ fn withdrawal_spike_after_warmup_is_an_anomaly() {
         let tx =
             TxB::new(n).mined(n, vec![transfer(a(TOKEN), a(VAULT), a(0x01), U256::from(amount))]);
         let mut out = Vec::new();
-        d.inspect(&tx, &w.cx(), &mut out);
-        d.end_block(&block_ref(n), &w.cx(), &mut out);
+        let fx = Effects::of(&tx);
+        d.inspect(&tx, &w.cx(&fx), &mut out);
+        d.end_block(&block_ref(n), &w.cx(&fx), &mut out);
         out
     }
     for n in 1..=20 {
@@ -273,8 +276,9 @@ fn liquidation_spike_is_an_anomaly_and_warmup_is_respected() {
         };
         let tx = TxB::new(n).mined(n, vec![liquidation(a(POOL), a(TOKEN), U256::from(amount))]);
         let mut out = Vec::new();
-        d.inspect(&tx, &w.cx(), &mut out);
-        d.end_block(&block_ref(n), &w.cx(), &mut out);
+        let fx = Effects::of(&tx);
+        d.inspect(&tx, &w.cx(&fx), &mut out);
+        d.end_block(&block_ref(n), &w.cx(&fx), &mut out);
         all.push((n, out));
     }
     let fired: Vec<u64> = all.iter().filter(|(_, o)| !o.is_empty()).map(|(n, _)| *n).collect();

@@ -39,7 +39,14 @@ fn eval(rules: &mut RuleSet, tx: &Transaction) -> Vec<vigil_detect::Finding> {
     let index = IndicatorIndex::new();
     let protected = Protected::default();
     let balances = Balances::default();
-    let cx = Context { indicators: &index, protected: &protected, balances: &balances, head: None };
+    let effects = vigil_detect::Effects::of(tx);
+    let cx = Context {
+        indicators: &index,
+        protected: &protected,
+        balances: &balances,
+        head: None,
+        effects: &effects,
+    };
     let mut out = Vec::new();
     rules.inspect(tx, &cx, &mut out);
     out

@@ -1,0 +1,319 @@
+//! Call traces: the tree of calls a transaction made, as an RPC node's tracer or a simulation
+//! reports it, in one shape whatever the source.
+//!
+//! - [`CallFrame`] / [`CallTrace`]: the model (kind, from, to, value, input, output, gas, error,
+//!   the frame's logs when known, children);
+//! - [`geth`]: readers of geth's `callTracer` output (one tree, or the array
+//!   `debug_traceBlock*` returns);
+//! - [`parity`]: readers of parity/OpenEthereum `trace_block` / `trace_transaction` rows, alone
+//!   or inside a block object with `traces` and `receipts`.
+//!
+//! Real traces are incomplete: gas, outputs or logs may be missing, `type` may be spelled in
+//! any case or given as a separate call type. Readers accept all of that and fail only on what
+//! is really malformed, naming where ([`TraceError`]).
+
+pub mod geth;
+pub mod parity;
+
+use alloy_primitives::{Bytes, U256};
+use serde::{Deserialize, Serialize};
+use vigil_core::{EvmAddress, Selector};
+
+use crate::model::Log;
+
+/// What kind of frame a call is.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallKind {
+    /// `CALL`.
+    Call,
+    /// `STATICCALL`.
+    StaticCall,
+    /// `DELEGATECALL`: runs `to`'s code in `from`'s storage context.
+    DelegateCall,
+    /// `CALLCODE`: like `DELEGATECALL`, with its own value.
+    CallCode,
+    /// `CREATE`.
+    Create,
+    /// `CREATE2`.
+    Create2,
+    /// `SELFDESTRUCT`: `from` is destroyed, its balance (`value`) goes to `to`.
+    SelfDestruct,
+}
+
+impl CallKind {
+    /// Parses a tracer's name for it, in any case (`call`, `STATICCALL`, `delegateCall`,
+    /// `suicide`, ...).
+    pub fn parse(name: &str) -> Option<Self> {
+        let lower = name.to_ascii_lowercase();
+        Some(match lower.as_str() {
+            "call" => Self::Call,
+            "staticcall" => Self::StaticCall,
+            "delegatecall" => Self::DelegateCall,
+            "callcode" => Self::CallCode,
+            "create" => Self::Create,
+            "create2" => Self::Create2,
+            "selfdestruct" | "suicide" => Self::SelfDestruct,
+            _ => return None,
+        })
+    }
+
+    /// The opcode's name, as geth writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Call => "CALL",
+            Self::StaticCall => "STATICCALL",
+            Self::DelegateCall => "DELEGATECALL",
+            Self::CallCode => "CALLCODE",
+            Self::Create => "CREATE",
+            Self::Create2 => "CREATE2",
+            Self::SelfDestruct => "SELFDESTRUCT",
+        }
+    }
+
+    /// Whether it creates a contract.
+    pub fn is_create(self) -> bool {
+        matches!(self, Self::Create | Self::Create2)
+    }
+
+    /// Whether the callee's code runs in the caller's storage context.
+    pub fn runs_in_caller_context(self) -> bool {
+        matches!(self, Self::DelegateCall | Self::CallCode)
+    }
+}
+
+/// One frame of a call tree.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct CallFrame {
+    /// What kind of call.
+    pub kind: CallKind,
+    /// The caller (for a `DELEGATECALL`, the context the code runs in).
+    pub from: EvmAddress,
+    /// The callee, or the created contract; `None` for a creation that failed.
+    pub to: Option<EvmAddress>,
+    /// Wei sent (for `SELFDESTRUCT`, the balance sent to `to`).
+    #[serde(default)]
+    pub value: U256,
+    /// Calldata, or init code for a creation.
+    #[serde(default)]
+    pub input: Bytes,
+    /// Return data (runtime code for a creation), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Bytes>,
+    /// Gas given to the frame, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas: Option<u64>,
+    /// Gas the frame used, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_used: Option<u64>,
+    /// Why the frame failed (`execution reverted`, `out of gas`, ...); `None` when it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The decoded revert reason, when the tracer gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revert_reason: Option<String>,
+    /// Logs the frame itself emitted, in order (see [`CallTrace::with_logs`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<Log>,
+    /// The calls it made, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallFrame>,
+}
+
+impl CallFrame {
+    /// A successful frame with no output, gas, logs or children.
+    pub fn new(kind: CallKind, from: EvmAddress, to: Option<EvmAddress>, input: Bytes) -> Self {
+        Self {
+            kind,
+            from,
+            to,
+            value: U256::ZERO,
+            input,
+            output: None,
+            gas: None,
+            gas_used: None,
+            error: None,
+            revert_reason: None,
+            logs: Vec::new(),
+            calls: Vec::new(),
+        }
+    }
+
+    /// The 4-byte selector of its calldata (not for creations).
+    pub fn selector(&self) -> Option<Selector> {
+        if self.kind.is_create() || self.kind == CallKind::SelfDestruct {
+            return None;
+        }
+        Selector::from_calldata(&self.input)
+    }
+
+    /// Whether the frame itself succeeded (its parent may still have reverted).
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// The frames of the tree, parents before children, in call order.
+    pub fn walk(&self) -> impl Iterator<Item = &CallFrame> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || {
+            let frame = stack.pop()?;
+            stack.extend(frame.calls.iter().rev());
+            Some(frame)
+        })
+    }
+
+    /// How many frames the tree has.
+    pub fn len(&self) -> usize {
+        self.walk().count()
+    }
+
+    /// Always `false`: a tree has at least its root.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Removes every log from the tree (to test what detectors see without them).
+    pub fn strip_logs(&mut self) {
+        self.logs.clear();
+        for c in &mut self.calls {
+            c.strip_logs();
+        }
+    }
+}
+
+/// A transaction's call tree.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct CallTrace {
+    /// The top-level call.
+    pub root: CallFrame,
+    /// Whether frames carry the logs they emitted (geth `callTracer` with `withLog: true`):
+    /// when `false`, frames have no logs and token movements are read from calls instead.
+    #[serde(default)]
+    pub with_logs: bool,
+}
+
+impl CallTrace {
+    /// A trace of `root`; `with_logs` is whether the tracer recorded logs per frame.
+    pub fn new(root: CallFrame, with_logs: bool) -> Self {
+        Self { root, with_logs }
+    }
+
+    /// The same trace with every log removed.
+    pub fn without_logs(mut self) -> Self {
+        self.root.strip_logs();
+        self.with_logs = false;
+        self
+    }
+}
+
+/// Why a trace could not be read.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum TraceError {
+    /// Not JSON, or JSON of another shape.
+    #[error("{at}: {message}")]
+    Malformed {
+        /// Where: a JSON line and column, or a trace's position.
+        at: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl TraceError {
+    pub(crate) fn at(at: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Malformed { at: at.into(), message: message.into() }
+    }
+}
+
+/// Parses a `0x` hex quantity (or a JSON number written as a string) into a `U256`.
+pub(crate) fn quantity(s: &str) -> Result<U256, String> {
+    let t = s.trim();
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        if hex.is_empty() {
+            return Ok(U256::ZERO);
+        }
+        U256::from_str_radix(hex, 16).map_err(|e| format!("bad hex quantity {s:?}: {e}"))
+    } else {
+        U256::from_str_radix(t, 10).map_err(|e| format!("bad quantity {s:?}: {e}"))
+    }
+}
+
+/// Parses a 20-byte address in any case (checksums are not enforced: traces are lower case,
+/// and a tracer's output is not a user's typing).
+pub(crate) fn address(s: &str) -> Result<EvmAddress, String> {
+    let hex = s.trim().strip_prefix("0x").unwrap_or(s.trim());
+    let mut out = [0u8; 20];
+    if hex.len() != 40 {
+        return Err(format!("address {s:?} is not 20 bytes"));
+    }
+    alloy_primitives::hex::decode_to_slice(hex, &mut out)
+        .map_err(|e| format!("address {s:?}: {e}"))?;
+    Ok(EvmAddress(out))
+}
+
+/// Parses `0x` hex bytes (odd lengths are refused).
+pub(crate) fn bytes(s: &str) -> Result<Bytes, String> {
+    let hex = s.trim().strip_prefix("0x").unwrap_or(s.trim());
+    alloy_primitives::hex::decode(hex)
+        .map(Bytes::from)
+        .map_err(|e| format!("bad hex bytes ({} chars): {e}", s.len()))
+}
+
+/// A JSON value that is a quantity: a hex or decimal string, or a number.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Quantity {
+    Text(String),
+    Number(u64),
+}
+
+impl Quantity {
+    pub(crate) fn value(&self) -> Result<U256, String> {
+        match self {
+            Self::Text(s) => quantity(s),
+            Self::Number(n) => Ok(U256::from(*n)),
+        }
+    }
+
+    pub(crate) fn as_u64(&self) -> Result<u64, String> {
+        let v = self.value()?;
+        u64::try_from(v).map_err(|_| format!("quantity {v} does not fit 64 bits"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_in_any_case() {
+        assert_eq!(CallKind::parse("delegateCall"), Some(CallKind::DelegateCall));
+        assert_eq!(CallKind::parse("STATICCALL"), Some(CallKind::StaticCall));
+        assert_eq!(CallKind::parse("suicide"), Some(CallKind::SelfDestruct));
+        assert_eq!(CallKind::parse("reward"), None);
+    }
+
+    #[test]
+    fn walk_is_preorder() {
+        let a = EvmAddress([1; 20]);
+        let mut root = CallFrame::new(CallKind::Call, a, Some(a), Bytes::new());
+        let mut child = CallFrame::new(CallKind::Call, a, Some(EvmAddress([2; 20])), Bytes::new());
+        child.calls.push(CallFrame::new(CallKind::StaticCall, a, Some(EvmAddress([3; 20])), Bytes::new()));
+        root.calls.push(child);
+        root.calls.push(CallFrame::new(CallKind::Call, a, Some(EvmAddress([4; 20])), Bytes::new()));
+        let order: Vec<u8> = root.walk().map(|f| f.to.unwrap().0[0]).collect();
+        assert_eq!(order, vec![1, 2, 3, 4]);
+        assert_eq!(root.len(), 4);
+    }
+
+    #[test]
+    fn quantities_and_addresses_are_lenient_but_checked() {
+        assert_eq!(quantity("0x").unwrap(), U256::ZERO);
+        assert_eq!(quantity("0x10").unwrap(), U256::from(16));
+        assert_eq!(quantity("42").unwrap(), U256::from(42));
+        assert!(quantity("0xzz").is_err());
+        assert!(address("0xAbCdEf0000000000000000000000000000000001").is_ok());
+        assert!(address("0x01").is_err());
+        assert!(bytes("0x123").is_err());
+    }
+}
