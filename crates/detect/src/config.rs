@@ -153,6 +153,38 @@ pub struct DetectConfig {
     pub governance: GovernanceConfig,
     /// Fresh attacker contracts.
     pub fresh_contract: FreshContractConfig,
+    /// Reentrancy (needs call traces).
+    pub reentrancy: ReentrancyConfig,
+    /// Price manipulation (needs call traces).
+    pub price_manipulation: PriceManipulationConfig,
+}
+
+/// The reentrancy detector.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReentrancyConfig {
+    /// Whether it runs.
+    pub enabled: bool,
+}
+
+impl Default for ReentrancyConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// The price-manipulation detector.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriceManipulationConfig {
+    /// Whether it runs.
+    pub enabled: bool,
+}
+
+impl Default for PriceManipulationConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 /// The cooldown when none is configured: ten minutes.

@@ -737,17 +737,25 @@ fn flash_loans_in_tree(fx: &Effects, tx: &Transaction) -> Vec<FlashLoan> {
         let Some(cb) = callback else { continue };
         let Some(receiver) = fx.frames[cb].to else { continue };
         let moves = fx.movements_in(i);
-        // Lent: the lender (or a mint) to the receiver before the callback returned.
+        // Lent: to the receiver before the callback, from the lender (or a mint); a named API
+        // may pay from another contract of its own (Aave V2 pays from the aToken). Repaid: to the
+        // lender (or its paying contract, or burnt) after the callback started.
         let mut lent: BTreeMap<Asset, U256> = BTreeMap::new();
-        let mut back: BTreeMap<Asset, U256> = BTreeMap::new();
-        for m in moves {
-            if m.to == receiver && (m.from == lender || m.from == EvmAddress::ZERO) && m.frame < cb {
+        let mut payers: Vec<EvmAddress> = vec![lender, EvmAddress::ZERO];
+        for m in moves.iter().filter(|m| m.frame < cb && m.to == receiver) {
+            let from_lender = m.from == lender || m.from == EvmAddress::ZERO;
+            if from_lender || (named.is_some() && m.from != receiver) {
                 let e = lent.entry(m.asset).or_default();
                 *e = e.saturating_add(m.amount);
-            } else if (m.to == lender || m.to == EvmAddress::ZERO) && m.frame > cb {
-                let e = back.entry(m.asset).or_default();
-                *e = e.saturating_add(m.amount);
+                if !payers.contains(&m.from) {
+                    payers.push(m.from);
+                }
             }
+        }
+        let mut back: BTreeMap<Asset, U256> = BTreeMap::new();
+        for m in moves.iter().filter(|m| m.frame > cb && payers.contains(&m.to)) {
+            let e = back.entry(m.asset).or_default();
+            *e = e.saturating_add(m.amount);
         }
         for (asset, amount) in lent {
             let repaid = back.get(&asset).copied().unwrap_or_default();

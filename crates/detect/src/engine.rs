@@ -12,8 +12,8 @@ use crate::cooldown::Cooldown;
 use crate::detector::{Balances, Context, Detector, Finding, Protected};
 use crate::effects::Effects;
 use crate::detectors::{
-    FlashLoanExploit, FreshAttackerContract, IndicatorMatch, OutflowRateLimit, SuspiciousProposal,
-    VolumeAnomaly,
+    FlashLoanExploit, FreshAttackerContract, IndicatorMatch, OutflowRateLimit, PriceManipulation,
+    Reentrancy, SuspiciousProposal, VolumeAnomaly,
 };
 use crate::index::{IndexError, IndicatorIndex, IndicatorUpdate};
 use crate::model::{Block, TokenBalance, Transaction};
@@ -55,7 +55,7 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine with the six built-in detectors configured by `config`, then `rules`, and an
+    /// An engine with the eight built-in detectors configured by `config`, then `rules`, and an
     /// empty indicator index.
     pub fn new(config: &DetectConfig, rules: RuleSet) -> Self {
         let detectors: Vec<Box<dyn Detector>> = vec![
@@ -65,6 +65,8 @@ impl Engine {
             Box::new(VolumeAnomaly::new(config.volume.clone())),
             Box::new(SuspiciousProposal::new(config.governance.clone())),
             Box::new(FreshAttackerContract::new(config.fresh_contract.clone())),
+            Box::new(Reentrancy::new(config.reentrancy.clone())),
+            Box::new(PriceManipulation::new(config.price_manipulation.clone())),
             Box::new(rules),
         ];
         Self {

@@ -15,6 +15,7 @@ pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+pub mod replay;
 pub mod respond;
 pub mod store;
 pub mod testnet;

@@ -89,6 +89,9 @@ enum Command {
     Alert(AlertCommand),
     /// Watch an EVM chain and its mempool, printing alerts as detectors and rules fire.
     Monitor(cli::watch::MonitorArgs),
+    /// Run every detector and rule over recorded transactions (geth callTracer, parity traces,
+    /// Vigil recordings) and print the alerts with a per-detector summary.
+    Replay(cli::replay::ReplayArgs),
     /// Import threat-intelligence feeds into the node, list them, publish them as reports.
     #[command(subcommand)]
     Feed(cli::feed::FeedCommand),
@@ -129,6 +132,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Testnet(args) => cli::testnet::testnet(args, json),
         Command::Alert(cmd) => cli::testnet::alert(&client, cmd, json).await,
         Command::Monitor(args) => cli::watch::run(args, json).await,
+        Command::Replay(args) => cli::replay::run(args, json),
         Command::Feed(cmd) => cli::feed::run(&client, cmd, json).await,
         Command::Stix(cmd) => cli::stix::stix(&client, cmd).await,
         Command::Taxii(cmd) => cli::stix::taxii(cmd),

@@ -5,6 +5,8 @@ pub mod fresh_contract;
 pub mod governance;
 pub mod indicator;
 pub mod outflow;
+pub mod price_manipulation;
+pub mod reentrancy;
 pub mod volume;
 
 pub use flash_loan::FlashLoanExploit;
@@ -12,4 +14,6 @@ pub use fresh_contract::FreshAttackerContract;
 pub use governance::SuspiciousProposal;
 pub use indicator::IndicatorMatch;
 pub use outflow::OutflowRateLimit;
+pub use price_manipulation::PriceManipulation;
+pub use reentrancy::Reentrancy;
 pub use volume::VolumeAnomaly;

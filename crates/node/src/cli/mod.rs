@@ -3,6 +3,7 @@
 pub mod feed;
 pub mod keys;
 pub mod ledger;
+pub mod replay;
 pub mod respond;
 pub mod run;
 pub mod stix;
