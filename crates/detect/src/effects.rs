@@ -250,7 +250,9 @@ mod sel {
     pub(super) static DEPOSIT: LazyLock<Selector> = LazyLock::new(|| of("deposit()"));
     pub(super) static WITHDRAW: LazyLock<Selector> = LazyLock::new(|| of("withdraw(uint256)"));
     pub(super) static DYDX_OPERATE: LazyLock<Selector> = LazyLock::new(|| {
-        of("operate((address,uint256)[],(uint8,uint256,(bool,uint8,uint8,uint256),uint256,uint256,address,uint256,bytes)[])")
+        of(
+            "operate((address,uint256)[],(uint8,uint256,(bool,uint8,uint8,uint256),uint256,uint256,address,uint256,bytes)[])",
+        )
     });
     pub(super) static DODO_FLASH: LazyLock<Selector> =
         LazyLock::new(|| of("flashLoan(uint256,uint256,address,bytes)"));
@@ -488,14 +490,25 @@ impl Builder<'_> {
             self.flatten(c, Some(index), depth + 1, ok);
         }
         // WETH-style withdraw: the burn is known once the ether came back.
-        if ok && f.kind == CallKind::Call && f.selector() == Some(*sel::WITHDRAW) {
-            if let (Some(token), Some(wad)) = (f.to, arg_u256(&f.input, 0)) {
+        if ok
+            && f.kind == CallKind::Call
+            && f.selector() == Some(*sel::WITHDRAW)
+            && let (Some(token), Some(wad)) = (f.to, arg_u256(&f.input, 0))
+        {
+            {
                 let paid_back = !wad.is_zero()
                     && f.calls.iter().any(|c| {
                         c.kind == CallKind::Call && c.to == Some(f.from) && c.value == wad
                     });
                 if paid_back {
-                    self.push(Asset::Token(token), f.from, EvmAddress::ZERO, wad, index, MovementSource::Wrap);
+                    self.push(
+                        Asset::Token(token),
+                        f.from,
+                        EvmAddress::ZERO,
+                        wad,
+                        index,
+                        MovementSource::Wrap,
+                    );
                 }
             }
         }
@@ -539,12 +552,14 @@ impl Builder<'_> {
 
     fn frame_movements(&mut self, f: &CallFrame, index: usize) {
         // Native value.
-        if let Some(to) = f.to {
-            if matches!(f.kind, CallKind::Call | CallKind::Create | CallKind::Create2 | CallKind::SelfDestruct)
-                && f.from != to
-            {
-                self.push(Asset::Native, f.from, to, f.value, index, MovementSource::Value);
-            }
+        if let Some(to) = f.to
+            && matches!(
+                f.kind,
+                CallKind::Call | CallKind::Create | CallKind::Create2 | CallKind::SelfDestruct
+            )
+            && f.from != to
+        {
+            self.push(Asset::Native, f.from, to, f.value, index, MovementSource::Value);
         }
         if f.kind != CallKind::Call {
             // Logs of a delegate-called implementation are the context's: geth attributes them
@@ -568,7 +583,14 @@ impl Builder<'_> {
                     if let (Some(to), Some(amount)) =
                         (arg(input, 0).and_then(word_address), arg_u256(input, 1))
                     {
-                        self.push(Asset::Token(token), f.from, to, amount, index, MovementSource::Call);
+                        self.push(
+                            Asset::Token(token),
+                            f.from,
+                            to,
+                            amount,
+                            index,
+                            MovementSource::Call,
+                        );
                     }
                 }
                 Some(s) if s == *sel::TRANSFER_FROM => {
@@ -577,7 +599,14 @@ impl Builder<'_> {
                         arg(input, 1).and_then(word_address),
                         arg_u256(input, 2),
                     ) {
-                        self.push(Asset::Token(token), from, to, amount, index, MovementSource::Call);
+                        self.push(
+                            Asset::Token(token),
+                            from,
+                            to,
+                            amount,
+                            index,
+                            MovementSource::Call,
+                        );
                     }
                 }
                 Some(s) if sel::SAFE_TRANSFER_FROM.contains(&s) => {
@@ -599,7 +628,14 @@ impl Builder<'_> {
         }
         // WETH-style deposit: ether in, the same amount of the wrapped token minted.
         if f.selector() == Some(*sel::DEPOSIT) && f.input.len() == 4 && !f.value.is_zero() {
-            self.push(Asset::Token(token), EvmAddress::ZERO, f.from, f.value, index, MovementSource::Wrap);
+            self.push(
+                Asset::Token(token),
+                EvmAddress::ZERO,
+                f.from,
+                f.value,
+                index,
+                MovementSource::Wrap,
+            );
         }
     }
 
@@ -725,7 +761,8 @@ fn flash_loans_in_tree(fx: &Effects, tx: &Transaction) -> Vec<FlashLoan> {
         let Some(lender) = f.to else { continue };
         let named = inputs.get(i).and_then(|input| named_loan(f, input));
         // The callback: the lender (as context) calling the receiver inside this frame.
-        let open: Vec<EvmAddress> = ancestors(&fx.frames, i).filter_map(|j| fx.frames[j].context).collect();
+        let open: Vec<EvmAddress> =
+            ancestors(&fx.frames, i).filter_map(|j| fx.frames[j].context).collect();
         let callback = (i + 1..f.end).find(|&c| {
             let cf = &fx.frames[c];
             cf.kind == CallKind::Call
@@ -765,7 +802,15 @@ fn flash_loans_in_tree(fx: &Effects, tx: &Transaction) -> Vec<FlashLoan> {
                 None if repaid >= amount => "callback",
                 None => continue,
             };
-            out.push(FlashLoan { lender, receiver, asset: Some(asset), amount, repaid, api, frame: i });
+            out.push(FlashLoan {
+                lender,
+                receiver,
+                asset: Some(asset),
+                amount,
+                repaid,
+                api,
+                frame: i,
+            });
         }
     }
     out
@@ -835,10 +880,10 @@ fn swaps(fx: &Effects) -> Vec<Swap> {
         }
         let paid = d.iter().filter(|(_, x)| !x.gain().is_zero()).max_by_key(|(_, x)| x.gain());
         let got = d.iter().filter(|(_, x)| !x.loss().is_zero()).max_by_key(|(_, x)| x.loss());
-        if let (Some((pa, pd)), Some((ga, gd))) = (paid, got) {
-            if pa != ga {
-                out.push(Swap { pool, frame: i, paid: (*pa, pd.gain()), got: (*ga, gd.loss()) });
-            }
+        if let (Some((pa, pd)), Some((ga, gd))) = (paid, got)
+            && pa != ga
+        {
+            out.push(Swap { pool, frame: i, paid: (*pa, pd.gain()), got: (*ga, gd.loss()) });
         }
     }
     out
@@ -864,12 +909,13 @@ mod tests {
         CallFrame::new(CallKind::Call, from, Some(to), Bytes::from(input))
     }
 
-    fn transfer_call(from: EvmAddress, token: EvmAddress, to: EvmAddress, amount: u64) -> CallFrame {
-        call(
-            from,
-            token,
-            transferCall { to: to.0.into(), amount: U256::from(amount) }.abi_encode(),
-        )
+    fn transfer_call(
+        from: EvmAddress,
+        token: EvmAddress,
+        to: EvmAddress,
+        amount: u64,
+    ) -> CallFrame {
+        call(from, token, transferCall { to: to.0.into(), amount: U256::from(amount) }.abi_encode())
     }
 
     fn tx_with(root: CallFrame) -> Transaction {

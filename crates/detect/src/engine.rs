@@ -10,11 +10,11 @@ use vigil_core::Alert;
 use crate::config::DetectConfig;
 use crate::cooldown::Cooldown;
 use crate::detector::{Balances, Context, Detector, Finding, Protected};
-use crate::effects::Effects;
 use crate::detectors::{
     FlashLoanExploit, FreshAttackerContract, IndicatorMatch, OutflowRateLimit, PriceManipulation,
     Reentrancy, SuspiciousProposal, VolumeAnomaly,
 };
+use crate::effects::Effects;
 use crate::index::{IndexError, IndicatorIndex, IndicatorUpdate};
 use crate::model::{Block, TokenBalance, Transaction};
 use crate::rules::RuleSet;

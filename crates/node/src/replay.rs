@@ -65,7 +65,12 @@ pub struct ReplaySummary {
 impl ReplaySummary {
     /// Alerts of `severity` or worse.
     pub fn at_least(&self, severity: Severity) -> u64 {
-        self.by_detector.values().flat_map(|m| m.iter()).filter(|(s, _)| **s >= severity).map(|(_, n)| n).sum()
+        self.by_detector
+            .values()
+            .flat_map(|m| m.iter())
+            .filter(|(s, _)| **s >= severity)
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -87,9 +92,12 @@ pub struct Replayer {
     pub summary: ReplaySummary,
 }
 
-/// One file's transactions, grouped into blocks.
+/// A transaction with its position in the file and its hash, when known.
+type Positioned = (usize, Option<String>, Transaction);
+
+/// One file's transactions, grouped into blocks (`None`: pending or unknown block).
 struct Parsed {
-    blocks: Vec<(Option<BlockRef>, Vec<(usize, Option<String>, Transaction)>)>,
+    blocks: Vec<(Option<BlockRef>, Vec<Positioned>)>,
 }
 
 fn hash_text(h: &vigil_core::B256) -> String {
@@ -97,10 +105,11 @@ fn hash_text(h: &vigil_core::B256) -> String {
 }
 
 fn group(txs: Vec<ReplayTx>) -> Parsed {
-    let mut blocks: Vec<(Option<BlockRef>, Vec<(usize, Option<String>, Transaction)>)> = Vec::new();
+    let mut blocks: Vec<(Option<BlockRef>, Vec<Positioned>)> = Vec::new();
     for r in txs {
         let block = r.tx.block().copied();
-        let same = blocks.last().is_some_and(|(b, _)| b.map(|b| b.number) == block.map(|b| b.number));
+        let same =
+            blocks.last().is_some_and(|(b, _)| b.map(|b| b.number) == block.map(|b| b.number));
         if !same {
             blocks.push((block, Vec::new()));
         }
@@ -142,7 +151,9 @@ fn parse_recording(text: &str, chain: EvmChainId) -> Result<Parsed, String> {
 fn is_monitor_recording(text: &str) -> bool {
     // Cheap sniff of the first keys; the parser decides for real.
     let head: String = text.chars().take(4_096).collect();
-    head.trim_start().starts_with('{') && head.contains("\"chain_id\"") && head.contains("\"events\"")
+    head.trim_start().starts_with('{')
+        && head.contains("\"chain_id\"")
+        && head.contains("\"events\"")
 }
 
 impl Replayer {
@@ -221,9 +232,21 @@ impl Replayer {
         self.replay_text(path, &text, on_alert)
     }
 
-    fn record(&mut self, file: &str, position: Option<usize>, hash: Option<String>, a: Alert) -> ReplayAlert {
+    fn record(
+        &mut self,
+        file: &str,
+        position: Option<usize>,
+        hash: Option<String>,
+        a: Alert,
+    ) -> ReplayAlert {
         self.summary.alerts += 1;
-        *self.summary.by_detector.entry(a.detector.clone()).or_default().entry(a.severity).or_default() += 1;
+        *self
+            .summary
+            .by_detector
+            .entry(a.detector.clone())
+            .or_default()
+            .entry(a.severity)
+            .or_default() += 1;
         ReplayAlert {
             source: match position {
                 Some(p) => format!("{file}#{p}"),

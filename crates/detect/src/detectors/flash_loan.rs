@@ -86,7 +86,9 @@ impl Detector for FlashLoanExploit {
             let loan = loaned(&asset);
             let by_loan = bps(profit, loan).filter(|b| *b >= u64::from(self.config.min_profit_bps));
             let by_amount = match asset {
-                Asset::Token(t) => self.config.large_amounts.get(&t).is_some_and(|min| profit >= *min),
+                Asset::Token(t) => {
+                    self.config.large_amounts.get(&t).is_some_and(|min| profit >= *min)
+                }
                 Asset::Native => false,
             };
             if by_loan.is_some() || by_amount {
@@ -137,10 +139,16 @@ impl Detector for FlashLoanExploit {
             return;
         }
         // Value taken, not earned: a contract paid the sender's side and got nothing back.
-        let victims = if large_profit && !fx.liquidation { fx.one_way_senders(&side) } else { vec![] };
+        let victims =
+            if large_profit && !fx.liquidation { fx.one_way_senders(&side) } else { vec![] };
         for (v, assets) in &victims {
-            let what: Vec<String> = assets.iter().map(|(a, n)| format!("{n} units of {a}")).collect();
-            reasons.push(format!("{} paid {} and received nothing back", cx.protected.describe(v), what.join(", ")));
+            let what: Vec<String> =
+                assets.iter().map(|(a, n)| format!("{n} units of {a}")).collect();
+            reasons.push(format!(
+                "{} paid {} and received nothing back",
+                cx.protected.describe(v),
+                what.join(", ")
+            ));
         }
         let (severity, confidence) = match (large_profit, large_outflow, !victims.is_empty()) {
             (true, true, _) => (Severity::Critical, 90),
@@ -152,7 +160,9 @@ impl Detector for FlashLoanExploit {
         let loans_text: Vec<String> = loans
             .iter()
             .map(|l| match l.asset {
-                Some(asset) => format!("{} units of {asset} from {} to {}", l.amount, l.lender, l.receiver),
+                Some(asset) => {
+                    format!("{} units of {asset} from {} to {}", l.amount, l.lender, l.receiver)
+                }
                 None => format!("{} units from {} to {}", l.amount, l.lender, l.receiver),
             })
             .collect();
@@ -162,7 +172,8 @@ impl Detector for FlashLoanExploit {
             loans_text.join(", "),
             reasons.join(" and ")
         );
-        let kind = if severity >= Severity::High { AlertKind::Exploit } else { AlertKind::Suspicious };
+        let kind =
+            if severity >= Severity::High { AlertKind::Exploit } else { AlertKind::Suspicious };
         let mut finding = Finding::new(NAME, severity, kind, confidence, description)
             .incident(tx.from.to_string())
             .address(tx.from)

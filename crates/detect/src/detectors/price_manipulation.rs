@@ -42,10 +42,15 @@ fn reads(fx: &Effects, tx: &Transaction, i: usize, pool: &EvmAddress) -> bool {
         f.kind == CallKind::StaticCall
             && (f.to.as_ref() == Some(pool)
                 || f.input.get(4..).is_some_and(|args| {
-                    args.chunks_exact(32).take(8).any(|w| w[..12].iter().all(|b| *b == 0) && w[12..] == pool.0)
+                    args.chunks_exact(32)
+                        .take(8)
+                        .any(|w| w[..12].iter().all(|b| *b == 0) && w[12..] == pool.0)
                 }))
     })
 }
+
+/// A contract paying the sender's side: who, what, and whether it read the pool.
+type Payer = (EvmAddress, Vec<(Asset, U256)>, bool);
 
 struct Shape<'a> {
     first: &'a Swap,
@@ -66,7 +71,7 @@ fn payer_between(
     lo: usize,
     hi: usize,
     need_read: bool,
-) -> Option<(EvmAddress, Vec<(Asset, U256)>, bool)> {
+) -> Option<Payer> {
     let mut found = None;
     let mut k = lo;
     while k < hi {
@@ -113,7 +118,9 @@ fn find<'a>(fx: &'a Effects, tx: &Transaction, side: &[EvmAddress]) -> Option<Sh
             if back.pool != first.pool || back.paid.0 != first.got.0 || back.got.0 != first.paid.0 {
                 continue;
             }
-            if let Some((payer, paid, read)) = payer_between(fx, tx, side, first, lo, back.frame, false) {
+            if let Some((payer, paid, read)) =
+                payer_between(fx, tx, side, first, lo, back.frame, false)
+            {
                 let shape = Shape { first, back: Some(back), payer, paid, read };
                 if read {
                     return Some(shape);
@@ -122,12 +129,11 @@ fn find<'a>(fx: &'a Effects, tx: &Transaction, side: &[EvmAddress]) -> Option<Sh
             }
         }
         // No reverse swap: a payer valuing at the moved price after the swap (it must read it).
-        if best.is_none() {
-            if let Some((payer, paid, read)) =
+        if best.is_none()
+            && let Some((payer, paid, read)) =
                 payer_between(fx, tx, side, first, lo, fx.frames.len(), true)
-            {
-                best = Some(Shape { first, back: None, payer, paid, read });
-            }
+        {
+            best = Some(Shape { first, back: None, payer, paid, read });
         }
     }
     best
@@ -155,7 +161,8 @@ impl Detector for PriceManipulation {
             (false, true, false) | (true, false, false) => (Severity::Medium, 45),
             (false, false, _) => return,
         };
-        let paid: Vec<String> = shape.paid.iter().map(|(a, n)| format!("{n} units of {a}")).collect();
+        let paid: Vec<String> =
+            shape.paid.iter().map(|(a, n)| format!("{n} units of {a}")).collect();
         let description = format!(
             "Price manipulation in {}: a swap on {} ({} in, {} out), then {}{} paid {} to the \
              sender's side{}",

@@ -122,7 +122,8 @@ impl Detector for Reentrancy {
                         (false, true) => (Severity::High, 65),
                         (false, false) => (Severity::Medium, 45),
                     };
-                    let selector = r.selector.map(|s| s.to_string()).unwrap_or_else(|| "no calldata".into());
+                    let selector =
+                        r.selector.map(|s| s.to_string()).unwrap_or_else(|| "no calldata".into());
                     let description = format!(
                         "Reentrancy in {}: {} was called back by {} ({selector}) while its frame was \
                          open, and paid {} inside the re-entered call{}",
@@ -130,7 +131,11 @@ impl Detector for Reentrancy {
                         cx.protected.describe(&victim),
                         r.caller,
                         describe(&inner),
-                        if twice { format!(" after paying {} in the outer call", describe(&outer)) } else { String::new() },
+                        if twice {
+                            format!(" after paying {} in the outer call", describe(&outer))
+                        } else {
+                            String::new()
+                        },
                     );
                     out.push(
                         Finding::new(NAME, severity, AlertKind::Exploit, confidence, description)
@@ -153,7 +158,11 @@ impl Detector for Reentrancy {
                     let outer_end = fx.frames[r.outer].end;
                     let mut paid = Vec::new();
                     for m in fx.movements_in(r.outer) {
-                        if m.from == reader && side.contains(&m.to) && m.frame > r.frame && m.frame < outer_end {
+                        if m.from == reader
+                            && side.contains(&m.to)
+                            && m.frame > r.frame
+                            && m.frame < outer_end
+                        {
                             add(&mut paid, m.asset, m.amount);
                         }
                     }

@@ -298,7 +298,12 @@ mod tests {
         let a = EvmAddress([1; 20]);
         let mut root = CallFrame::new(CallKind::Call, a, Some(a), Bytes::new());
         let mut child = CallFrame::new(CallKind::Call, a, Some(EvmAddress([2; 20])), Bytes::new());
-        child.calls.push(CallFrame::new(CallKind::StaticCall, a, Some(EvmAddress([3; 20])), Bytes::new()));
+        child.calls.push(CallFrame::new(
+            CallKind::StaticCall,
+            a,
+            Some(EvmAddress([3; 20])),
+            Bytes::new(),
+        ));
         root.calls.push(child);
         root.calls.push(CallFrame::new(CallKind::Call, a, Some(EvmAddress([4; 20])), Bytes::new()));
         let order: Vec<u8> = root.walk().map(|f| f.to.unwrap().0[0]).collect();

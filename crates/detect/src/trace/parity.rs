@@ -168,7 +168,8 @@ impl Row {
         frame.value = value;
         frame.output = output;
         frame.gas = a.gas.as_ref().map(Quantity::as_u64).transpose()?;
-        frame.gas_used = result.and_then(|r| r.gas_used.as_ref()).map(Quantity::as_u64).transpose()?;
+        frame.gas_used =
+            result.and_then(|r| r.gas_used.as_ref()).map(Quantity::as_u64).transpose()?;
         frame.error = self.error.clone().filter(|e| !e.is_empty());
         Ok(frame)
     }
@@ -278,11 +279,10 @@ pub(crate) fn block_object(block: BlockObject) -> Result<Vec<ParityTx>, TraceErr
     for (i, r) in block.receipts.iter().enumerate() {
         let Some(h) = r.transaction_hash.as_deref() else { continue };
         let h = hash(h).map_err(|m| TraceError::at(format!("receipt {i}"), m))?;
-        if let Some(tx) = txs.iter_mut().find(|t| t.hash == Some(h)) {
-            if let Some(g) = &r.gas_used {
-                tx.gas_used =
-                    Some(g.as_u64().map_err(|m| TraceError::at(format!("receipt {i}"), m))?);
-            }
+        if let Some(tx) = txs.iter_mut().find(|t| t.hash == Some(h))
+            && let Some(g) = &r.gas_used
+        {
+            tx.gas_used = Some(g.as_u64().map_err(|m| TraceError::at(format!("receipt {i}"), m))?);
         }
     }
     for tx in &mut txs {

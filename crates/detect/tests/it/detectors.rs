@@ -8,7 +8,9 @@ use vigil_detect::config::{
 };
 use vigil_detect::detector::{Balances, Protected};
 use vigil_detect::detectors::*;
-use vigil_detect::{Context, Detector, Effects, Finding, IndicatorIndex, IndicatorMeta, Transaction};
+use vigil_detect::{
+    Context, Detector, Effects, Finding, IndicatorIndex, IndicatorMeta, Transaction,
+};
 
 use crate::support::*;
 

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vigil_core::{EvmChainId, Severity};
 use vigil_detect::{DetectConfig, Engine, ProtectedContract, RuleSet};
 
-use vigil_node::replay::{ReplayAlert, Replayer, ReplaySummary};
+use vigil_node::replay::{ReplayAlert, ReplaySummary, Replayer};
 
 /// Arguments of `vigil replay`.
 #[derive(Args)]
@@ -43,8 +43,9 @@ struct ProtectedFile {
 pub fn read_protected(path: &std::path::Path) -> Result<Vec<ProtectedContract>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file: ProtectedFile =
-        toml::from_str(&text).with_context(|| format!("{}: expected [[protected]] entries with name and address", path.display()))?;
+    let file: ProtectedFile = toml::from_str(&text).with_context(|| {
+        format!("{}: expected [[protected]] entries with name and address", path.display())
+    })?;
     Ok(file.protected)
 }
 
@@ -68,7 +69,11 @@ fn engine(args: &ReplayArgs) -> Result<Engine> {
 }
 
 fn row(a: &ReplayAlert) {
-    let tx = a.tx_hash.as_deref().map(|h| format!("{}…", &h[..h.len().min(12)])).unwrap_or_else(|| "-".into());
+    let tx = a
+        .tx_hash
+        .as_deref()
+        .map(|h| format!("{}…", &h[..h.len().min(12)]))
+        .unwrap_or_else(|| "-".into());
     println!(
         "{:<40} {:<9} {:<26} {:>4} {:<14} {}",
         a.source,
@@ -88,7 +93,11 @@ fn summary(s: &ReplaySummary, secs: f64, out: &mut dyn std::io::Write) -> std::i
         0.0
     };
     writeln!(out)?;
-    writeln!(out, "{:<28} {:>6} {:>6} {:>6} {:>6} {:>8} {:>6}", "detector", "info", "low", "medium", "high", "critical", "total")?;
+    writeln!(
+        out,
+        "{:<28} {:>6} {:>6} {:>6} {:>6} {:>8} {:>6}",
+        "detector", "info", "low", "medium", "high", "critical", "total"
+    )?;
     for (d, by) in &s.by_detector {
         let n = |sev| by.get(&sev).copied().unwrap_or(0);
         let total: u64 = by.values().sum();
@@ -132,7 +141,10 @@ pub fn run(args: ReplayArgs, json: bool) -> Result<()> {
     let start = Instant::now();
     let mut failed = Vec::new();
     if !json {
-        println!("{:<40} {:<9} {:<26} {:>4} {:<14} DESCRIPTION", "SOURCE", "SEVERITY", "DETECTOR", "CONF", "TX");
+        println!(
+            "{:<40} {:<9} {:<26} {:>4} {:<14} DESCRIPTION",
+            "SOURCE", "SEVERITY", "DETECTOR", "CONF", "TX"
+        );
     }
     for path in &args.files {
         let result = replayer.replay_file(path, |a| {
@@ -158,7 +170,12 @@ pub fn run(args: ReplayArgs, json: bool) -> Result<()> {
         summary(&replayer.summary, secs, &mut std::io::stdout())?;
     }
     if !failed.is_empty() {
-        bail!("{} of {} file(s) could not be read: {}", failed.len(), args.files.len(), failed.join(", "));
+        bail!(
+            "{} of {} file(s) could not be read: {}",
+            failed.len(),
+            args.files.len(),
+            failed.join(", ")
+        );
     }
     Ok(())
 }
