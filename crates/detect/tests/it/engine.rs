@@ -92,6 +92,8 @@ fn all_detectors_are_registered() {
             "volume-anomaly",
             "suspicious-governance-proposal",
             "fresh-attacker-contract",
+            "reentrancy",
+            "price-manipulation",
             "rules"
         ]
     );

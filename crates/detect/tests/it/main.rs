@@ -6,3 +6,4 @@ mod engine;
 mod feeds;
 mod rules;
 mod support;
+mod traces;
