@@ -17,6 +17,15 @@
 //! | `transfers` | list of maps | ERC-20 transfers: `token`, `from`, `to`, `amount` (double) |
 //! | `flagged` | bool | the sender or recipient is in the indicator index |
 //! | `labels` | list of strings | labels of the indicators that flag the sender or recipient |
+//! | `traced` | bool | a call tree was available (mined with traces, or simulated) |
+//! | `calls` | list of maps | every frame of the tree: `kind` (`CALL`, `DELEGATECALL`, …), `from`, `to`, `selector`, `value` (double), `depth` (int), `ok` (bool: it and its ancestors succeeded); the top-level call alone without a tree |
+//! | `selectors` | list of strings | selectors called anywhere in the tree |
+//! | `flows` | list of maps | asset movements: `asset` (`eth` or the token address), `from`, `to`, `amount` (double) |
+//! | `flash_loans` | list of maps | `lender`, `receiver`, `asset`, `amount` (double), `api` |
+//! | `profit` | map | net gain of `tx.from` per asset (`eth` or token address → double, negative for a loss) |
+//! | `contract_profit` | map | the same for the contract `tx.to` |
+//! | `reentrant` | bool | a contract was called back while open, outside callbacks by design |
+//! | `touched` | list of strings | contracts called anywhere in the tree |
 //!
 //! Only the fields the candidate rules reference are built.
 
@@ -33,7 +42,7 @@ use crate::events::Event;
 use crate::model::{Transaction, TxStatus};
 
 /// The fields of `tx`, in bit order.
-pub(crate) const FIELDS: [&str; 23] = [
+pub(crate) const FIELDS: [&str; 32] = [
     "hash",
     "from",
     "to",
@@ -57,17 +66,26 @@ pub(crate) const FIELDS: [&str; 23] = [
     "labels",
     "gas_used",
     "code_hash",
+    "traced",
+    "calls",
+    "selectors",
+    "flows",
+    "flash_loans",
+    "profit",
+    "contract_profit",
+    "reentrant",
+    "touched",
 ];
 
 /// A set of `tx` fields.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub(crate) struct FieldSet(u32);
+pub(crate) struct FieldSet(u64);
 
 impl FieldSet {
-    pub(crate) const ALL: FieldSet = FieldSet((1 << FIELDS.len()) - 1);
+    pub(crate) const ALL: FieldSet = FieldSet((1u64 << FIELDS.len()) - 1);
 
     pub(crate) fn of(name: &str) -> Option<FieldSet> {
-        FIELDS.iter().position(|f| *f == name).map(|i| FieldSet(1 << i))
+        FIELDS.iter().position(|f| *f == name).map(|i| FieldSet(1u64 << i))
     }
 
     pub(crate) fn union(self, other: FieldSet) -> FieldSet {
@@ -75,7 +93,7 @@ impl FieldSet {
     }
 
     fn has(self, i: usize) -> bool {
-        self.0 & (1 << i) != 0
+        self.0 & (1u64 << i) != 0
     }
 }
 
@@ -128,6 +146,13 @@ static EVENT_KEYS: LazyLock<HashMap<&'static str, Key, foldhash::fast::FixedStat
             "description",
             "targets",
             "actions",
+            "kind",
+            "selector",
+            "depth",
+            "ok",
+            "lender",
+            "receiver",
+            "api",
         ]
         .into_iter()
         .map(|k| (k, Key::String(Arc::new(k.to_owned()))))
@@ -297,6 +322,15 @@ fn event_value(emitter: &EvmAddress, e: &Event) -> Value {
     map(m)
 }
 
+/// Net gain per asset of `who` (negative for a loss), keyed by `eth` or the token address.
+fn profit_map(cx: &Context<'_>, who: &EvmAddress) -> Value {
+    map(cx
+        .effects
+        .deltas_of(who)
+        .map(|(asset, d)| (Key::String(Arc::new(asset.key())), signed(&d.net())))
+        .collect())
+}
+
 /// Builds the `tx` value with the fields in `fields`.
 pub(crate) fn tx_value(tx: &Transaction, fields: FieldSet, cx: &Context<'_>) -> Value {
     let mut m: HashMap<Key, Value> = HashMap::with_capacity(fields.0.count_ones() as usize);
@@ -367,6 +401,82 @@ pub(crate) fn tx_value(tx: &Transaction, fields: FieldSet, cx: &Context<'_>) -> 
             "code_hash" => {
                 tx.created.as_ref().and_then(|c| c.code_hash).map_or(Value::Null, |h| hash_v(&h))
             }
+            "traced" => Value::Bool(cx.effects.traced),
+            "calls" => Value::List(Arc::new(
+                cx.effects
+                    .frames
+                    .iter()
+                    .map(|f| {
+                        map(vec![
+                            (ek("kind"), Value::from(f.kind.as_str())),
+                            (ek("from"), addr_v(&f.from)),
+                            (ek("to"), f.to.as_ref().map_or(Value::Null, addr_v)),
+                            (
+                                ek("selector"),
+                                Value::String(Arc::new(
+                                    f.selector.map(|s| s.to_string()).unwrap_or_default(),
+                                )),
+                            ),
+                            (ek("value"), amount(&f.value)),
+                            (ek("depth"), int(f.depth as u64)),
+                            (ek("ok"), Value::Bool(f.ok)),
+                        ])
+                    })
+                    .collect(),
+            )),
+            "selectors" => Value::List(Arc::new(
+                cx.effects
+                    .selectors
+                    .iter()
+                    .map(|s| Value::String(Arc::new(s.to_string())))
+                    .collect(),
+            )),
+            "flows" => Value::List(Arc::new(
+                cx.effects
+                    .movements
+                    .iter()
+                    .map(|m| {
+                        map(vec![
+                            (ek("asset"), Value::String(Arc::new(m.asset.key()))),
+                            (ek("from"), addr_v(&m.from)),
+                            (ek("to"), addr_v(&m.to)),
+                            (ek("amount"), amount(&m.amount)),
+                        ])
+                    })
+                    .collect(),
+            )),
+            "flash_loans" => Value::List(Arc::new(
+                cx.effects
+                    .flash_loans
+                    .iter()
+                    .map(|l| {
+                        map(vec![
+                            (ek("lender"), addr_v(&l.lender)),
+                            (ek("receiver"), addr_v(&l.receiver)),
+                            (
+                                ek("asset"),
+                                Value::String(Arc::new(
+                                    l.asset.map(|a| a.key()).unwrap_or_default(),
+                                )),
+                            ),
+                            (ek("amount"), amount(&l.amount)),
+                            (ek("api"), Value::from(l.api)),
+                        ])
+                    })
+                    .collect(),
+            )),
+            "profit" => profit_map(cx, &tx.from),
+            "contract_profit" => match &tx.to {
+                Some(to) => profit_map(cx, to),
+                None => map(Vec::new()),
+            },
+            "reentrant" => Value::Bool(
+                cx.effects
+                    .reentries
+                    .iter()
+                    .any(|r| r.class == crate::effects::ReentryClass::Unexpected),
+            ),
+            "touched" => Value::List(Arc::new(cx.effects.touched.iter().map(addr_v).collect())),
             _ => Value::Null,
         };
         m.insert(key.clone(), v);

@@ -134,3 +134,35 @@ fn benign_mainnet_blocks_raise_no_high_alert() {
     assert!(high.is_empty(), "high alerts on benign traffic: {high:#?}");
     assert!(alerted * 200 < txs, "{alerted} of {txs} transactions alerted (target < 0.5%)");
 }
+
+#[test]
+fn rules_read_trace_fields() {
+    let (eoa, bot, token) = (addr(1), addr(2), addr(0x70));
+    let mut root =
+        CallFrame::new(CallKind::Call, eoa, Some(bot), Bytes::from(vec![0xde, 0xad, 0xbe, 0xef]));
+    let input = transferCall { to: eoa.0.into(), amount: U256::from(7) }.abi_encode();
+    let mut pay = CallFrame::new(CallKind::Call, bot, Some(token), Bytes::from(input));
+    pay.output = Some(Bytes::new());
+    root.calls.push(pay);
+    let tx = vigil_detect::replay::transaction(
+        EvmChainId(1),
+        None,
+        Some(1),
+        Some(0),
+        CallTrace::new(root, false),
+    );
+    let rules = r#"
+[[rule]]
+name = "inner-transfer-profit"
+expression = '''tx.traced && "0xa9059cbb" in tx.selectors
+  && tx.calls.exists(c, c.depth == 1 && c.kind == "CALL" && c.to == "0x7070707070707070707070707070707070707070")
+  && tx.flows.exists(f, f.amount == 7.0) && tx.profit["0x7070707070707070707070707070707070707070"] == 7.0
+  && tx.contract_profit["0x7070707070707070707070707070707070707070"] == -7.0
+  && tx.flash_loans.size() == 0 && !tx.reentrant && tx.touched.size() == 2'''
+"#;
+    let mut config = DetectConfig::default();
+    config.cooldown_secs = Some(0);
+    let set = RuleSet::load([("trace.toml", rules)]).unwrap();
+    let alerts = Engine::new(&config, set).process_tx(&tx);
+    assert!(alerts.iter().any(|a| a.detector == "rule:inner-transfer-profit"), "{alerts:?}");
+}
