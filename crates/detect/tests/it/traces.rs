@@ -115,8 +115,7 @@ fn benign_mainnet_blocks_raise_no_high_alert() {
         eprintln!("skipped: {} is absent (it sits beside the checkout in CI)", dir.display());
         return;
     };
-    let mut config = DetectConfig::default();
-    config.cooldown_secs = Some(0);
+    let config = DetectConfig { cooldown_secs: Some(0), ..Default::default() };
     let mut engine = Engine::new(&config, RuleSet::default());
     let (mut txs, mut alerted, mut high) = (0usize, 0usize, Vec::new());
     for e in entries.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")) {
@@ -160,8 +159,7 @@ expression = '''tx.traced && "0xa9059cbb" in tx.selectors
   && tx.contract_profit["0x7070707070707070707070707070707070707070"] == -7.0
   && tx.flash_loans.size() == 0 && !tx.reentrant && tx.touched.size() == 2'''
 "#;
-    let mut config = DetectConfig::default();
-    config.cooldown_secs = Some(0);
+    let config = DetectConfig { cooldown_secs: Some(0), ..Default::default() };
     let set = RuleSet::load([("trace.toml", rules)]).unwrap();
     let alerts = Engine::new(&config, set).process_tx(&tx);
     assert!(alerts.iter().any(|a| a.detector == "rule:inner-transfer-profit"), "{alerts:?}");
