@@ -7,6 +7,7 @@ mod cursor;
 mod executor;
 mod harness;
 mod replay;
+mod trace_attack;
 mod workload;
 
 /// Where ../shared/data is from this crate, if it is there.

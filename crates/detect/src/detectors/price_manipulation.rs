@@ -146,7 +146,7 @@ impl Detector for PriceManipulation {
 
     fn inspect(&mut self, tx: &Transaction, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let fx = cx.effects;
-        if !self.config.enabled || !fx.traced || !tx.succeeded() || fx.swaps.len() < 2 {
+        if !self.config.enabled || !fx.traced || !tx.succeeded() || fx.swaps.is_empty() {
             return;
         }
         let side = sender_side(tx, cx);
