@@ -115,6 +115,36 @@ impl FreshAttackerContract {
         self.contracts.len()
     }
 
+    /// Contracts created below the top level (by a factory or the sender's contract), seen in
+    /// the call tree: tracked like top-level creations, so a later call to one is judged.
+    fn track_inner_creations(&mut self, tx: &Transaction, cx: &Context<'_>) {
+        let (Some(trace), Some(block)) = (&tx.trace, tx.block()) else { return };
+        for (frame, info) in trace.root.walk().zip(&cx.effects.frames) {
+            let (true, true, Some(address)) = (frame.kind.is_create(), info.ok, frame.to) else {
+                continue;
+            };
+            if self.contracts.contains_key(&address) || cx.protected.contains(&address) {
+                continue;
+            }
+            let code = frame.output.clone().unwrap_or_default();
+            let profile = profile(&code, cx.protected.addresses().copied());
+            self.order.push_back((block.number, address));
+            self.contracts.insert(
+                address,
+                Fresh {
+                    creator: tx.from,
+                    block: block.number,
+                    code_hash: frame.output.as_ref().map(B256::keccak),
+                    profile,
+                },
+            );
+        }
+        while self.contracts.len() > self.config.max_tracked {
+            let Some((_, old)) = self.order.pop_front() else { break };
+            self.contracts.remove(&old);
+        }
+    }
+
     fn record_creation(&mut self, tx: &Transaction, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let (Some(created), Some(block)) = (&tx.created, tx.block()) else { return };
         let profile = profile(&created.code, cx.protected.addresses().copied());
@@ -175,6 +205,9 @@ impl Detector for FreshAttackerContract {
         if tx.created.is_some() && tx.succeeded() {
             self.record_creation(tx, cx, out);
             return;
+        }
+        if tx.succeeded() {
+            self.track_inner_creations(tx, cx);
         }
         let Some(to) = tx.to else { return };
         // A protected contract is fresh when it was just deployed, but never an attacker.

@@ -164,3 +164,41 @@ expression = '''tx.traced && "0xa9059cbb" in tx.selectors
     let alerts = Engine::new(&config, set).process_tx(&tx);
     assert!(alerts.iter().any(|a| a.detector == "rule:inner-transfer-profit"), "{alerts:?}");
 }
+
+#[test]
+fn contracts_created_inside_a_call_are_tracked_as_fresh() {
+    let (eoa, factory, child) = (addr(1), addr(2), addr(0x44));
+    let mut root =
+        CallFrame::new(CallKind::Call, eoa, Some(factory), Bytes::from(vec![1, 2, 3, 4]));
+    let mut create =
+        CallFrame::new(CallKind::Create2, factory, Some(child), Bytes::from(vec![0x60]));
+    create.output = Some(Bytes::from(vec![0x00]));
+    root.calls.push(create);
+    let tx = vigil_detect::replay::transaction(
+        EvmChainId(1),
+        None,
+        Some(1),
+        Some(0),
+        CallTrace::new(root, false),
+    );
+    assert_eq!(Effects::of(&tx).created, vec![child]);
+    let config = DetectConfig { cooldown_secs: Some(0), ..Default::default() };
+    let mut engine = Engine::new(&config, RuleSet::default());
+    assert!(engine.process_tx(&tx).is_empty());
+    // Then someone calls it with a flash-loan callback selector.
+    let input = vigil_core::Selector::of_signature(
+        "executeOperation(address,uint256,uint256,address,bytes)",
+    );
+    let call = vigil_detect::Transaction::pending(
+        EvmChainId(1),
+        vigil_core::B256([9; 32]),
+        eoa,
+        Some(child),
+        U256::ZERO,
+        1,
+        Bytes::from(input.0.to_vec()),
+        5,
+    );
+    let alerts = engine.process_tx(&call);
+    assert!(alerts.iter().any(|a| a.detector == "fresh-attacker-contract"), "{alerts:?}");
+}
