@@ -1,10 +1,12 @@
-//! Conversion of alloy's RPC types into `vigil-detect`'s transaction model.
+//! Conversion of alloy's RPC types into `vigil-detect`'s transaction model. A block's call
+//! traces are attached to their transactions once they are checked to belong to them.
 
 use alloy::consensus::Transaction as _;
 use alloy::network::TransactionResponse as _;
 use alloy::primitives::Address;
 use alloy::rpc::types::{Transaction as RpcTransaction, TransactionReceipt};
 use vigil_core::{B256, EvmAddress, EvmChainId};
+use vigil_detect::trace::CallTrace;
 use vigil_detect::{Block, BlockRef, CreatedContract, Log, Transaction};
 
 use crate::raw::RawBlock;
@@ -18,6 +20,14 @@ pub enum ConvertError {
     /// Receipts do not match transactions.
     #[error("block {block}: {message}")]
     Receipts {
+        /// The block.
+        block: u64,
+        /// What did not match.
+        message: String,
+    },
+    /// Call traces do not match transactions.
+    #[error("block {block}: {message}")]
+    Traces {
         /// The block.
         block: u64,
         /// What did not match.
@@ -68,7 +78,27 @@ fn logs(receipt: &TransactionReceipt) -> Vec<Log> {
         .collect()
 }
 
-/// A mined block with its receipts, created code and balances.
+/// Why `trace` is not the call tree of `tx`, if it is not: its top-level call must be made by
+/// the sender, to the recipient (a creation when there is none). Tracers that name transactions
+/// are checked against their hashes when the block is fetched; this also holds for recordings.
+fn trace_mismatch(tx: &RpcTransaction, trace: &CallTrace) -> Option<String> {
+    let root = &trace.root;
+    if root.from != address(tx.from()) {
+        return Some(format!("its top-level call is from {} not {}", root.from, tx.from()));
+    }
+    match tx.to() {
+        Some(to) if root.to != Some(address(to)) => Some(format!(
+            "its top-level call is to {} not {to}",
+            root.to.map_or_else(|| "nothing".to_owned(), |a| a.to_string())
+        )),
+        None if !root.kind.is_create() => {
+            Some(format!("a creation traced as a {}", root.kind.as_str()))
+        }
+        _ => None,
+    }
+}
+
+/// A mined block with its receipts, created code, balances and, when it has them, call traces.
 pub fn block(chain: EvmChainId, raw: &RawBlock) -> Result<Block, ConvertError> {
     let number = raw.block.header.number;
     let header = BlockRef {
@@ -81,6 +111,12 @@ pub fn block(chain: EvmChainId, raw: &RawBlock) -> Result<Block, ConvertError> {
         return Err(ConvertError::Receipts {
             block: number,
             message: format!("{} transactions but {} receipts", txs.len(), raw.receipts.len()),
+        });
+    }
+    if !raw.traces.is_empty() && raw.traces.len() != txs.len() {
+        return Err(ConvertError::Traces {
+            block: number,
+            message: format!("{} transactions but {} traces", txs.len(), raw.traces.len()),
         });
     }
     let mut transactions = Vec::with_capacity(txs.len());
@@ -104,14 +140,24 @@ pub fn block(chain: EvmChainId, raw: &RawBlock) -> Result<Block, ConvertError> {
             }
         });
         let success = receipt.inner.status();
-        transactions.push(pending_tx(chain, tx, header.timestamp).into_mined(
+        let mut mined = pending_tx(chain, tx, header.timestamp).into_mined(
             header,
             i as u64,
             success,
             receipt.gas_used,
             logs(receipt),
             created,
-        ));
+        );
+        if let Some(trace) = raw.traces.get(i) {
+            if let Some(why) = trace_mismatch(tx, trace) {
+                return Err(ConvertError::Traces {
+                    block: number,
+                    message: format!("trace {i} is not transaction {}'s: {why}", tx.tx_hash()),
+                });
+            }
+            mined = mined.with_trace(trace.clone());
+        }
+        transactions.push(mined);
     }
     Ok(Block {
         chain,
@@ -120,4 +166,75 @@ pub fn block(chain: EvmChainId, raw: &RawBlock) -> Result<Block, ConvertError> {
         transactions,
         balances: raw.balances.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use vigil_detect::{CallFrame, CallKind};
+
+    use alloy::primitives::Bytes;
+
+    use super::*;
+    use crate::raw::{Recorded, Recording};
+
+    /// The first block with transactions of the recorded attack, and the transactions' own
+    /// top-level calls as traces.
+    fn traced_block() -> RawBlock {
+        let recording = Recording::from_json(include_str!("../testdata/attack.json")).unwrap();
+        let mut raw = recording
+            .events
+            .into_iter()
+            .find_map(|e| match e {
+                Recorded::Block(raw) if !raw.block.transactions.is_empty() => Some(*raw),
+                _ => None,
+            })
+            .unwrap();
+        raw.traces = raw
+            .block
+            .transactions
+            .as_transactions()
+            .unwrap()
+            .iter()
+            .map(|tx| {
+                let kind = if tx.to().is_some() { CallKind::Call } else { CallKind::Create };
+                let root =
+                    CallFrame::new(kind, address(tx.from()), tx.to().map(address), Bytes::new());
+                CallTrace::new(root, false)
+            })
+            .collect();
+        raw
+    }
+
+    #[test]
+    fn traces_are_attached_to_their_transactions() {
+        let raw = traced_block();
+        let converted = block(EvmChainId(31337), &raw).unwrap();
+        assert!(!converted.transactions.is_empty());
+        for (tx, trace) in converted.transactions.iter().zip(&raw.traces) {
+            assert_eq!(tx.trace.as_ref(), Some(trace));
+        }
+        let mut untraced = raw;
+        untraced.traces.clear();
+        let converted = block(EvmChainId(31337), &untraced).unwrap();
+        assert!(converted.transactions.iter().all(|t| t.trace.is_none()));
+    }
+
+    #[test]
+    fn traces_of_other_transactions_are_refused() {
+        let mut raw = traced_block();
+        raw.traces.push(raw.traces[0].clone());
+        let err = block(EvmChainId(31337), &raw).unwrap_err();
+        assert!(matches!(&err, ConvertError::Traces { message, .. } if message.contains("traces")));
+
+        let mut raw = traced_block();
+        raw.traces[0].root.from = EvmAddress([9; 20]);
+        let err = block(EvmChainId(31337), &raw).unwrap_err().to_string();
+        assert!(err.contains("trace 0") && err.contains("from"), "{err}");
+
+        let mut raw = traced_block();
+        raw.traces[0].root.kind = CallKind::StaticCall;
+        raw.traces[0].root.to = Some(EvmAddress([9; 20]));
+        let err = block(EvmChainId(31337), &raw).unwrap_err().to_string();
+        assert!(err.contains("trace 0"), "{err}");
+    }
 }

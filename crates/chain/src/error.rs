@@ -29,6 +29,16 @@ pub enum ChainError {
         /// What was wrong.
         message: String,
     },
+    /// The node refuses the call-trace source the configuration asks for.
+    #[error("the node does not offer {method} (trace = \"{mode}\"): {message}")]
+    TracerRefused {
+        /// The method refused, e.g. `debug_traceBlockByNumber`.
+        method: String,
+        /// The configured mode.
+        mode: String,
+        /// The node's error response, or why its answer was unreadable.
+        message: String,
+    },
     /// A reorg deeper than the blocks the cursor remembers.
     #[error("reorg deeper than {depth} blocks below block {at}: no common ancestor in the cursor")]
     DeepReorg {

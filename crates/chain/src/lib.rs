@@ -3,9 +3,9 @@
 //! It owns:
 //! - the JSON-RPC client ([`rpc`]) with retries and backoff ([`backoff`]);
 //! - conversion of alloy's RPC types into `vigil-detect`'s model ([`convert`]);
-//! - collectors ([`collector`]): mined blocks with receipts and logs (HTTP polling or WebSocket
-//!   subscription, persistent [`cursor`], reorgs replayed), pending transactions, and replays of
-//!   recorded JSON ([`raw`]);
+//! - collectors ([`collector`]): mined blocks with receipts, logs and call traces (HTTP polling
+//!   or WebSocket subscription, persistent [`cursor`], reorgs replayed; traces from the tracer
+//!   the node offers, [`trace`]), pending transactions, and replays of recorded JSON ([`raw`]);
 //! - the [`monitor`], which wires collectors to the detection engine and an alert sink;
 //! - the Solidity contracts the chain tests deploy (`contracts/`, compiled artifacts committed).
 //!
@@ -25,6 +25,7 @@ pub mod monitor;
 pub mod raw;
 pub mod rpc;
 pub mod scenario;
+pub mod trace;
 
 pub use backoff::Backoff;
 pub use collector::{ChainEvent, Collector};
@@ -33,3 +34,4 @@ pub use error::{ChainError, Result};
 pub use monitor::{AlertSink, Monitor, MonitorConfig, MonitorError, MonitorStats, SinkClosed, run};
 pub use raw::{RawBlock, Recorded, Recording};
 pub use rpc::Rpc;
+pub use trace::{TraceMode, TraceSource};

@@ -13,6 +13,9 @@
 //! events, and saves the block cursor once a block's alerts are delivered (so a crash replays
 //! at most the block in flight, never skips one). An executor (on-chain pause, issue 6) plugs
 //! in as a sink, or beside the collectors, without changing this loop.
+//!
+//! Mined blocks carry call traces when the node offers a tracer (`trace`, see
+//! [`crate::trace`]); [`Monitor::trace_source`] tells its users which one is in use.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -20,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use vigil_core::{Alert, EvmChainId, Severity};
 use vigil_detect::{
@@ -36,6 +39,7 @@ use crate::cursor::{CursorStore, DEFAULT_DEPTH, FileCursorStore};
 use crate::error::ChainError;
 use crate::raw::{Recorded, Recording};
 use crate::rpc::Rpc;
+use crate::trace::{TraceMode, TraceSource};
 
 /// Configuration of a monitor. Every field has a default; unknown fields are errors.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +70,10 @@ pub struct MonitorConfig {
     pub channel_capacity: usize,
     /// Record every collected event to this JSON file (for offline replays).
     pub record: Option<PathBuf>,
+    /// Where mined blocks' call traces come from: `auto` (geth's `callTracer`, else parity's
+    /// `trace_block`, else receipts only, whichever the node offers, probed on the first
+    /// block), `call_tracer`, `parity` (the monitor stops if the node refuses it) or `off`.
+    pub trace: TraceMode,
 }
 
 impl Default for MonitorConfig {
@@ -83,6 +91,7 @@ impl Default for MonitorConfig {
             backoff: Backoff::default(),
             channel_capacity: 1_024,
             record: None,
+            trace: TraceMode::default(),
         }
     }
 }
@@ -195,6 +204,7 @@ pub struct Monitor {
     updates: Option<mpsc::Receiver<IndicatorUpdate>>,
     record: Option<PathBuf>,
     capacity: usize,
+    trace_source: watch::Receiver<Option<TraceSource>>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -249,8 +259,10 @@ impl Monitor {
                 subscribe: config.subscribe,
                 reorg_depth: config.reorg_depth,
                 protected: detect.protected.iter().map(|p| p.address).collect(),
+                trace: config.trace,
             },
         );
+        let trace_source = blocks.trace_source();
         let mut collectors: Vec<Box<dyn Collector>> = vec![Box::new(blocks)];
         if config.pending {
             collectors.push(Box::new(PendingCollector::new(rpc.clone(), config.poll_interval)));
@@ -261,12 +273,14 @@ impl Monitor {
             rules = rules.len(),
             protected = detect.protected.len(),
             pending = config.pending,
+            trace = %config.trace,
             "monitor connected"
         );
         let mut monitor = Self::new(EvmChainId(chain_id), Engine::new(&detect, rules), collectors);
         monitor.cursor_store = cursor_store;
         monitor.record = config.record.clone();
         monitor.capacity = config.channel_capacity.max(1);
+        monitor.trace_source = trace_source;
         Ok(monitor)
     }
 
@@ -280,6 +294,7 @@ impl Monitor {
             updates: None,
             record: None,
             capacity: 1_024,
+            trace_source: watch::channel(None).1,
         }
     }
 
@@ -287,6 +302,12 @@ impl Monitor {
     pub fn replay(recording: Recording, engine: Engine) -> Self {
         let chain = EvmChainId(recording.chain_id);
         Self::new(chain, engine, vec![Box::new(ReplayCollector::new(recording))])
+    }
+
+    /// The call-trace source of its block collector: `None` until the collector has probed the
+    /// node (on its first block), and for monitors without one (replays).
+    pub fn trace_source(&self) -> watch::Receiver<Option<TraceSource>> {
+        self.trace_source.clone()
     }
 
     /// The engine, e.g. to load indicators before running.
@@ -343,20 +364,20 @@ impl Monitor {
                     }
                 }
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                    match done {
-                        Ok((_, Ok(()))) | Ok((_, Err(ChainError::Closed))) => {}
-                        Ok((name, Err(e))) => {
-                            tracing::error!(collector = name, error = %e, "collector failed");
-                            break Err(MonitorError::Chain(e));
-                        }
-                        Err(e) if e.is_cancelled() => {}
-                        Err(e) => {
-                            break Err(MonitorError::Chain(ChainError::Rpc { call: "collector task".into(), message: e.to_string() }));
-                        }
+                    if let Err(e) = collector_ended(done) {
+                        break Err(e);
                     }
                 }
                 event = events.recv() => {
-                    let Some(event) = event else { break Ok(()) };
+                    let Some(event) = event else {
+                        // Every collector has ended; the channel can close before their tasks
+                        // are joined, and one that failed must still say why.
+                        let mut ended = Ok(());
+                        while let Some(done) = tasks.join_next().await {
+                            ended = ended.and(collector_ended(done));
+                        }
+                        break ended;
+                    };
                     if let Some(r) = recording.as_mut() {
                         match &event {
                             ChainEvent::Pending { tx, seen_at } => r.events.push(Recorded::Pending { seen_at: *seen_at, tx: tx.clone() }),
@@ -418,6 +439,24 @@ impl Monitor {
     }
 }
 
+/// What a collector task's end means for the monitor: a failure stops it.
+fn collector_ended(
+    done: Result<(&'static str, Result<(), ChainError>), tokio::task::JoinError>,
+) -> Result<(), MonitorError> {
+    match done {
+        Ok((_, Ok(()))) | Ok((_, Err(ChainError::Closed))) => Ok(()),
+        Ok((name, Err(e))) => {
+            tracing::error!(collector = name, error = %e, "collector failed");
+            Err(MonitorError::Chain(e))
+        }
+        Err(e) if e.is_cancelled() => Ok(()),
+        Err(e) => Err(MonitorError::Chain(ChainError::Rpc {
+            call: "collector task".into(),
+            message: e.to_string(),
+        })),
+    }
+}
+
 async fn deliver<S: AlertSink>(
     sink: &mut S,
     alerts: Vec<Alert>,
@@ -470,6 +509,11 @@ mod tests {
         assert_eq!(c.detect.cooldown(), 60);
         assert!(c.pending && c.subscribe);
         assert_eq!(c.reorg_depth, DEFAULT_DEPTH);
+        assert_eq!(c.trace, TraceMode::Auto);
+        let c: MonitorConfig = toml::from_str("trace = \"parity\"").unwrap();
+        assert_eq!(c.trace, TraceMode::Parity);
+        let err = toml::from_str::<MonitorConfig>("trace = \"geth\"").unwrap_err().to_string();
+        assert!(err.contains("call_tracer"), "{err}");
         let err = toml::from_str::<MonitorConfig>("rpc_url = \"x\"").unwrap_err().to_string();
         assert!(err.contains("rpc_url"), "{err}");
     }

@@ -1,7 +1,9 @@
 //! What collectors fetch, in the node's own JSON-RPC shapes: a block with its transactions, its
 //! receipts, the code of the contracts it created and the balances of protected contracts
-//! before it; a pending transaction with when it was seen. Recordings ([`Recording`]) are lists
-//! of these, so a replay goes through exactly the conversion a live run does.
+//! before it; a pending transaction with when it was seen. A block's call traces are kept as
+//! the call trees the tracer's answer was read into ([`CallTrace`]), whichever tracer gave them.
+//! Recordings ([`Recording`]) are lists of these, so a replay goes through exactly the
+//! conversion a live run does.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,10 +12,12 @@ use alloy::primitives::{Address, Bytes};
 use alloy::rpc::types::{Block as RpcBlock, Transaction as RpcTransaction, TransactionReceipt};
 use serde::{Deserialize, Serialize};
 use vigil_detect::TokenBalance;
+use vigil_detect::trace::CallTrace;
 
 use crate::error::{ChainError, Result};
 
-/// A mined block as fetched: full transactions, receipts, created code, protected balances.
+/// A mined block as fetched: full transactions, receipts, created code, protected balances and,
+/// when the node traces blocks, call trees.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RawBlock {
     /// The block with full transaction objects.
@@ -26,6 +30,9 @@ pub struct RawBlock {
     /// Balances of protected contracts at the parent block, for the tokens this block moves.
     #[serde(default)]
     pub balances: Vec<TokenBalance>,
+    /// One call tree per transaction, in block order; empty when the block was not traced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<CallTrace>,
 }
 
 impl RawBlock {

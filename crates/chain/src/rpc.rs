@@ -1,5 +1,6 @@
 //! The JSON-RPC client: an alloy provider over HTTP(S) or WebSocket, every call retried with
-//! [`Backoff`], and the composite fetch of a block with everything detectors need.
+//! [`Backoff`], and the composite fetch of a block with everything detectors need, its call
+//! traces included when the node offers a tracer (see [`crate::trace`]).
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
@@ -8,17 +9,19 @@ use alloy::eips::{BlockId, BlockNumberOrTag};
 use alloy::network::TransactionResponse as _;
 use alloy::primitives::{Address, B256 as AlloyB256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::{Transaction as RpcTransaction, TransactionRequest};
+use alloy::rpc::types::{Block as RpcBlock, Transaction as RpcTransaction, TransactionRequest};
 use alloy::sol_types::SolCall;
 use alloy::transports::{RpcError, TransportErrorKind};
 use vigil_core::EvmAddress;
 use vigil_detect::TokenBalance;
 use vigil_detect::events::topics;
+use vigil_detect::trace::CallTrace;
 
 use crate::backoff::Backoff;
 use crate::convert::{address, alloy_address};
 use crate::error::{ChainError, Result};
 use crate::raw::RawBlock;
+use crate::trace::{AlignError, TraceMode, TraceSource, align};
 
 alloy::sol! {
     function balanceOf(address account) external view returns (uint256);
@@ -136,22 +139,26 @@ impl Rpc {
             .map_err(|e| rpc_error(&call, e))
     }
 
-    /// Block `number` with full transactions, receipts, the code of contracts it created and
-    /// the balances `protected` contracts held before it in the tokens it moves; `None` when the
-    /// node does not have the block yet.
+    /// Block `number` with full transactions, receipts, the code of contracts it created, the
+    /// balances `protected` contracts held before it in the tokens it moves and its call traces
+    /// from `traces`; `None` when the node does not have the block yet. A block the node
+    /// refuses to trace comes without traces (logged); traces that do not match the block are
+    /// fetched again with it.
     pub async fn raw_block(
         &self,
         number: u64,
         protected: &[EvmAddress],
+        traces: TraceSource,
     ) -> Result<Option<RawBlock>> {
         let call = format!("block {number}");
-        self.backoff.retry(&call, || self.try_raw_block(number, protected)).await
+        self.backoff.retry(&call, || self.try_raw_block(number, protected, traces)).await
     }
 
     async fn try_raw_block(
         &self,
         number: u64,
         protected: &[EvmAddress],
+        source: TraceSource,
     ) -> Result<Option<RawBlock>> {
         let call = || format!("eth_getBlockByNumber({number}, true)");
         let Some(block) = self
@@ -229,7 +236,71 @@ impl Rpc {
                 }
             }
         }
-        Ok(Some(RawBlock { block, receipts, codes, balances }))
+        let traces = match self.block_traces(&block, source).await? {
+            Traced::Aligned(traces) => traces,
+            Traced::Refused(why) | Traced::Unreadable(why) => {
+                tracing::warn!(block = number, %source, error = %why, "block not traced: receipts only");
+                Vec::new()
+            }
+            Traced::Mismatched(why) => {
+                let call = format!("{}({number})", source.method().unwrap_or("trace"));
+                return Err(ChainError::Inconsistent { call, message: why });
+            }
+        };
+        Ok(Some(RawBlock { block, receipts, codes, balances, traces }))
+    }
+
+    /// Finds the first source `mode` allows that the node offers, by tracing `block` (already
+    /// fetched) with each in turn, and returns it with the block's traces. A source the node
+    /// refuses is skipped, or an error when `mode` names it; transport errors are retried.
+    pub async fn probe_traces(
+        &self,
+        block: &RpcBlock,
+        mode: TraceMode,
+    ) -> Result<(TraceSource, Vec<CallTrace>)> {
+        let number = block.header.number;
+        for &source in mode.candidates() {
+            let method = source.method().unwrap_or_default();
+            let call = format!("{method}({number})");
+            match self.backoff.retry(&call, || self.block_traces(block, source)).await? {
+                Traced::Aligned(traces) => return Ok((source, traces)),
+                Traced::Mismatched(why) => {
+                    // The node traces blocks; this one changed under the fetch.
+                    tracing::warn!(block = number, %source, error = %why, "first block not traced");
+                    return Ok((source, Vec::new()));
+                }
+                Traced::Refused(why) | Traced::Unreadable(why) if mode.is_required() => {
+                    return Err(ChainError::TracerRefused {
+                        method: method.into(),
+                        mode: mode.to_string(),
+                        message: why,
+                    });
+                }
+                Traced::Refused(why) | Traced::Unreadable(why) => {
+                    tracing::info!(%method, error = %why, "the node does not offer this tracer");
+                }
+            }
+        }
+        Ok((TraceSource::ReceiptsOnly, Vec::new()))
+    }
+
+    /// One attempt at `block`'s traces from `source`; only transport failures are errors.
+    async fn block_traces(&self, block: &RpcBlock, source: TraceSource) -> Result<Traced> {
+        let Some(method) = source.method() else { return Ok(Traced::Aligned(Vec::new())) };
+        let number = block.header.number;
+        let answer: serde_json::Value =
+            match self.provider.raw_request(method.into(), source.params(number)).await {
+                Ok(answer) => answer,
+                Err(e) if is_refusal(&e) => return Ok(Traced::Refused(e.to_string())),
+                Err(e) => return Err(rpc_error(format!("{method}({number})"), e)),
+            };
+        let hashes: Vec<vigil_core::B256> =
+            block.transactions.hashes().map(|h| vigil_core::B256(h.0)).collect();
+        Ok(match align(source, answer, &hashes) {
+            Ok(traces) => Traced::Aligned(traces),
+            Err(AlignError::Unreadable(why)) => Traced::Unreadable(why),
+            Err(AlignError::Mismatch(why)) => Traced::Mismatched(why),
+        })
     }
 
     /// `token.balanceOf(holder)` at block `at`; `None` when the call reverts (not an ERC-20).
@@ -257,6 +328,18 @@ impl Rpc {
         let head = self.head().await?;
         self.balance_of(alloy_address(token), alloy_address(holder), head).await
     }
+}
+
+/// What a tracer answered for a block.
+enum Traced {
+    /// One trace per transaction, in block order.
+    Aligned(Vec<CallTrace>),
+    /// An error response: the node does not offer the method (or not for this block).
+    Refused(String),
+    /// An answer of another shape.
+    Unreadable(String),
+    /// Traces of other transactions: the block changed between the calls, or the node is broken.
+    Mismatched(String),
 }
 
 /// Whether an RPC error is the node refusing a method or parameter (not worth retrying).

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use vigil_core::{AccountId, Alert, Block, ChainId, ContentId, Report, Signed, SignedTx, TxId};
 use vigil_ledger::{CommitInfo, Event, Ledger, LedgerError, TxError, TxResult};
@@ -127,6 +127,14 @@ pub enum TxStatus {
     Unknown,
 }
 
+/// What the chain watch (`[watch]`) reports about itself, for `/v1/status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchStatus {
+    /// The call-trace source of mined blocks; `None` until the watch has probed its node (on
+    /// the first block it fetches).
+    pub trace_source: Option<vigil_chain::TraceSource>,
+}
+
 /// Everything the node's parts share.
 pub struct NodeState {
     /// The ledger (queries take the read lock; block execution the write lock).
@@ -147,6 +155,8 @@ pub struct NodeState {
     pub net: crate::consensus::NetState,
     /// Threat intelligence: the indicator book, imports, TAXII (see [`crate::intel`]).
     pub intel: crate::intel::Intel,
+    /// The chain watch's report while it runs; `None` when the node watches no chain.
+    pub watch: RwLock<Option<WatchStatus>>,
 }
 
 impl NodeState {
@@ -167,6 +177,7 @@ impl NodeState {
             node_account,
             net: crate::consensus::NetState::default(),
             intel: crate::intel::Intel::new(store.database()),
+            watch: RwLock::new(None),
         })
     }
 

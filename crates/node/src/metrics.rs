@@ -16,6 +16,13 @@ pub struct RejectLabels {
     pub reason: String,
 }
 
+/// Labels of the chain watch's call-trace source.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TraceSourceLabels {
+    /// `call_tracer`, `parity` or `receipts_only`.
+    pub source: String,
+}
+
 /// Labels of an HTTP request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -54,6 +61,9 @@ pub struct Metrics {
     pub detection_to_pause_sent_seconds: Histogram,
     /// On-chain actions carried out, by outcome.
     pub onchain_actions: Family<RejectLabels, Counter<u64, AtomicU64>>,
+    /// The chain watch's call-trace source: 1 for the one in use, 0 for the others (absent
+    /// until the watch has probed its node).
+    pub watch_trace_source: Family<TraceSourceLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
 }
 
 impl Default for Metrics {
@@ -78,6 +88,12 @@ impl Metrics {
         let alerts = Counter::default();
         let detection_to_pause_sent_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let onchain_actions = Family::<RejectLabels, Counter>::default();
+        let watch_trace_source = Family::<TraceSourceLabels, Gauge>::default();
+        registry.register(
+            "watch_trace_source",
+            "Call-trace source of the chain watch (1: in use)",
+            watch_trace_source.clone(),
+        );
         registry.register("alerts", "Alerts raised by this node's detectors", alerts.clone());
         registry.register(
             "detection_to_pause_sent_seconds",
@@ -130,6 +146,15 @@ impl Metrics {
             alerts,
             detection_to_pause_sent_seconds,
             onchain_actions,
+            watch_trace_source,
+        }
+    }
+
+    /// Shows `source` as the chain watch's call-trace source.
+    pub fn set_trace_source(&self, source: vigil_chain::TraceSource) {
+        for s in vigil_chain::TraceSource::ALL {
+            let labels = TraceSourceLabels { source: s.as_str().to_owned() };
+            self.watch_trace_source.get_or_create(&labels).set(i64::from(s == source));
         }
     }
 

@@ -1,7 +1,9 @@
 //! The node's eyes: an EVM monitor (`[watch]`) whose detection index is fed from the ledger's
 //! confirmed reports, and whose alerts the node signs, announces on its event stream, and — for
 //! protocols that name this node an authorised monitor — acts on at once: the pause goes to the
-//! on-chain executor and a fast-path trip goes to the ledger, without waiting for a block.
+//! on-chain executor and a fast-path trip goes to the ledger, without waiting for a block. What
+//! the monitor reports about itself (its call-trace source) goes to the node's status and
+//! metrics.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +15,7 @@ use vigil_core::{Alert, Keypair, ProtocolId, Signed, Tx, TxBody};
 use vigil_detect::{IndicatorIndex, IndicatorMeta, IndicatorUpdate};
 use vigil_ledger::{Event, ReportRecord, ReportStatus};
 
-use crate::app::{NodeEvent, NodeState};
+use crate::app::{NodeEvent, NodeState, WatchStatus};
 use crate::intel::{FeedEntries, Intel, feed_updates};
 use crate::respond::{Incident, PolicyEngine};
 
@@ -82,6 +84,24 @@ pub async fn run(
         .await?
         .with_indicators(initial_index(&state, &feed_sent))
         .with_indicator_updates(updates_rx);
+
+    // The call-trace source, in the status and metrics once the block collector has probed.
+    *state.watch.write() = Some(WatchStatus::default());
+    let report = {
+        let state = Arc::clone(&state);
+        let mut source = monitor.trace_source();
+        tokio::spawn(async move {
+            loop {
+                if let Some(s) = *source.borrow_and_update() {
+                    state.metrics.set_trace_source(s);
+                    *state.watch.write() = Some(WatchStatus { trace_source: Some(s) });
+                }
+                if source.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
 
     // New verdicts reach the running detectors between transactions.
     let feed = {
@@ -181,6 +201,8 @@ pub async fn run(
     let stats = monitor.run(alerts_tx, async move { stop.cancelled().await }).await;
     feed.abort();
     imports.abort();
+    report.abort();
+    *state.watch.write() = None;
     let _ = handler.await;
     let stats = stats?;
     tracing::info!(

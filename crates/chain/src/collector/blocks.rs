@@ -3,6 +3,10 @@
 //! the cursor up to the head is then fetched in order, so none is skipped. A block whose parent
 //! is not the cursor's head means a reorg: the collector walks back to the last block both
 //! chains share, reports it, and replays the new chain's blocks from there.
+//!
+//! Blocks come with call traces from the source [`TraceMode`] allows and the node offers,
+//! probed on the first block (see [`crate::trace`]) and kept; [`BlockCollector::trace_source`]
+//! tells which.
 
 use std::time::Duration;
 
@@ -10,13 +14,14 @@ use alloy::providers::Provider;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use vigil_core::{B256, EvmAddress};
 
 use super::{ChainEvent, Collector};
 use crate::cursor::{Cursor, DEFAULT_DEPTH};
 use crate::error::{ChainError, Result};
 use crate::rpc::Rpc;
+use crate::trace::{TraceMode, TraceSource};
 
 /// How a block collector runs.
 #[derive(Clone, Debug)]
@@ -31,6 +36,8 @@ pub struct BlockCollectorConfig {
     pub reorg_depth: usize,
     /// Protected contracts, whose token balances are read before each block that moves them.
     pub protected: Vec<EvmAddress>,
+    /// Where call traces come from.
+    pub trace: TraceMode,
 }
 
 impl Default for BlockCollectorConfig {
@@ -41,6 +48,7 @@ impl Default for BlockCollectorConfig {
             subscribe: true,
             reorg_depth: DEFAULT_DEPTH,
             protected: Vec::new(),
+            trace: TraceMode::default(),
         }
     }
 }
@@ -51,6 +59,8 @@ pub struct BlockCollector {
     rpc: Rpc,
     cursor: Cursor,
     config: BlockCollectorConfig,
+    /// The trace source, once probed.
+    trace_source: watch::Sender<Option<TraceSource>>,
 }
 
 impl BlockCollector {
@@ -61,7 +71,20 @@ impl BlockCollector {
         cursor: Option<Cursor>,
         config: BlockCollectorConfig,
     ) -> Self {
-        Self { rpc, cursor: cursor.unwrap_or_else(|| Cursor::new(chain_id)), config }
+        // Nothing to probe when tracing is off.
+        let known = (config.trace == TraceMode::Off).then_some(TraceSource::ReceiptsOnly);
+        Self {
+            rpc,
+            cursor: cursor.unwrap_or_else(|| Cursor::new(chain_id)),
+            config,
+            trace_source: watch::Sender::new(known),
+        }
+    }
+
+    /// The call-trace source its blocks come with: `None` until it has probed the node, on
+    /// the first block it fetches (at once when tracing is off).
+    pub fn trace_source(&self) -> watch::Receiver<Option<TraceSource>> {
+        self.trace_source.subscribe()
     }
 
     async fn send(out: &mpsc::Sender<ChainEvent>, event: ChainEvent) -> Result<()> {
@@ -80,10 +103,20 @@ impl BlockCollector {
             if next > head {
                 return Ok(());
             }
-            let Some(raw) = self.rpc.raw_block(next, &self.config.protected).await? else {
+            let known = *self.trace_source.borrow();
+            let traces = known.unwrap_or(TraceSource::ReceiptsOnly);
+            let Some(mut raw) = self.rpc.raw_block(next, &self.config.protected, traces).await?
+            else {
                 // The node announced a head it cannot serve yet.
                 return Ok(());
             };
+            // The probe needs a block the node has; the genesis block is not traceable on geth.
+            if known.is_none() && next > 0 {
+                let (source, traces) = self.rpc.probe_traces(&raw.block, self.config.trace).await?;
+                tracing::info!(%source, mode = %self.config.trace, block = next, "call traces");
+                raw.traces = traces;
+                self.trace_source.send_replace(Some(source));
+            }
             let parent = B256(raw.block.header.parent_hash.0);
             if let Some((at, hash)) = self.cursor.head()
                 && parent != hash

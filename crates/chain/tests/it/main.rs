@@ -7,6 +7,7 @@ mod cursor;
 mod executor;
 mod harness;
 mod replay;
+mod trace;
 mod trace_attack;
 mod workload;
 

@@ -118,6 +118,9 @@ pub struct Status {
     pub validators: Vec<(String, u64)>,
     /// Node software version.
     pub version: String,
+    /// The chain watch, `None` when the node watches no chain.
+    #[serde(default)]
+    pub watch: Option<crate::app::WatchStatus>,
 }
 
 async fn status(State(state): State<Shared>) -> Json<Status> {
@@ -135,6 +138,7 @@ async fn status(State(state): State<Shared>) -> Json<Status> {
         node_account: state.node_account.to_string(),
         validators,
         version: env!("CARGO_PKG_VERSION").into(),
+        watch: *state.watch.read(),
     })
 }
 

@@ -124,6 +124,10 @@ pub async fn status(client: &Client, json: bool) -> Result<()> {
         println!("app hash   {}", s.app_hash);
         println!("mempool    {} pending", s.mempool_size);
         println!("validators {}", s.validators.len());
+        if let Some(watch) = &s.watch {
+            let source = watch.trace_source.map_or("not probed yet", |t| t.as_str());
+            println!("watch      traces from {source}");
+        }
     }
     Ok(())
 }

@@ -181,5 +181,15 @@ fn an_exploit_is_detected_paused_on_chain_and_reset_only_by_two_guardians() {
         line("vigil_alerts_total").split_whitespace().last().unwrap_or("0").parse::<u64>().unwrap()
             >= 1
     );
+    // The watch traces blocks with anvil's call tracer, and says so.
+    assert_eq!(
+        line("vigil_watch_trace_source{source=\"call_tracer\"}"),
+        "vigil_watch_trace_source{source=\"call_tracer\"} 1",
+        "{metrics}"
+    );
+    assert!(line("vigil_watch_trace_source{source=\"parity\"}").ends_with(" 0"));
+    assert_eq!(node.cli_json(&["status"])["watch"]["trace_source"], "call_tracer");
+    let status = String::from_utf8_lossy(&node.cli(&["status"]).stdout).into_owned();
+    assert!(status.contains("watch      traces from call_tracer"), "{status}");
     miner.abort();
 }

@@ -73,3 +73,34 @@ async fn the_event_stream_is_server_sent_events() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
 }
+
+#[tokio::test]
+async fn status_reports_the_watch_and_its_trace_source_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path());
+    let app = router(Arc::clone(&state), 1 << 20);
+    let status = |app: axum::Router| async move {
+        let resp = app.oneshot(Request::get("/v1/status").body(Body::empty()).unwrap()).await;
+        let body = resp.unwrap().into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+    };
+    assert!(status(app.clone()).await["watch"].is_null(), "no [watch]: no watch section");
+
+    *state.watch.write() = Some(vigil_node::app::WatchStatus::default());
+    assert!(status(app.clone()).await["watch"]["trace_source"].is_null(), "not probed yet");
+    let source = vigil_chain::TraceSource::Parity;
+    *state.watch.write() = Some(vigil_node::app::WatchStatus { trace_source: Some(source) });
+    state.metrics.set_trace_source(source);
+    assert_eq!(status(app.clone()).await["watch"]["trace_source"], "parity");
+    let metrics = state.metrics.encode();
+    assert!(metrics.contains("vigil_watch_trace_source{source=\"parity\"} 1"), "{metrics}");
+    assert!(metrics.contains("vigil_watch_trace_source{source=\"call_tracer\"} 0"), "{metrics}");
+
+    // The OpenAPI description names every source.
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+    let documented = &doc["components"]["schemas"]["Status"]["properties"]["watch"]["properties"]["trace_source"]
+        ["enum"];
+    for s in vigil_chain::TraceSource::ALL {
+        assert!(documented.as_array().unwrap().contains(&s.as_str().into()), "{s}");
+    }
+}
