@@ -202,3 +202,49 @@ fn contracts_created_inside_a_call_are_tracked_as_fresh() {
     let alerts = engine.process_tx(&call);
     assert!(alerts.iter().any(|a| a.detector == "fresh-attacker-contract"), "{alerts:?}");
 }
+
+/// The test contracts' attack as anvil traced it (see `testdata/README.md`), with no protected
+/// contract configured: from the geth tree with logs, with logs stripped, and from parity rows.
+#[test]
+fn the_recorded_anvil_attack_is_flagged_from_both_tracers() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let chain = EvmChainId(31337);
+    let geth = std::fs::read_to_string(dir.join("anvil-attack-calltracer.json")).unwrap();
+    let parity = std::fs::read_to_string(dir.join("anvil-attack-parity.json")).unwrap();
+    let tree = vigil_detect::trace::geth::parse_tree(&geth).unwrap();
+    assert!(tree.with_logs);
+    let rows = vigil_detect::trace::parity::parse_rows(&parity).unwrap();
+    assert_eq!(rows.len(), 1);
+    let cases = [
+        ("callTracer", tree.clone()),
+        ("callTracer without logs", tree.without_logs()),
+        ("parity", rows[0].trace.clone()),
+    ];
+    let config = DetectConfig { cooldown_secs: Some(0), ..Default::default() };
+    for (what, trace) in cases {
+        let tx = vigil_detect::replay::transaction(chain, None, Some(18), Some(0), trace);
+        let fx = Effects::of(&tx);
+        assert_eq!(fx.flash_loans.len(), 1, "{what}");
+        assert_eq!(
+            fx.flash_loans[0].amount,
+            U256::from(350_000u64) * U256::from(10u64).pow(U256::from(18u64)),
+            "{what}"
+        );
+        let alerts = Engine::new(&config, RuleSet::default()).process_tx(&tx);
+        assert!(
+            alerts
+                .iter()
+                .any(|a| a.detector == "price-manipulation" && a.severity == Severity::Critical),
+            "{what}: {alerts:?}"
+        );
+        let attacker_eoa: EvmAddress =
+            "0xa77ac4e2a77ac4e2a77ac4e2a77ac4e2a77ac4e2".parse().unwrap();
+        let usdx: EvmAddress = "0x5fbdb2315678afecb367f032d93f642f64180aa3".parse().unwrap();
+        let profit = fx.delta(&attacker_eoa, Asset::Token(usdx)).gain();
+        assert_eq!(
+            profit,
+            U256::from(649_825u64) * U256::from(10u64).pow(U256::from(18u64)),
+            "{what}"
+        );
+    }
+}
