@@ -213,6 +213,14 @@ pub(crate) fn token_movements<'a>(
     })
 }
 
+/// Adds `amount` of `asset` to a short per-asset list.
+pub(crate) fn add_amount(list: &mut Vec<(Asset, U256)>, asset: Asset, amount: U256) {
+    match list.iter_mut().find(|(a, _)| *a == asset) {
+        Some((_, n)) => *n = n.saturating_add(amount),
+        None => list.push((asset, amount)),
+    }
+}
+
 /// `part / whole` in basis points, saturating; `None` when `whole` is zero.
 pub(crate) fn bps(part: U256, whole: U256) -> Option<u64> {
     if whole.is_zero() {

@@ -13,7 +13,7 @@ use alloy_primitives::U256;
 use vigil_core::{AlertKind, EvmAddress, Severity};
 
 use crate::config::PriceManipulationConfig;
-use crate::detector::{Context, Detector, Finding};
+use crate::detector::{Context, Detector, Finding, add_amount};
 use crate::detectors::flash_loan::sender_side;
 use crate::effects::{Asset, Effects, Swap};
 use crate::model::Transaction;
@@ -90,10 +90,7 @@ fn payer_between(
         let mut paid: Vec<(Asset, U256)> = Vec::new();
         for m in fx.movements_in(k) {
             if m.from == v && side.contains(&m.to) {
-                match paid.iter_mut().find(|(a, _)| *a == m.asset) {
-                    Some((_, n)) => *n = n.saturating_add(m.amount),
-                    None => paid.push((m.asset, m.amount)),
-                }
+                add_amount(&mut paid, m.asset, m.amount);
             }
         }
         if !paid.is_empty() {

@@ -13,7 +13,7 @@ use alloy_primitives::U256;
 use vigil_core::{AlertKind, EvmAddress, Severity};
 
 use crate::config::ReentrancyConfig;
-use crate::detector::{Context, Detector, Finding};
+use crate::detector::{Context, Detector, Finding, add_amount};
 use crate::detectors::flash_loan::sender_side;
 use crate::effects::{Asset, Effects, Reentry, ReentryClass};
 use crate::model::Transaction;
@@ -77,13 +77,6 @@ fn describe(assets: &[(Asset, U256)]) -> String {
     assets.iter().map(|(a, n)| format!("{n} units of {a}")).collect::<Vec<_>>().join(", ")
 }
 
-fn add(list: &mut Vec<(Asset, U256)>, asset: Asset, amount: U256) {
-    match list.iter_mut().find(|(a, _)| *a == asset) {
-        Some((_, n)) => *n = n.saturating_add(amount),
-        None => list.push((asset, amount)),
-    }
-}
-
 impl Detector for Reentrancy {
     fn name(&self) -> &str {
         NAME
@@ -109,7 +102,7 @@ impl Detector for Reentrancy {
                             continue;
                         }
                         let inside = m.frame >= r.frame && m.frame < inner_end;
-                        add(if inside { &mut inner } else { &mut outer }, m.asset, m.amount);
+                        add_amount(if inside { &mut inner } else { &mut outer }, m.asset, m.amount);
                     }
                     if inner.is_empty() {
                         continue;
@@ -163,7 +156,7 @@ impl Detector for Reentrancy {
                             && m.frame > r.frame
                             && m.frame < outer_end
                         {
-                            add(&mut paid, m.asset, m.amount);
+                            add_amount(&mut paid, m.asset, m.amount);
                         }
                     }
                     if paid.is_empty() {
