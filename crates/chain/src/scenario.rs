@@ -1,5 +1,7 @@
 //! The demo protocol of `contracts/` on a development chain: a lending vault priced by a
 //! manipulable AMM, a flash lender and an attacker contract (see `contracts/README.md`).
+//! [`deploy_targets`] adds more victims (a reentrant ETH vault, a vault with an unprotected
+//! initializer) and a second pair for a benign flash-loan arbitrage bot.
 //!
 //! [`DevChain`] runs a real anvil process on a free loopback port (no automatic mining, so
 //! pending transactions can be watched), and [`deploy`] sets the scenario up with anvil's
@@ -49,6 +51,17 @@ alloy::sol! {
     function propose(address[] targets, uint256[] values, bytes[] calldatas, string description) returns (uint256);
     function transferOwnership(address newOwner);
     function paused() returns (bool);
+    function initialize(address owner_);
+    function arbitrage(uint256 amount) returns (uint256);
+    function transfer(address to, uint256 amount) returns (bool);
+    function swapExactIn(address tokenIn, uint256 amountIn, uint256 minOut, address to) returns (uint256);
+    // Overloads of the names above, kept apart in their own namespaces.
+    interface IEtherVault {
+        function deposit() payable;
+    }
+    interface IOneShotAttacker {
+        function attack() payable returns (uint256);
+    }
 }
 
 /// The anvil binary: `VIGIL_ANVIL`, else `anvil` on PATH.
@@ -257,13 +270,18 @@ pub fn ev(a: Address) -> EvmAddress {
     EvmAddress(a.into_array())
 }
 
-const ARTIFACTS: [(&str, &str); 6] = [
+const ARTIFACTS: [(&str, &str); 11] = [
     ("TestToken", include_str!("../contracts/out/TestToken.json")),
     ("SimplePair", include_str!("../contracts/out/SimplePair.json")),
     ("FlashLender", include_str!("../contracts/out/FlashLender.json")),
     ("LendingVault", include_str!("../contracts/out/LendingVault.json")),
     ("Attacker", include_str!("../contracts/out/Attacker.json")),
     ("SimpleGovernor", include_str!("../contracts/out/SimpleGovernor.json")),
+    ("EtherVault", include_str!("../contracts/out/EtherVault.json")),
+    ("ReentrancyAttacker", include_str!("../contracts/out/ReentrancyAttacker.json")),
+    ("TakeoverVault", include_str!("../contracts/out/TakeoverVault.json")),
+    ("TakeoverAttacker", include_str!("../contracts/out/TakeoverAttacker.json")),
+    ("Arbitrageur", include_str!("../contracts/out/Arbitrageur.json")),
 ];
 
 /// The creation bytecode of a compiled contract of `contracts/`.
@@ -296,6 +314,8 @@ async fn deploy_contract(
 pub struct Deployment {
     /// The stable token the vault lends.
     pub usdx: Address,
+    /// The token the vault takes as collateral (the pair's other token).
+    pub wethx: Address,
     /// The AMM pair pricing the collateral.
     pub pair: Address,
     /// The flash lender.
@@ -356,7 +376,7 @@ pub async fn deploy(chain: &DevChain) -> Result<Deployment, ScenarioError> {
     for (to, data) in calls {
         chain.exec(d, Some(to), U256::ZERO, data).await?;
     }
-    Ok(Deployment { usdx, pair, lender, vault, governor })
+    Ok(Deployment { usdx, wethx, pair, lender, vault, governor })
 }
 
 /// The deployer lends `amount` more USDX to the vault (mints, approves, deposits; mined).
@@ -411,4 +431,163 @@ pub fn hostile_proposal(d: &Deployment) -> Vec<u8> {
         description: "Transfer vault ownership\nRoutine maintenance.".into(),
     }
     .abi_encode()
+}
+
+/// The extra victims of [`deploy_targets`] and the second pair of the arbitrage.
+#[derive(Clone, Copy, Debug)]
+pub struct Targets {
+    /// The reentrant ETH bank (Pausable; `GUARDIAN` may pause it), holding 100 ETH of the
+    /// deployer.
+    pub ether_vault: Address,
+    /// The USDX vault with an unprotected `initialize` (Pausable; `GUARDIAN` may pause it),
+    /// owned by and holding 500,000 USDX of the deployer.
+    pub takeover_vault: Address,
+    /// A second USDX/WETHX pair at 1,050 USDX/WETHX (105,000 / 100), 5% above the first one.
+    pub pair_b: Address,
+}
+
+/// Deploys the extra targets of `contracts/README.md` from `DEPLOYER` (all mined), after
+/// [`deploy`]: an `EtherVault` with `GUARDIAN` added and 100 ETH deposited; a
+/// `TakeoverVault(USDX, GUARDIAN)` legitimately initialized to `DEPLOYER`, with 500,000 USDX
+/// deposited; and a second `SimplePair` of USDX/WETHX seeded with 105,000 USDX / 100 WETHX.
+pub async fn deploy_targets(chain: &DevChain, d: &Deployment) -> Result<Targets, ScenarioError> {
+    let me = DEPLOYER;
+    let ether_vault = deploy_contract(chain, me, "EtherVault", vec![]).await?;
+    chain
+        .exec(
+            me,
+            Some(ether_vault),
+            U256::ZERO,
+            addGuardianCall { guardian: GUARDIAN }.abi_encode(),
+        )
+        .await?;
+    chain.exec(me, Some(ether_vault), e18(100), ether_deposit_calldata()).await?;
+
+    let takeover_vault =
+        deploy_contract(chain, me, "TakeoverVault", (d.usdx, GUARDIAN).abi_encode_params()).await?;
+    let calls: Vec<(Address, Vec<u8>)> = vec![
+        (takeover_vault, initializeCall { owner_: me }.abi_encode()),
+        (d.usdx, mint_calldata(me, e18(500_000))),
+        (d.usdx, approve_calldata(takeover_vault, e18(500_000))),
+        (takeover_vault, deposit_calldata(e18(500_000))),
+    ];
+    for (to, data) in calls {
+        chain.exec(me, Some(to), U256::ZERO, data).await?;
+    }
+
+    // Same sorted tokens as `d.pair`: USDX is token0 on a fresh chain.
+    let pair_b =
+        deploy_contract(chain, me, "SimplePair", (d.usdx, d.wethx).abi_encode_params()).await?;
+    let calls: Vec<(Address, Vec<u8>)> = vec![
+        (d.usdx, mint_calldata(me, e18(105_000))),
+        (d.wethx, mint_calldata(me, e18(100))),
+        (d.usdx, approve_calldata(pair_b, e18(105_000))),
+        (d.wethx, approve_calldata(pair_b, e18(100))),
+        (
+            pair_b,
+            addLiquidityCall { amount0: e18(105_000), amount1: e18(100), to: me }.abi_encode(),
+        ),
+    ];
+    for (to, data) in calls {
+        chain.exec(me, Some(to), U256::ZERO, data).await?;
+    }
+    Ok(Targets { ether_vault, takeover_vault, pair_b })
+}
+
+/// The attacker deploys its `ReentrancyAttacker` against the ETH vault (mined; fund and
+/// impersonate it first with [`fund_attacker`]); returns its address.
+pub async fn deploy_reentrancy_attacker(
+    chain: &DevChain,
+    t: &Targets,
+) -> Result<Address, ScenarioError> {
+    deploy_contract(chain, ATTACKER, "ReentrancyAttacker", t.ether_vault.abi_encode()).await
+}
+
+/// The attacker deploys its `TakeoverAttacker` against the takeover vault (mined; fund and
+/// impersonate it first with [`fund_attacker`]); returns its address.
+pub async fn deploy_takeover_attacker(
+    chain: &DevChain,
+    t: &Targets,
+) -> Result<Address, ScenarioError> {
+    deploy_contract(chain, ATTACKER, "TakeoverAttacker", t.takeover_vault.abi_encode()).await
+}
+
+/// `from` (an unlocked or impersonated account, then its owner) deploys the benign
+/// `Arbitrageur(lender, pair, pair_b)` (mined); returns its address.
+pub async fn deploy_arbitrageur(
+    chain: &DevChain,
+    d: &Deployment,
+    t: &Targets,
+    from: Address,
+) -> Result<Address, ScenarioError> {
+    deploy_contract(chain, from, "Arbitrageur", (d.lender, d.pair, t.pair_b).abi_encode_params())
+        .await
+}
+
+/// The ETH to send with [`reentrancy_attack_calldata`]: 1 ETH, the chunk of every withdrawal.
+pub const REENTRANCY_BAIT: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
+
+/// A gas limit that lets the reentrancy attack drain the 100 ETH vault. The 101 nested
+/// withdrawals use about 1.14M gas, but each call frame keeps back 1/64 of the gas it has,
+/// so anvil estimates 6.88M and a 3M limit makes the attack revert (out of gas at the bottom).
+pub const REENTRANCY_ATTACK_GAS: u64 = 8_000_000;
+
+/// `attack()` calldata for the `ReentrancyAttacker`: send it with [`REENTRANCY_BAIT`] (1 ETH) as
+/// the value and [`REENTRANCY_ATTACK_GAS`].
+pub fn reentrancy_attack_calldata() -> Vec<u8> {
+    IOneShotAttacker::attackCall {}.abi_encode()
+}
+
+/// `attack()` calldata for the `TakeoverAttacker` (no value; the same bytes as
+/// [`reentrancy_attack_calldata`]).
+pub fn takeover_attack_calldata() -> Vec<u8> {
+    IOneShotAttacker::attackCall {}.abi_encode()
+}
+
+/// `arbitrage(amount)` calldata for the `Arbitrageur` (1,000 USDX earns about 22.83 USDX; 3,000
+/// cannot repay the loan and reverts).
+pub fn arbitrage_calldata(amount: U256) -> Vec<u8> {
+    arbitrageCall { amount }.abi_encode()
+}
+
+/// `deposit()` calldata for the ETH vault (payable: the value is the deposit).
+pub fn ether_deposit_calldata() -> Vec<u8> {
+    IEtherVault::depositCall {}.abi_encode()
+}
+
+/// `withdraw(amount)` calldata for the ETH vault (wei).
+pub fn ether_withdraw_calldata(amount: U256) -> Vec<u8> {
+    withdrawCall { amount }.abi_encode()
+}
+
+/// ERC20 `transfer(to, amount)` calldata.
+pub fn token_transfer_calldata(to: Address, amount: U256) -> Vec<u8> {
+    transferCall { to, amount }.abi_encode()
+}
+
+/// `swapExactIn(token_in, amount_in, min_out, to)` calldata for a `SimplePair` (approve the pair
+/// for `amount_in` of `token_in` first).
+pub fn swap_exact_in_calldata(
+    token_in: Address,
+    amount_in: U256,
+    min_out: U256,
+    to: Address,
+) -> Vec<u8> {
+    swapExactInCall { tokenIn: token_in, amountIn: amount_in, minOut: min_out, to }.abi_encode()
+}
+
+/// ERC20 `approve(spender, amount)` calldata.
+pub fn approve_calldata(spender: Address, amount: U256) -> Vec<u8> {
+    approveCall { spender, amount }.abi_encode()
+}
+
+/// `TestToken.mint(to, amount)` calldata (the deployer owns both tokens).
+pub fn mint_calldata(to: Address, amount: U256) -> Vec<u8> {
+    mintCall { to, amount }.abi_encode()
+}
+
+/// `deposit(amount)` calldata for the token vaults (`LendingVault`, `TakeoverVault`; approve
+/// first).
+pub fn deposit_calldata(amount: U256) -> Vec<u8> {
+    depositCall { amount }.abi_encode()
 }
