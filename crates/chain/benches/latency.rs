@@ -118,6 +118,7 @@ async fn pipeline() -> Pipeline {
         protected: vec![ProtectedContract {
             name: "LendingVault".into(),
             address: "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9".parse().unwrap(),
+            max_loss_bps: None,
         }],
         cooldown_secs: Some(0),
         ..DetectConfig::default()

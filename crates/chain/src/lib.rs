@@ -22,6 +22,7 @@ pub mod cursor;
 pub mod error;
 pub mod executor;
 pub mod monitor;
+pub mod presim;
 pub mod raw;
 pub mod rpc;
 pub mod scenario;

@@ -37,9 +37,11 @@ use crate::collector::{
 use crate::convert;
 use crate::cursor::{CursorStore, DEFAULT_DEPTH, FileCursorStore};
 use crate::error::ChainError;
+use crate::presim::{Done, PreExec, PreExecStats};
 use crate::raw::{Recorded, Recording};
 use crate::rpc::Rpc;
 use crate::trace::{TraceMode, TraceSource};
+use vigil_fork::SimulateConfig;
 
 /// Configuration of a monitor. Every field has a default; unknown fields are errors.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,6 +76,8 @@ pub struct MonitorConfig {
     /// `trace_block`, else receipts only, whichever the node offers, probed on the first
     /// block), `call_tracer`, `parity` (the monitor stops if the node refuses it) or `off`.
     pub trace: TraceMode,
+    /// Pre-execution of pending transactions with revm (`[watch.simulate]`).
+    pub simulate: SimulateConfig,
 }
 
 impl Default for MonitorConfig {
@@ -92,6 +96,7 @@ impl Default for MonitorConfig {
             channel_capacity: 1_024,
             record: None,
             trace: TraceMode::default(),
+            simulate: SimulateConfig::default(),
         }
     }
 }
@@ -156,6 +161,10 @@ pub struct MonitorStats {
     pub blocks: u64,
     /// Pending transactions processed.
     pub pending: u64,
+    /// Pending transactions judged on their simulated effects.
+    pub simulated: u64,
+    /// Pending transactions whose simulation failed (judged on calldata only).
+    pub simulation_failures: u64,
     /// Reorgs followed.
     pub reorgs: u64,
     /// Alerts delivered.
@@ -205,6 +214,7 @@ pub struct Monitor {
     record: Option<PathBuf>,
     capacity: usize,
     trace_source: watch::Receiver<Option<TraceSource>>,
+    pre: Option<(PreExec, mpsc::UnboundedReceiver<Done>)>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -263,7 +273,14 @@ impl Monitor {
             },
         );
         let trace_source = blocks.trace_source();
+        let protected: std::collections::BTreeSet<_> =
+            detect.protected.iter().map(|p| p.address).collect();
         let mut collectors: Vec<Box<dyn Collector>> = vec![Box::new(blocks)];
+        let pre = if config.pending && config.simulate.enabled {
+            Some(PreExec::connect(&config.rpc, chain_id, config.simulate.clone(), protected).await?)
+        } else {
+            None
+        };
         if config.pending {
             collectors.push(Box::new(PendingCollector::new(rpc.clone(), config.poll_interval)));
         }
@@ -273,6 +290,7 @@ impl Monitor {
             rules = rules.len(),
             protected = detect.protected.len(),
             pending = config.pending,
+            simulate = pre.is_some(),
             trace = %config.trace,
             "monitor connected"
         );
@@ -281,6 +299,7 @@ impl Monitor {
         monitor.record = config.record.clone();
         monitor.capacity = config.channel_capacity.max(1);
         monitor.trace_source = trace_source;
+        monitor.pre = pre;
         Ok(monitor)
     }
 
@@ -295,7 +314,19 @@ impl Monitor {
             record: None,
             capacity: 1_024,
             trace_source: watch::channel(None).1,
+            pre: None,
         }
+    }
+
+    /// Pre-executes the pending transactions `pre` selects (see [`crate::presim`]).
+    pub fn with_pre_execution(mut self, pre: (PreExec, mpsc::UnboundedReceiver<Done>)) -> Self {
+        self.pre = Some(pre);
+        self
+    }
+
+    /// The counters of pre-execution, when it is on.
+    pub fn pre_execution_stats(&self) -> Option<Arc<PreExecStats>> {
+        self.pre.as_ref().map(|(p, _)| p.stats())
     }
 
     /// A monitor replaying `recording` offline.
@@ -349,6 +380,8 @@ impl Monitor {
         }
         drop(tx);
         let mut updates = self.updates.take();
+        let mut simulated =
+            self.pre.as_mut().map(|(_, rx)| std::mem::replace(rx, mpsc::unbounded_channel().1));
         let mut recording =
             self.record.as_ref().map(|_| Recording { chain_id: self.chain.0, events: Vec::new() });
         let mut stats = MonitorStats::default();
@@ -361,6 +394,11 @@ impl Monitor {
                 Some(update) = async { updates.as_mut()?.recv().await }, if updates.is_some() => {
                     if let Err(e) = self.engine.apply(&update) {
                         tracing::warn!(error = %e, "indicator update refused");
+                    }
+                }
+                Some(done) = async { simulated.as_mut()?.recv().await }, if simulated.is_some() => {
+                    if let Err(e) = self.judge_simulated(done, &mut sink, &mut stats).await {
+                        break Err(e);
                     }
                 }
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
@@ -407,9 +445,19 @@ impl Monitor {
         stats: &mut MonitorStats,
     ) -> Result<(), MonitorError> {
         match event {
-            ChainEvent::Pending { tx, seen_at } => {
+            ChainEvent::Pending { tx: rpc_tx, seen_at } => {
                 stats.pending += 1;
-                let tx = convert::pending_tx(self.chain, &tx, seen_at);
+                let seen = std::time::Instant::now();
+                let tx = convert::pending_tx(self.chain, &rpc_tx, seen_at);
+                if let Some((pre, _)) = &self.pre {
+                    let index = self.engine.indicators();
+                    let chain = self.chain;
+                    if let Some(reason) = pre.reason(&tx, |a| index.contains_address(chain, a))
+                        && pre.spawn(tx.clone(), &rpc_tx, reason, seen)
+                    {
+                        return Ok(());
+                    }
+                }
                 let alerts = self.engine.process_tx(&tx);
                 deliver(sink, alerts, stats).await?;
             }
@@ -418,6 +466,9 @@ impl Monitor {
                     Ok(block) => {
                         stats.blocks += 1;
                         let alerts = self.engine.process_block(&block);
+                        if let Some((pre, _)) = &mut self.pre {
+                            pre.on_block(&raw, &block);
+                        }
                         deliver(sink, alerts, stats).await?;
                     }
                     Err(e) => {
@@ -433,9 +484,39 @@ impl Monitor {
                 stats.reorgs += 1;
                 tracing::warn!(common_ancestor, depth, "reorg: detectors rewound");
                 self.engine.rewind(common_ancestor);
+                if let Some((pre, _)) = &mut self.pre {
+                    pre.on_reorg(common_ancestor);
+                }
             }
         }
         Ok(())
+    }
+}
+
+impl Monitor {
+    /// A simulation ended: the engine judges the simulated transaction (or, when the
+    /// simulation failed, the plain one).
+    async fn judge_simulated<S: AlertSink>(
+        &mut self,
+        done: Done,
+        sink: &mut S,
+        stats: &mut MonitorStats,
+    ) -> Result<(), MonitorError> {
+        if done.error.is_some() {
+            stats.simulation_failures += 1;
+        } else {
+            stats.simulated += 1;
+        }
+        let alerts = self.engine.process_tx(&done.tx);
+        if !alerts.is_empty() {
+            tracing::debug!(
+                tx = %done.tx.hash,
+                reason = ?done.reason,
+                micros = done.seen.elapsed().as_micros() as u64,
+                "pre-execution alerts"
+            );
+        }
+        deliver(sink, alerts, stats).await
     }
 }
 
@@ -463,7 +544,11 @@ async fn deliver<S: AlertSink>(
     stats: &mut MonitorStats,
 ) -> Result<(), MonitorError> {
     for alert in alerts {
-        let stage = if alert.tx.block.is_some() { "mined" } else { "pending" };
+        let stage = match (alert.tx.block, alert.metadata.get("pre_execution")) {
+            (Some(_), _) => "mined",
+            (None, Some(_)) => "pre-execution",
+            (None, None) => "pending",
+        };
         if alert.severity >= Severity::High {
             tracing::warn!(detector = %alert.detector, severity = %alert.severity, kind = %alert.kind, tx = %alert.tx.hash, stage, "{}", alert.description);
         } else {

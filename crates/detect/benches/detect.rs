@@ -352,7 +352,11 @@ fn engine(u: &Universe, rules: &str, index: IndicatorIndex) -> Engine {
             .protected
             .iter()
             .enumerate()
-            .map(|(i, a)| ProtectedContract { name: format!("P{i}"), address: *a })
+            .map(|(i, a)| ProtectedContract {
+                name: format!("P{i}"),
+                address: *a,
+                max_loss_bps: None,
+            })
             .collect(),
         ..DetectConfig::default()
     };

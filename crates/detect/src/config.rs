@@ -16,6 +16,10 @@ pub struct ProtectedContract {
     pub name: String,
     /// Its address.
     pub address: EvmAddress,
+    /// The share of one of its balances, in basis points, that a single pending transaction
+    /// may be predicted to take before the drain detector fires (default: `[detect.drain]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_loss_bps: Option<u16>,
 }
 
 /// Indicator matching.
@@ -157,6 +161,26 @@ pub struct DetectConfig {
     pub reentrancy: ReentrancyConfig,
     /// Price manipulation (needs call traces).
     pub price_manipulation: PriceManipulationConfig,
+    /// Predicted drains of protected contracts (needs pre-executed pending transactions).
+    pub drain: DrainConfig,
+}
+
+/// The pre-execution drain detector.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DrainConfig {
+    /// Whether it runs.
+    pub enabled: bool,
+    /// The share of a protected contract's balance of one asset, in basis points, a pending
+    /// transaction may be predicted to take before it fires (a protected contract's own
+    /// `max_loss_bps` wins).
+    pub max_loss_bps: u16,
+}
+
+impl Default for DrainConfig {
+    fn default() -> Self {
+        Self { enabled: true, max_loss_bps: 1_000 }
+    }
 }
 
 /// The reentrancy detector.

@@ -11,8 +11,8 @@ use crate::config::DetectConfig;
 use crate::cooldown::Cooldown;
 use crate::detector::{Balances, Context, Detector, Finding, Protected};
 use crate::detectors::{
-    FlashLoanExploit, FreshAttackerContract, IndicatorMatch, OutflowRateLimit, PriceManipulation,
-    Reentrancy, SuspiciousProposal, VolumeAnomaly,
+    FlashLoanExploit, FreshAttackerContract, IndicatorMatch, OutflowRateLimit, PredictedDrain,
+    PriceManipulation, Reentrancy, SuspiciousProposal, VolumeAnomaly,
 };
 use crate::effects::Effects;
 use crate::index::{IndexError, IndicatorIndex, IndicatorUpdate};
@@ -55,7 +55,7 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine with the eight built-in detectors configured by `config`, then `rules`, and an
+    /// An engine with the nine built-in detectors configured by `config`, then `rules`, and an
     /// empty indicator index.
     pub fn new(config: &DetectConfig, rules: RuleSet) -> Self {
         let detectors: Vec<Box<dyn Detector>> = vec![
@@ -67,6 +67,14 @@ impl Engine {
             Box::new(FreshAttackerContract::new(config.fresh_contract.clone())),
             Box::new(Reentrancy::new(config.reentrancy.clone())),
             Box::new(PriceManipulation::new(config.price_manipulation.clone())),
+            Box::new(PredictedDrain::new(
+                config.drain.clone(),
+                config
+                    .protected
+                    .iter()
+                    .filter_map(|p| p.max_loss_bps.map(|bps| (p.address, bps)))
+                    .collect(),
+            )),
             Box::new(rules),
         ];
         Self {
@@ -162,7 +170,13 @@ impl Engine {
         if !tx.is_pending() {
             self.balances.apply(tx, &effects);
         }
+        let first = out.len();
         self.emit(Some(tx), out);
+        if let Some(sim) = &tx.simulated {
+            for alert in &mut out[first..] {
+                pre_execution_evidence(alert, sim, &effects, &self.protected);
+            }
+        }
     }
 
     /// Processes a mined block: its balances, every transaction in order, then the end of block.
@@ -228,5 +242,39 @@ impl Engine {
                 metadata: f.metadata,
             });
         }
+    }
+}
+
+/// What an alert on a pre-executed pending transaction carries, whatever detector raised it:
+/// `pre_execution = true`, the simulated trace's hash and state block, the predicted loss of
+/// protected contracts per asset (`predicted_loss.<asset>`), and the transaction's fees (so a
+/// pause can outbid it).
+fn pre_execution_evidence(
+    alert: &mut Alert,
+    sim: &crate::model::Simulated,
+    effects: &Effects,
+    protected: &Protected,
+) {
+    let m = &mut alert.metadata;
+    m.insert("pre_execution".into(), "true".into());
+    m.insert("simulated_trace".into(), sim.trace_hash.to_string());
+    m.insert("simulated_state_block".into(), sim.state_block.to_string());
+    m.insert("pending_max_fee_per_gas".into(), sim.max_fee_per_gas.to_string());
+    if let Some(tip) = sim.max_priority_fee_per_gas {
+        m.insert("pending_max_priority_fee_per_gas".into(), tip.to_string());
+    }
+    let mut losses: std::collections::BTreeMap<String, alloy_primitives::U256> =
+        std::collections::BTreeMap::new();
+    for holder in protected.addresses() {
+        for (asset, delta) in effects.deltas_of(holder) {
+            let loss = delta.loss();
+            if !loss.is_zero() {
+                let total = losses.entry(format!("predicted_loss.{asset}")).or_default();
+                *total = total.saturating_add(loss);
+            }
+        }
+    }
+    for (key, loss) in losses {
+        m.insert(key, loss.to_string());
     }
 }

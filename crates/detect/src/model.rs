@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use vigil_core::{B256, EvmAddress, EvmChainId, Selector, TxRef};
 
 use crate::calls::{Call, decode_call};
+use crate::effects::Asset;
 use crate::events::{Event, decode_log};
 use crate::trace::CallTrace;
 
@@ -105,6 +106,46 @@ pub struct Transaction {
     /// The call tree, when the collector could trace it (or a simulation produced it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<CallTrace>,
+    /// For a pending transaction that was pre-executed: what the simulation said. Its
+    /// `trace` and `logs` are then the simulated ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated: Option<Simulated>,
+}
+
+/// A balance a simulation read before running a pending transaction: what a protected
+/// contract held of an asset the transaction would move.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AssetBalance {
+    /// The holder (a protected contract).
+    pub holder: EvmAddress,
+    /// The asset.
+    pub asset: Asset,
+    /// Its balance on the state the simulation ran on.
+    pub amount: U256,
+}
+
+/// What pre-executing a pending transaction on the latest state said (`vigil-fork`).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Simulated {
+    /// Whether it would succeed.
+    pub success: bool,
+    /// Why not (`execution reverted`, `out of gas`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Gas it would use.
+    pub gas_used: u64,
+    /// The block whose state it ran on.
+    pub state_block: u64,
+    /// Keccak-256 of its call tree's JSON, the evidence alerts and trips carry.
+    pub trace_hash: B256,
+    /// Protected contracts' balances before it, for the assets it would move.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub balances: Vec<AssetBalance>,
+    /// Its max fee per gas (gas price for a legacy transaction), wei.
+    pub max_fee_per_gas: u128,
+    /// Its max priority fee per gas, wei (`None` for a legacy transaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_priority_fee_per_gas: Option<u128>,
 }
 
 impl Transaction {
@@ -134,6 +175,7 @@ impl Transaction {
             logs: Vec::new(),
             status: TxStatus::Pending { seen_at },
             trace: None,
+            simulated: None,
         }
     }
 
@@ -177,12 +219,32 @@ impl Transaction {
         }
     }
 
-    /// Whether it succeeded: `true` while pending (not yet known), the receipt's status once mined.
+    /// Whether it succeeded: the receipt's status once mined; while pending, what its
+    /// simulation said, else `true` (not yet known).
     pub fn succeeded(&self) -> bool {
         match self.status {
             TxStatus::Mined { success, .. } => success,
-            TxStatus::Pending { .. } => true,
+            TxStatus::Pending { .. } => self.simulated.as_ref().is_none_or(|s| s.success),
         }
+    }
+
+    /// The same pending transaction, pre-executed: the simulation's call tree, logs and
+    /// outcome.
+    pub fn with_simulation(
+        mut self,
+        trace: CallTrace,
+        logs: Vec<Log>,
+        simulated: Simulated,
+    ) -> Self {
+        self.trace = Some(trace);
+        self.logs = logs;
+        self.simulated = Some(simulated);
+        self
+    }
+
+    /// Whether it is a pending transaction that was pre-executed.
+    pub fn is_simulated(&self) -> bool {
+        self.simulated.is_some()
     }
 
     /// Seconds since the Unix epoch: the block's timestamp, or when it was first seen.

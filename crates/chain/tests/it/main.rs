@@ -6,6 +6,7 @@ mod contracts;
 mod cursor;
 mod executor;
 mod harness;
+mod presim;
 mod replay;
 mod trace;
 mod trace_attack;

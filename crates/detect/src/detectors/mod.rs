@@ -1,5 +1,6 @@
 //! The built-in detectors, one type each.
 
+pub mod drain;
 pub mod flash_loan;
 pub mod fresh_contract;
 pub mod governance;
@@ -9,6 +10,7 @@ pub mod price_manipulation;
 pub mod reentrancy;
 pub mod volume;
 
+pub use drain::PredictedDrain;
 pub use flash_loan::FlashLoanExploit;
 pub use fresh_contract::FreshAttackerContract;
 pub use governance::SuspiciousProposal;

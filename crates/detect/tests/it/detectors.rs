@@ -32,6 +32,7 @@ impl World {
             protected: Protected::new(&[ProtectedContract {
                 name: "Vault".into(),
                 address: a(VAULT),
+                max_loss_bps: None,
             }]),
             balances: Balances::default(),
             head: None,

@@ -8,7 +8,11 @@ use crate::support::*;
 
 fn engine() -> Engine {
     let config = DetectConfig {
-        protected: vec![ProtectedContract { name: "Vault".into(), address: a(0x5a) }],
+        protected: vec![ProtectedContract {
+            name: "Vault".into(),
+            address: a(0x5a),
+            max_loss_bps: None,
+        }],
         cooldown_secs: Some(600),
         ..DetectConfig::default()
     };
