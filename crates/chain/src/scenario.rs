@@ -332,6 +332,7 @@ impl Deployment {
         vec![vigil_detect::config::ProtectedContract {
             name: "LendingVault".into(),
             address: ev(self.vault),
+            max_loss_bps: None,
         }]
     }
 }
