@@ -55,6 +55,17 @@ pub struct CallReceipt {
     pub mined_after: Duration,
 }
 
+/// Fees and gas of a call sent without estimates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fees {
+    /// Max fee per gas, wei.
+    pub max_fee_per_gas: u128,
+    /// Max priority fee per gas, wei.
+    pub max_priority_fee_per_gas: u128,
+    /// Gas limit.
+    pub gas_limit: u64,
+}
+
 /// Sends calls from one guardian key to one chain.
 #[derive(Clone)]
 pub struct ContractCaller {
@@ -107,10 +118,27 @@ impl ContractCaller {
 
     /// Signs and sends `calldata` to `target`; returns once the node accepted it.
     pub async fn send(&self, target: EvmAddress, calldata: &[u8]) -> Result<B256, ExecutorError> {
-        let req = TransactionRequest::default()
+        self.send_with(target, calldata, None).await
+    }
+
+    /// Like [`ContractCaller::send`], with the fees and gas limit given (EIP-1559), so nothing
+    /// is estimated: the fast way to get a pause ahead of a pending exploit.
+    pub async fn send_with(
+        &self,
+        target: EvmAddress,
+        calldata: &[u8],
+        fees: Option<Fees>,
+    ) -> Result<B256, ExecutorError> {
+        let mut req = TransactionRequest::default()
             .from(self.from)
             .to(Address::from(target.0))
             .input(Bytes::copy_from_slice(calldata).into());
+        if let Some(f) = fees {
+            req = req
+                .max_fee_per_gas(f.max_fee_per_gas)
+                .max_priority_fee_per_gas(f.max_priority_fee_per_gas)
+                .gas_limit(f.gas_limit);
+        }
         let pending = self.provider.send_transaction(req).await.map_err(|e| self.rpc(e))?;
         Ok(B256(pending.tx_hash().0))
     }

@@ -70,7 +70,7 @@ pub struct Recording {
 impl Recording {
     /// Parses the JSON form.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+        vigil_detect::trace::from_deep_str(text)
     }
 
     /// Reads a recording file.

@@ -288,7 +288,8 @@ impl Rpc {
     async fn block_traces(&self, block: &RpcBlock, source: TraceSource) -> Result<Traced> {
         let Some(method) = source.method() else { return Ok(Traced::Aligned(Vec::new())) };
         let number = block.header.number;
-        let answer: serde_json::Value =
+        // Read raw, then as deep as the trees go (past serde_json's default depth limit).
+        let raw: Box<serde_json::value::RawValue> =
             match self.provider.raw_request(method.into(), source.params(number)).await {
                 Ok(answer) => answer,
                 Err(e) if is_refusal(&e) => return Ok(Traced::Refused(e.to_string())),
@@ -296,7 +297,7 @@ impl Rpc {
             };
         let hashes: Vec<vigil_core::B256> =
             block.transactions.hashes().map(|h| vigil_core::B256(h.0)).collect();
-        Ok(match align(source, answer, &hashes) {
+        Ok(match align(source, raw.get(), &hashes) {
             Ok(traces) => Traced::Aligned(traces),
             Err(AlignError::Unreadable(why)) => Traced::Unreadable(why),
             Err(AlignError::Mismatch(why)) => Traced::Mismatched(why),

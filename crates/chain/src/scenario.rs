@@ -51,6 +51,7 @@ alloy::sol! {
     function propose(address[] targets, uint256[] values, bytes[] calldatas, string description) returns (uint256);
     function transferOwnership(address newOwner);
     function paused() returns (bool);
+    function balanceOf(address owner) returns (uint256);
     function initialize(address owner_);
     function arbitrage(uint256 amount) returns (uint256);
     function transfer(address to, uint256 amount) returns (bool);
@@ -252,6 +253,37 @@ impl DevChain {
     ) -> Result<Bytes, ScenarioError> {
         let req = TransactionRequest::default().from(from).to(to).input(Bytes::from(data).into());
         self.provider.call(req).await.map_err(err)
+    }
+
+    /// Mines a block every `secs` seconds from now on, with whatever is pending then (anvil
+    /// orders it by fee): exploits wait in the mempool, as on a real chain.
+    pub async fn set_block_time(&self, secs: u64) -> Result<(), ScenarioError> {
+        let _: () = self
+            .provider
+            .raw_request("evm_setIntervalMining".into(), (secs,))
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Mines each transaction as soon as it arrives (or stops doing so).
+    pub async fn set_automine(&self, on: bool) -> Result<(), ScenarioError> {
+        let _: () =
+            self.provider.raw_request("evm_setAutomine".into(), (on,)).await.map_err(err)?;
+        Ok(())
+    }
+
+    /// `balanceOf(holder)` of an ERC-20 token.
+    pub async fn token_balance(
+        &self,
+        token: Address,
+        holder: Address,
+    ) -> Result<U256, ScenarioError> {
+        let req = TransactionRequest::default()
+            .to(token)
+            .input(Bytes::from(balanceOfCall { owner: holder }.abi_encode()).into());
+        let out = self.provider.call(req).await.map_err(err)?;
+        balanceOfCall::abi_decode_returns(&out).map_err(err)
     }
 
     /// Stops anvil.
@@ -528,10 +560,11 @@ pub async fn deploy_arbitrageur(
 /// The ETH to send with [`reentrancy_attack_calldata`]: 1 ETH, the chunk of every withdrawal.
 pub const REENTRANCY_BAIT: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
 
-/// A gas limit that lets the reentrancy attack drain the 100 ETH vault. The 101 nested
-/// withdrawals use about 1.14M gas, but each call frame keeps back 1/64 of the gas it has,
-/// so anvil estimates 6.88M and a 3M limit makes the attack revert (out of gas at the bottom).
-pub const REENTRANCY_ATTACK_GAS: u64 = 8_000_000;
+/// A gas limit that lets the reentrancy attack drain the vault. The 101 nested withdrawals of
+/// the 100 ETH vault use about 1.14M gas, but each call frame keeps back 1/64 of the gas it
+/// has, so anvil estimates 6.88M, a 3M limit makes the attack revert (out of gas at the
+/// bottom), and a vault holding a few more ETH needs more still.
+pub const REENTRANCY_ATTACK_GAS: u64 = 25_000_000;
 
 /// `attack()` calldata for the `ReentrancyAttacker`: send it with [`REENTRANCY_BAIT`] (1 ETH) as
 /// the value and [`REENTRANCY_ATTACK_GAS`].

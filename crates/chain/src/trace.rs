@@ -130,14 +130,14 @@ pub enum AlignError {
 /// one at their position.
 pub fn align(
     source: TraceSource,
-    answer: serde_json::Value,
+    answer: &str,
     tx_hashes: &[B256],
 ) -> Result<Vec<CallTrace>, AlignError> {
     let traces: Vec<(Option<B256>, CallTrace)> = match source {
         TraceSource::CallTracer => {
-            geth::parse_block_value(answer).map_err(|e| AlignError::Unreadable(e.to_string()))?
+            geth::parse_block(answer).map_err(|e| AlignError::Unreadable(e.to_string()))?
         }
-        TraceSource::Parity => parity::parse_rows_value(answer)
+        TraceSource::Parity => parity::parse_rows(answer)
             .map_err(|e| AlignError::Unreadable(e.to_string()))?
             .into_iter()
             .map(|t| (t.hash, t.trace))
@@ -212,22 +212,24 @@ mod tests {
             (TraceSource::CallTracer, call_tracer_answer()),
             (TraceSource::Parity, parity_answer()),
         ] {
-            let traces = align(source, answer, &[tx1()]).unwrap();
+            let traces = align(source, &answer.to_string(), &[tx1()]).unwrap();
             assert_eq!(traces.len(), 1, "{source}");
             assert!(!traces[0].with_logs, "no frame has a logs field");
         }
-        assert_eq!(align(TraceSource::CallTracer, json!([]), &[]).unwrap(), vec![]);
+        assert_eq!(align(TraceSource::CallTracer, "[]", &[]).unwrap(), vec![]);
     }
 
     #[test]
     fn mismatches_and_unreadable_answers_are_told_apart() {
         let other = B256([7; 32]);
-        let err = align(TraceSource::CallTracer, call_tracer_answer(), &[other]).unwrap_err();
+        let err = align(TraceSource::CallTracer, &call_tracer_answer().to_string(), &[other])
+            .unwrap_err();
         assert!(matches!(&err, AlignError::Mismatch(m) if m.contains("trace 0")), "{err}");
-        let err = align(TraceSource::Parity, parity_answer(), &[tx1(), other]).unwrap_err();
+        let err =
+            align(TraceSource::Parity, &parity_answer().to_string(), &[tx1(), other]).unwrap_err();
         assert!(matches!(&err, AlignError::Mismatch(m) if m.contains("1 traces for 2")), "{err}");
         // geth's default struct logger, as a node that ignores `tracer` answers.
-        let err = align(TraceSource::CallTracer, json!({"structLogs": []}), &[]).unwrap_err();
+        let err = align(TraceSource::CallTracer, r#"{"structLogs": []}"#, &[]).unwrap_err();
         assert!(matches!(err, AlignError::Unreadable(_)), "{err}");
     }
 }

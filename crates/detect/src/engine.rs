@@ -255,6 +255,10 @@ fn pre_execution_evidence(
     effects: &Effects,
     protected: &Protected,
 ) {
+    alert.description = format!(
+        "{} [pre-execution on the state of block {}, simulated trace {}]",
+        alert.description, sim.state_block, sim.trace_hash
+    );
     let m = &mut alert.metadata;
     m.insert("pre_execution".into(), "true".into());
     m.insert("simulated_trace".into(), sim.trace_hash.to_string());

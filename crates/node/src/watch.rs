@@ -17,7 +17,7 @@ use vigil_ledger::{Event, ReportRecord, ReportStatus};
 
 use crate::app::{NodeEvent, NodeState, WatchStatus};
 use crate::intel::{FeedEntries, Intel, feed_updates};
-use crate::respond::{Incident, PolicyEngine};
+use crate::respond::{Incident, Outbid, PolicyEngine};
 
 /// The detection-index entries a confirmed report stands for.
 fn report_entries(
@@ -214,6 +214,31 @@ pub async fn run(
     Ok(())
 }
 
+/// Why this node trips a breaker on the fast path, for its executors and people: the alert,
+/// and for a pre-executed pending transaction the evidence (the pending transaction, the hash
+/// of its simulated trace, the predicted loss per asset).
+fn trip_reason(alert: &Alert) -> serde_json::Value {
+    let mut reason = serde_json::json!({
+        "type": "fast_path",
+        "alert": alert.id(),
+        "detector": alert.detector,
+    });
+    if alert.metadata.get("pre_execution").map(String::as_str) == Some("true") {
+        let losses: serde_json::Map<String, serde_json::Value> = alert
+            .metadata
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((k.strip_prefix("predicted_loss.")?.to_owned(), v.clone().into()))
+            })
+            .collect();
+        reason["pre_execution"] = true.into();
+        reason["pending_tx"] = alert.tx.hash.to_string().into();
+        reason["simulated_trace"] = alert.metadata.get("simulated_trace").cloned().into();
+        reason["predicted_loss"] = losses.into();
+    }
+    reason
+}
+
 /// Signs and announces an alert, and acts on the fast path where this node is a monitor.
 /// Returns the signed alert.
 fn on_alert(
@@ -244,11 +269,12 @@ fn on_alert(
         let first = engine.dispatch(Incident::BreakerTripped {
             protocol: protocol.clone(),
             trip: record.trips.saturating_add(1),
-            reason: serde_json::json!({ "type": "fast_path", "alert": signed.payload.id(), "detector": signed.payload.detector }),
+            reason: trip_reason(&signed.payload),
             action: record.spec.policy.action.clone(),
             chain: record.spec.chain,
             height,
             detected_at: Some(detected_at),
+            outbid: Outbid::of(&signed.payload),
         });
         if first.is_none() {
             continue;

@@ -284,3 +284,78 @@ async fn pre_execution_monitor_raises_the_drain_alert_before_the_attack_is_mined
     let (stats, _) = monitor.stop().await;
     assert!(stats.simulated >= 1, "{stats:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_execution_sees_the_reentrancy_and_takeover_drains() {
+    let Some(anvil) = Anvil::start(0).await else { return };
+    let d = setup(&anvil).await;
+    let t = vigil_chain::scenario::deploy_targets(&anvil.chain, &d).await.unwrap();
+    fund_attacker(&anvil).await;
+    let reentrant =
+        vigil_chain::scenario::deploy_reentrancy_attacker(&anvil.chain, &t).await.unwrap();
+    let takeover = vigil_chain::scenario::deploy_takeover_attacker(&anvil.chain, &t).await.unwrap();
+    // Other depositors: the vault holds a balance that is not a multiple of the bait.
+    let extra = e18(69) / U256::from(10);
+    let deposit = vigil_chain::scenario::ether_deposit_calldata();
+    anvil.chain.exec(DEPLOYER, Some(t.ether_vault), extra, deposit).await.unwrap();
+    let sim = simulator(&anvil.http(), Duration::from_secs(10), Duration::from_secs(2)).await;
+    let mut reentry = call(
+        ATTACKER,
+        reentrant,
+        vigil_chain::scenario::reentrancy_attack_calldata(),
+        vigil_chain::scenario::REENTRANCY_ATTACK_GAS,
+    );
+    reentry.value = vigil_chain::scenario::REENTRANCY_BAIT;
+    let take =
+        call(ATTACKER, takeover, vigil_chain::scenario::takeover_attack_calldata(), 1_000_000);
+    for (name, c, vault, asset, loss) in [
+        ("reentrancy", reentry, t.ether_vault, vigil_detect::effects::Asset::Native, e18(106)),
+        (
+            "takeover",
+            take,
+            t.takeover_vault,
+            vigil_detect::effects::Asset::Token(ev(d.usdx)),
+            e18(500_000),
+        ),
+    ] {
+        let input = c.input.clone();
+        let value = c.value;
+        let to = c.to.unwrap();
+        let outcome = run(&sim, c).await.unwrap();
+        if !outcome.success {
+            let mut f = &outcome.trace.root;
+            let mut depth = 0;
+            while let Some(next) = f.calls.iter().find(|c| c.error.is_some()) {
+                f = next;
+                depth += 1;
+            }
+            panic!(
+                "{name}: {:?}; deepest failed frame at depth {depth}: {:?} gas {:?}/{:?} {:?}",
+                outcome.error, f.error, f.gas_used, f.gas, f.revert_reason
+            );
+        }
+        let tx = Transaction::pending(
+            EvmChainId(31337),
+            vigil_core::B256([1; 32]),
+            ev(ATTACKER),
+            Some(ev(to)),
+            value,
+            0,
+            input,
+            0,
+        )
+        .with_trace(outcome.trace.clone());
+        let fx = Effects::of(&tx);
+        assert_eq!(
+            fx.delta(&ev(vault), asset).loss(),
+            loss,
+            "{name}: {:?}",
+            fx.deltas_of(&ev(vault)).collect::<Vec<_>>()
+        );
+        eprintln!(
+            "{name}: simulated in {:?}, {} frames",
+            outcome.elapsed,
+            shape(&outcome.trace).len()
+        );
+    }
+}

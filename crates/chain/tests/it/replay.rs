@@ -15,7 +15,11 @@ fn fixture() -> Recording {
 fn engine() -> Engine {
     let vault = "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9".parse().unwrap();
     let config = DetectConfig {
-        protected: vec![ProtectedContract { name: "LendingVault".into(), address: vault, max_loss_bps: None }],
+        protected: vec![ProtectedContract {
+            name: "LendingVault".into(),
+            address: vault,
+            max_loss_bps: None,
+        }],
         ..Default::default()
     };
     Engine::new(&config, RuleSet::empty())

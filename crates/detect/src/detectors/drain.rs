@@ -73,7 +73,7 @@ impl Detector for PredictedDrain {
                 })
                 .map(|((a, _), d)| (*a, d.gain()))
                 .collect();
-            gainers.sort_by(|x, y| y.1.cmp(&x.1));
+            gainers.sort_by_key(|g| std::cmp::Reverse(g.1));
             let description = format!(
                 "Pre-execution: pending transaction {} would take {loss} units of {asset} from \
                  {}, {} of its balance ({}), above the {} limit",

@@ -184,7 +184,7 @@ fn topic(s: &str) -> Result<B256, String> {
 
 /// Parses one transaction's `callTracer` tree.
 pub fn parse_tree(json: &str) -> Result<CallTrace, TraceError> {
-    let frame: GethFrame = serde_json::from_str(json).map_err(json_error)?;
+    let frame: GethFrame = super::from_deep_str(json).map_err(json_error)?;
     to_trace(frame)
 }
 
@@ -195,7 +195,7 @@ pub(crate) fn to_trace(frame: GethFrame) -> Result<CallTrace, TraceError> {
 
 /// A `debug_traceBlock*` result: `(transaction hash, trace)` per transaction, in block order.
 pub fn parse_block(json: &str) -> Result<Vec<(Option<B256>, CallTrace)>, TraceError> {
-    let entries: Vec<GethBlockEntry> = serde_json::from_str(json).map_err(json_error)?;
+    let entries: Vec<GethBlockEntry> = super::from_deep_str(json).map_err(json_error)?;
     block_entries(entries)
 }
 

@@ -15,6 +15,17 @@
 pub mod geth;
 pub mod parity;
 
+/// Reads JSON as deep as call trees get: a transaction may nest 1,024 calls (2 JSON levels
+/// each), past serde_json's default limit of 128, so the limit is lifted and the stack grows
+/// on the heap as needed.
+pub fn from_deep_str<T: serde::de::DeserializeOwned>(json: &str) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    de.disable_recursion_limit();
+    let value = T::deserialize(serde_stacker::Deserializer::new(&mut de))?;
+    de.end()?;
+    Ok(value)
+}
+
 use alloy_primitives::{Bytes, U256};
 use serde::{Deserialize, Serialize};
 use vigil_core::{EvmAddress, Selector};

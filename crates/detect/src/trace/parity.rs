@@ -257,7 +257,7 @@ pub(crate) fn group(rows: Vec<Row>) -> Result<Vec<ParityTx>, TraceError> {
 
 /// Parses `trace_block` / `trace_transaction` rows.
 pub fn parse_rows(json: &str) -> Result<Vec<ParityTx>, TraceError> {
-    let rows: Vec<Row> = serde_json::from_str(json).map_err(super::geth::json_error)?;
+    let rows: Vec<Row> = super::from_deep_str(json).map_err(super::geth::json_error)?;
     group(rows)
 }
 
@@ -270,7 +270,7 @@ pub fn parse_rows_value(value: serde_json::Value) -> Result<Vec<ParityTx>, Trace
 
 /// Parses a block object with `traces` and optional `receipts`.
 pub fn parse_block(json: &str) -> Result<Vec<ParityTx>, TraceError> {
-    let block: BlockObject = serde_json::from_str(json).map_err(super::geth::json_error)?;
+    let block: BlockObject = super::from_deep_str(json).map_err(super::geth::json_error)?;
     block_object(block)
 }
 

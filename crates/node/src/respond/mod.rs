@@ -45,6 +45,10 @@ pub enum Incident {
         /// When this node's detector raised the alert, if it did (for latency metrics).
         #[serde(skip)]
         detected_at: Option<std::time::Instant>,
+        /// The pending exploit the pause must be ordered before, when the alert came from its
+        /// pre-execution: the pause outbids its fees.
+        #[serde(skip)]
+        outbid: Option<Outbid>,
     },
     /// A breaker was re-armed: unpause.
     BreakerReset {
@@ -105,6 +109,45 @@ impl Incident {
     }
 }
 
+/// The fees of a pending transaction a pause must be mined before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outbid {
+    /// Its max fee per gas (its gas price when legacy), wei.
+    pub max_fee_per_gas: u128,
+    /// Its max priority fee per gas, wei (`None` when legacy: the whole price is the tip).
+    pub max_priority_fee_per_gas: Option<u128>,
+}
+
+impl Outbid {
+    /// The fees a pre-execution alert says its pending transaction pays, if it says.
+    pub fn of(alert: &vigil_core::Alert) -> Option<Self> {
+        let m = &alert.metadata;
+        if m.get("pre_execution").map(String::as_str) != Some("true") {
+            return None;
+        }
+        Some(Self {
+            max_fee_per_gas: m.get("pending_max_fee_per_gas")?.parse().ok()?,
+            max_priority_fee_per_gas: m
+                .get("pending_max_priority_fee_per_gas")
+                .and_then(|v| v.parse().ok()),
+        })
+    }
+
+    /// The (max fee, priority fee) that outbid it by `bump_percent`, each capped at `cap`.
+    /// The second value is `true` when the cap kept the pause from outbidding it.
+    pub fn fees(&self, bump_percent: u32, cap: u128) -> ((u128, u128), bool) {
+        let bump = |v: u128| {
+            let raised = v.saturating_mul(100 + u128::from(bump_percent)) / 100;
+            raised.max(v.saturating_add(1))
+        };
+        let tip = self.max_priority_fee_per_gas.unwrap_or(self.max_fee_per_gas);
+        let priority = bump(tip);
+        let max_fee = bump(self.max_fee_per_gas).max(priority);
+        let capped = max_fee > cap || priority > cap;
+        ((max_fee.min(cap), priority.min(cap)), capped)
+    }
+}
+
 /// Why an executor failed.
 #[derive(Debug, thiserror::Error)]
 #[error("{executor}: {message}")]
@@ -150,6 +193,7 @@ impl PolicyEngine {
                     chain: *chain,
                     height: *height,
                     detected_at: None,
+                    outbid: None,
                 })
             }
             Event::BreakerReset { protocol, action, chain, .. } => Some(Incident::BreakerReset {
@@ -216,5 +260,25 @@ impl PolicyEngine {
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outbid;
+
+    #[test]
+    fn a_pause_outbids_the_exploit_by_the_bump_within_the_cap() {
+        let gwei = 1_000_000_000u128;
+        let o = Outbid { max_fee_per_gas: 50 * gwei, max_priority_fee_per_gas: Some(2 * gwei) };
+        assert_eq!(o.fees(25, 1_000 * gwei), ((125 * gwei / 2, 5 * gwei / 2), false));
+        // Legacy: the whole price is the tip.
+        let legacy = Outbid { max_fee_per_gas: 10 * gwei, max_priority_fee_per_gas: None };
+        assert_eq!(legacy.fees(10, 1_000 * gwei), ((11 * gwei, 11 * gwei), false));
+        // A zero tip is still beaten, by one wei.
+        let zero = Outbid { max_fee_per_gas: 0, max_priority_fee_per_gas: Some(0) };
+        assert_eq!(zero.fees(25, gwei), ((1, 1), false));
+        // The cap wins, and says so.
+        assert_eq!(o.fees(25, 10 * gwei), ((10 * gwei, 5 * gwei / 2), true));
     }
 }

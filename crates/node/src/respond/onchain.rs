@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
-use vigil_chain::executor::ContractCaller;
+use vigil_chain::executor::{ContractCaller, Fees};
 use vigil_core::{EvmChainId, ProtocolId};
 
 use super::{ExecError, Executor, Incident};
@@ -32,6 +32,9 @@ pub struct OnChainExecutor {
     chain: EvmChainId,
     protocols: BTreeSet<ProtocolId>,
     last: Mutex<BTreeMap<ProtocolId, Done>>,
+    fee_bump: u32,
+    max_fee_wei: u128,
+    pause_gas: u64,
     latency: Histogram,
     outcomes: Family<RejectLabels, Counter>,
 }
@@ -58,6 +61,9 @@ impl OnChainExecutor {
             chain,
             protocols: config.protocols.iter().cloned().collect(),
             last: Mutex::new(BTreeMap::new()),
+            fee_bump: config.fee_bump,
+            max_fee_wei: u128::from(config.max_fee).saturating_mul(1_000_000_000),
+            pause_gas: config.pause_gas,
             latency,
             outcomes,
         })
@@ -91,12 +97,12 @@ impl Executor for OnChainExecutor {
 
     fn execute<'a>(&'a self, incident: &'a Incident) -> BoxFuture<'a, Result<String, ExecError>> {
         Box::pin(async move {
-            let (protocol, target, calldata, done, detected_at) = match incident {
-                Incident::BreakerTripped { protocol, action, detected_at, .. } => {
-                    (protocol, action.target, &action.calldata, Done::Paused, *detected_at)
+            let (protocol, target, calldata, done, detected_at, outbid) = match incident {
+                Incident::BreakerTripped { protocol, action, detected_at, outbid, .. } => {
+                    (protocol, action.target, &action.calldata, Done::Paused, *detected_at, *outbid)
                 }
                 Incident::BreakerReset { protocol, action, .. } => {
-                    (protocol, action.target, &action.reset_calldata, Done::Reset, None)
+                    (protocol, action.target, &action.reset_calldata, Done::Reset, None, None)
                 }
                 Incident::Verdict { .. } => return Ok("nothing to do".into()),
             };
@@ -107,7 +113,15 @@ impl Executor for OnChainExecutor {
                 }
                 last.insert(protocol.clone(), done);
             }
-            let tx = match self.caller.send(target, calldata).await {
+            // Ahead of a pending exploit: outbid it, within the cap.
+            let fees = outbid.map(|o| {
+                let ((max_fee, tip), capped) = o.fees(self.fee_bump, self.max_fee_wei);
+                if capped {
+                    tracing::warn!(%protocol, max_fee, "the exploit bids more than max_fee: the pause may be mined after it");
+                }
+                Fees { max_fee_per_gas: max_fee, max_priority_fee_per_gas: tip, gas_limit: self.pause_gas }
+            });
+            let tx = match self.caller.send_with(target, calldata, fees).await {
                 Ok(tx) => tx,
                 Err(e) => {
                     self.last.lock().remove(protocol);
@@ -118,7 +132,7 @@ impl Executor for OnChainExecutor {
             if let Some(at) = detected_at {
                 self.latency.observe(at.elapsed().as_secs_f64());
             }
-            tracing::info!(%protocol, %tx, ?done, "on-chain action sent");
+            tracing::info!(%protocol, %tx, ?done, ?fees, "on-chain action sent");
             match self.caller.wait(tx).await {
                 Ok(receipt) => {
                     self.count("mined");

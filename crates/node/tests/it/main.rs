@@ -7,6 +7,7 @@ mod flow;
 mod harness;
 mod intel;
 mod onchain;
+mod pre_execution;
 mod replay;
 mod respond;
 mod respond_webhooks;

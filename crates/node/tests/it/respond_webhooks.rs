@@ -82,6 +82,7 @@ fn tripped() -> Incident {
         chain: EvmChainId(31337),
         height: 7,
         detected_at: None,
+        outbid: None,
     }
 }
 
