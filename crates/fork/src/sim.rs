@@ -250,7 +250,10 @@ where
 
     fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, context: &mut CTX) {
         self.steps = self.steps.wrapping_add(1);
-        if !self.timed_out && self.steps.is_multiple_of(Self::EVERY) && Instant::now() >= self.deadline {
+        if !self.timed_out
+            && self.steps.is_multiple_of(Self::EVERY)
+            && Instant::now() >= self.deadline
+        {
             self.timed_out = true;
         }
         if self.timed_out {
