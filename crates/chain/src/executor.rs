@@ -66,6 +66,33 @@ pub struct Fees {
     pub gas_limit: u64,
 }
 
+impl Fees {
+    /// Fees that outbid a pending transaction paying `max_fee_per_gas` with priority fee
+    /// `tip` (`None`: legacy, the whole price is the tip) by `bump_percent` (and by at least
+    /// one wei), each capped at `cap`; the flag is `true` when the cap kept it from outbidding.
+    pub fn outbid(
+        max_fee_per_gas: u128,
+        tip: Option<u128>,
+        bump_percent: u32,
+        cap: u128,
+        gas_limit: u64,
+    ) -> (Self, bool) {
+        let bump = |v: u128| {
+            let raised = v.saturating_mul(100 + u128::from(bump_percent)) / 100;
+            raised.max(v.saturating_add(1))
+        };
+        let priority = bump(tip.unwrap_or(max_fee_per_gas));
+        let max_fee = bump(max_fee_per_gas).max(priority);
+        let capped = max_fee > cap || priority > cap;
+        let fees = Self {
+            max_fee_per_gas: max_fee.min(cap),
+            max_priority_fee_per_gas: priority.min(cap),
+            gas_limit,
+        };
+        (fees, capped)
+    }
+}
+
 /// Sends calls from one guardian key to one chain.
 #[derive(Clone)]
 pub struct ContractCaller {

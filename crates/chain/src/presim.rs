@@ -212,19 +212,7 @@ impl PreExec {
             tracing::warn!(tx = %tx.hash, "pre-execution overloaded: judged without simulation");
             return false;
         }
-        let call = PendingCall {
-            hash: alloy::primitives::B256::from(tx.hash.0),
-            from: rpc_tx.from(),
-            to: rpc_tx.to(),
-            value: rpc_tx.value(),
-            input: rpc_tx.input().clone(),
-            gas_limit: rpc_tx.gas_limit(),
-            max_fee_per_gas: alloy::consensus::Transaction::max_fee_per_gas(rpc_tx),
-            max_priority_fee_per_gas: alloy::consensus::Transaction::max_priority_fee_per_gas(
-                rpc_tx,
-            ),
-            nonce: rpc_tx.nonce(),
-        };
+        let call = pending_call(rpc_tx);
         self.queued.fetch_add(1, Ordering::Relaxed);
         self.stats.started.fetch_add(1, Ordering::Relaxed);
         let (sim, permits, queued, stats, done, protected) = (
@@ -240,7 +228,7 @@ impl PreExec {
             let plain = tx.clone();
             let joined = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                simulate(&sim, &call, tx, &protected)
+                pre_execute(&sim, &call, tx, &protected)
             })
             .await;
             queued.fetch_sub(1, Ordering::Relaxed);
@@ -326,8 +314,25 @@ fn touched(raw: &RawBlock, block: &Block) -> Option<Vec<Address>> {
     Some(out.into_iter().collect())
 }
 
-/// Runs one simulation and reads the protected balances it would move.
-fn simulate(
+/// A pending transaction from the node, as the simulator runs it.
+pub fn pending_call(rpc_tx: &RpcTransaction) -> PendingCall {
+    PendingCall {
+        hash: rpc_tx.tx_hash(),
+        from: rpc_tx.from(),
+        to: rpc_tx.to(),
+        value: rpc_tx.value(),
+        input: rpc_tx.input().clone(),
+        gas_limit: rpc_tx.gas_limit(),
+        max_fee_per_gas: alloy::consensus::Transaction::max_fee_per_gas(rpc_tx),
+        max_priority_fee_per_gas: alloy::consensus::Transaction::max_priority_fee_per_gas(rpc_tx),
+        nonce: rpc_tx.nonce(),
+    }
+}
+
+/// Runs one simulation of `tx` (as `call`) and reads the balances of `protected` contracts it
+/// would move: the pending transaction, pre-executed, for the engine. Blocks on the node on a
+/// cache miss: call it off async workers.
+pub fn pre_execute(
     sim: &Simulator,
     call: &PendingCall,
     tx: Transaction,
@@ -339,7 +344,6 @@ fn simulate(
         error: outcome.error.clone(),
         gas_used: outcome.gas_used,
         state_block: outcome.state_block,
-        trace_hash: vigil_core::B256(outcome.trace_hash.0),
         balances: Vec::new(),
         max_fee_per_gas: call.max_fee_per_gas,
         max_priority_fee_per_gas: call.max_priority_fee_per_gas,

@@ -173,8 +173,9 @@ impl Engine {
         let first = out.len();
         self.emit(Some(tx), out);
         if let Some(sim) = &tx.simulated {
+            let trace = tx.trace.as_ref().map(crate::trace::CallTrace::hash).unwrap_or_default();
             for alert in &mut out[first..] {
-                pre_execution_evidence(alert, sim, &effects, &self.protected);
+                pre_execution_evidence(alert, sim, trace, &effects, &self.protected);
             }
         }
     }
@@ -252,16 +253,17 @@ impl Engine {
 fn pre_execution_evidence(
     alert: &mut Alert,
     sim: &crate::model::Simulated,
+    trace: vigil_core::B256,
     effects: &Effects,
     protected: &Protected,
 ) {
     alert.description = format!(
         "{} [pre-execution on the state of block {}, simulated trace {}]",
-        alert.description, sim.state_block, sim.trace_hash
+        alert.description, sim.state_block, trace
     );
     let m = &mut alert.metadata;
     m.insert("pre_execution".into(), "true".into());
-    m.insert("simulated_trace".into(), sim.trace_hash.to_string());
+    m.insert("simulated_trace".into(), trace.to_string());
     m.insert("simulated_state_block".into(), sim.state_block.to_string());
     m.insert("pending_max_fee_per_gas".into(), sim.max_fee_per_gas.to_string());
     if let Some(tip) = sim.max_priority_fee_per_gas {

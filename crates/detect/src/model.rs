@@ -136,8 +136,6 @@ pub struct Simulated {
     pub gas_used: u64,
     /// The block whose state it ran on.
     pub state_block: u64,
-    /// Keccak-256 of its call tree's JSON, the evidence alerts and trips carry.
-    pub trace_hash: B256,
     /// Protected contracts' balances before it, for the assets it would move.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub balances: Vec<AssetBalance>,

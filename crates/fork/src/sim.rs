@@ -95,8 +95,6 @@ pub struct Outcome {
     pub logs: Vec<Log>,
     /// Native balances it would change (the sender's gas payment included).
     pub native: Vec<NativeChange>,
-    /// Keccak-256 of the call tree's canonical JSON: the evidence a fast-path trip carries.
-    pub trace_hash: B256,
     /// The block whose state it ran on.
     pub state_block: u64,
     /// How long it took.
@@ -167,21 +165,35 @@ impl std::fmt::Debug for Simulator {
 }
 
 /// The database revm reads: the cache, then the node.
-struct ForkDb<'a> {
-    cache: &'a StateCache,
-    source: Option<&'a dyn StateSource>,
+struct ForkDb {
+    cache: Arc<StateCache>,
+    source: Option<Arc<dyn StateSource>>,
     block: u64,
     deadline: Instant,
 }
 
-impl ForkDb<'_> {
+impl ForkDb {
     fn source(&self, what: impl FnOnce() -> String) -> Result<&dyn StateSource, ForkError> {
-        let source = self.source.ok_or_else(|| ForkError::Missing { what: what() })?;
+        let source = self.source.as_deref().ok_or_else(|| ForkError::Missing { what: what() })?;
         Ok(source)
     }
 }
 
-impl DatabaseRef for ForkDb<'_> {
+/// An EVM kept between simulations: building one allocates its whole frame stack (tens of
+/// microseconds, more than a simple transfer takes to run), so each simulation thread keeps
+/// one (revm's EVM is not `Send`) and every simulator on that thread reuses it.
+type ForkEvm =
+    revm::handler::MainnetEvm<revm::handler::MainnetContext<WrapDatabaseRef<ForkDb>>, Bounded>;
+
+thread_local! {
+    static EVM: std::cell::RefCell<Option<ForkEvm>> = const { std::cell::RefCell::new(None) };
+}
+
+/// What a parked EVM points at: nothing of any simulator's.
+static PARKED: std::sync::LazyLock<Arc<StateCache>> =
+    std::sync::LazyLock::new(|| Arc::new(StateCache::new(0, 1)));
+
+impl DatabaseRef for ForkDb {
     type Error = ForkError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, ForkError> {
@@ -259,13 +271,10 @@ where
         if self.timed_out {
             // Each frame halts at its next step, so the whole call stack unwinds.
             interp.halt(InstructionResult::OutOfGas);
-            return;
         }
-        self.tracer.step(interp, context);
-    }
-
-    fn step_end(&mut self, interp: &mut Interpreter<EthInterpreter>, context: &mut CTX) {
-        self.tracer.step_end(interp, context);
+        // The tracer records no steps (its own `step` would only check a byte budget that
+        // call frames and logs alone do not reach in the gas a simulation may use).
+        let _ = context;
     }
 
     fn log(&mut self, context: &mut CTX, log: alloy_primitives::Log) {
@@ -329,6 +338,55 @@ impl Simulator {
             reverted: AtomicU64::new(0),
             halted: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+        }
+    }
+
+    fn db(&self, deadline: Instant) -> ForkDb {
+        ForkDb {
+            cache: Arc::clone(&self.cache),
+            source: self.source.clone(),
+            block: self.cache.block(),
+            deadline,
+        }
+    }
+
+    fn tracer(deadline: Instant) -> Bounded {
+        Bounded {
+            tracer: TracingInspector::new(
+                TracingInspectorConfig::none().record_logs().set_record_inputs(true),
+            ),
+            deadline,
+            steps: 0,
+            timed_out: false,
+        }
+    }
+
+    /// This thread's EVM (a new one the first time, or for other rules), set up for a
+    /// simulation until `deadline`.
+    fn evm(&self, block: BlockEnv, deadline: Instant) -> ForkEvm {
+        let parked = EVM.with(|e| e.borrow_mut().take()).filter(|e| e.ctx.cfg.spec == self.spec);
+        match parked {
+            Some(mut evm) => {
+                evm.ctx.journaled_state.database = WrapDatabaseRef(self.db(deadline));
+                evm.ctx.block = block;
+                evm.ctx.cfg.chain_id = self.chain_id;
+                evm.ctx.error = Ok(());
+                evm.inspector = Self::tracer(deadline);
+                evm
+            }
+            None => {
+                let (chain_id, spec) = (self.chain_id, self.spec);
+                Context::mainnet()
+                    .with_db(WrapDatabaseRef(self.db(deadline)))
+                    .with_block(block)
+                    .modify_cfg_chained(|cfg| {
+                        cfg.chain_id = chain_id;
+                        cfg.spec = spec;
+                        // A queued transaction runs ahead of the ones before it.
+                        cfg.disable_nonce_check = true;
+                    })
+                    .build_mainnet_with_inspector(Self::tracer(deadline))
+            }
         }
     }
 
@@ -403,19 +461,7 @@ impl Simulator {
         let deadline = started + self.timeout;
         let head = self.head();
         let block = self.cache.block();
-        let db = ForkDb { cache: &self.cache, source: self.source.as_deref(), block, deadline };
-        let block_env = self.block_env(&head, call);
         let chain_id = self.chain_id;
-        let spec = self.spec;
-        let ctx = Context::mainnet()
-            .with_db(WrapDatabaseRef(db))
-            .with_block(block_env)
-            .modify_cfg_chained(|cfg| {
-                cfg.chain_id = chain_id;
-                cfg.spec = spec;
-                // A queued transaction runs ahead of the ones before it.
-                cfg.disable_nonce_check = true;
-            });
         let gas_limit = call.gas_limit.min(self.max_gas);
         let mut tx = TxEnv::builder()
             .caller(call.from)
@@ -433,17 +479,17 @@ impl Simulator {
             None => tx.tx_type(Some(0)).gas_price(call.max_fee_per_gas),
         };
         let tx = tx.build_fill();
-        let inspector = Bounded {
-            tracer: TracingInspector::new(
-                TracingInspectorConfig::none().record_logs().set_record_inputs(true),
-            ),
-            deadline,
-            steps: 0,
-            timed_out: false,
-        };
-        let mut evm = ctx.build_mainnet_with_inspector(inspector);
+        let mut evm = self.evm(self.block_env(&head, call), deadline);
         let executed = evm.inspect_tx(tx);
         let timed_out = evm.inspector.timed_out;
+        let arena = std::mem::take(&mut evm.inspector.tracer).into_traces();
+        evm.ctx.journaled_state.database = WrapDatabaseRef(ForkDb {
+            cache: Arc::clone(&PARKED),
+            source: None,
+            block: 0,
+            deadline,
+        });
+        EVM.with(|e| *e.borrow_mut() = Some(evm));
         let executed = match executed {
             Ok(r) => r,
             Err(revm::context_interface::result::EVMError::Database(e)) => return Err(e.into()),
@@ -456,7 +502,6 @@ impl Simulator {
         if timed_out {
             return Err(SimError::Timeout(started.elapsed()));
         }
-        let arena = std::mem::take(&mut evm.inspector.tracer).into_traces();
         let trace = call_trace(arena.nodes())
             .ok_or_else(|| SimError::Invalid("the EVM recorded no call".into()))?;
         let (success, error, gas_used, output, logs) = match executed.result {
@@ -498,7 +543,6 @@ impl Simulator {
             })
             .collect();
         native.sort_by_key(|c| c.account);
-        let json = serde_json::to_vec(&trace).unwrap_or_default();
         Ok(Outcome {
             success,
             error,
@@ -507,7 +551,6 @@ impl Simulator {
             trace,
             logs,
             native,
-            trace_hash: alloy_primitives::keccak256(&json),
             state_block: block,
             elapsed: started.elapsed(),
         })
@@ -520,13 +563,7 @@ impl Simulator {
         input.extend_from_slice(&[0x70, 0xa0, 0x82, 0x31]);
         input.extend_from_slice(&[0u8; 12]);
         input.extend_from_slice(holder.as_slice());
-        let started = Instant::now();
-        let db = ForkDb {
-            cache: &self.cache,
-            source: self.source.as_deref(),
-            block: self.cache.block(),
-            deadline: started + self.timeout,
-        };
+        let db = self.db(Instant::now() + self.timeout);
         let head = self.head();
         let call = PendingCall { to: Some(token), ..PendingCall::default() };
         let chain_id = self.chain_id;
@@ -564,12 +601,7 @@ impl Simulator {
 
     /// The native balance of `account` on the cached state.
     pub fn native_balance(&self, account: Address) -> Result<U256, SimError> {
-        let db = ForkDb {
-            cache: &self.cache,
-            source: self.source.as_deref(),
-            block: self.cache.block(),
-            deadline: Instant::now() + self.timeout,
-        };
+        let db = self.db(Instant::now() + self.timeout);
         Ok(db.basic_ref(account)?.map(|a| a.balance).unwrap_or_default())
     }
 }

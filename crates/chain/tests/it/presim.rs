@@ -100,7 +100,7 @@ async fn pre_execution_simulation_equals_the_mined_attack() {
     assert!(misses > 0, "a cold cache reads from the node");
     let warm = run(&sim, attack.clone()).await.expect("again, warm");
     assert_eq!(sim.cache().stats().misses, misses, "a warm simulation reads nothing from the node");
-    assert_eq!(warm.trace_hash, cold.trace_hash, "deterministic");
+    assert_eq!(warm.trace.hash(), cold.trace.hash(), "deterministic");
     eprintln!("attack simulation: cold {:?}, warm {:?}", cold.elapsed, warm.elapsed);
 
     // Mine it and compare with what anvil's own tracer and receipt say.

@@ -209,6 +209,14 @@ impl CallTrace {
         Self { root, with_logs }
     }
 
+    /// Keccak-256 of its JSON: the evidence alerts on a simulated transaction and the trips
+    /// they cause carry (computed only when asked: it costs more than the simulation of a
+    /// simple transfer).
+    pub fn hash(&self) -> vigil_core::B256 {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        vigil_core::B256(alloy_primitives::keccak256(&json).0)
+    }
+
     /// The same trace with every log removed.
     pub fn without_logs(mut self) -> Self {
         self.root.strip_logs();

@@ -133,18 +133,21 @@ impl Outbid {
         })
     }
 
-    /// The (max fee, priority fee) that outbid it by `bump_percent`, each capped at `cap`.
-    /// The second value is `true` when the cap kept the pause from outbidding it.
-    pub fn fees(&self, bump_percent: u32, cap: u128) -> ((u128, u128), bool) {
-        let bump = |v: u128| {
-            let raised = v.saturating_mul(100 + u128::from(bump_percent)) / 100;
-            raised.max(v.saturating_add(1))
-        };
-        let tip = self.max_priority_fee_per_gas.unwrap_or(self.max_fee_per_gas);
-        let priority = bump(tip);
-        let max_fee = bump(self.max_fee_per_gas).max(priority);
-        let capped = max_fee > cap || priority > cap;
-        ((max_fee.min(cap), priority.min(cap)), capped)
+    /// The fees of a pause (gas limit `gas`) that outbid it by `bump_percent`, each capped at
+    /// `cap`; `true` when the cap kept the pause from outbidding it.
+    pub fn fees(
+        &self,
+        bump_percent: u32,
+        cap: u128,
+        gas: u64,
+    ) -> (vigil_chain::executor::Fees, bool) {
+        vigil_chain::executor::Fees::outbid(
+            self.max_fee_per_gas,
+            self.max_priority_fee_per_gas,
+            bump_percent,
+            cap,
+            gas,
+        )
     }
 }
 
@@ -271,14 +274,19 @@ mod tests {
     fn a_pause_outbids_the_exploit_by_the_bump_within_the_cap() {
         let gwei = 1_000_000_000u128;
         let o = Outbid { max_fee_per_gas: 50 * gwei, max_priority_fee_per_gas: Some(2 * gwei) };
-        assert_eq!(o.fees(25, 1_000 * gwei), ((125 * gwei / 2, 5 * gwei / 2), false));
+        let fees = |o: &Outbid, bump, cap| {
+            let (f, capped) = o.fees(bump, cap, 300_000);
+            assert_eq!(f.gas_limit, 300_000);
+            ((f.max_fee_per_gas, f.max_priority_fee_per_gas), capped)
+        };
+        assert_eq!(fees(&o, 25, 1_000 * gwei), ((125 * gwei / 2, 5 * gwei / 2), false));
         // Legacy: the whole price is the tip.
         let legacy = Outbid { max_fee_per_gas: 10 * gwei, max_priority_fee_per_gas: None };
-        assert_eq!(legacy.fees(10, 1_000 * gwei), ((11 * gwei, 11 * gwei), false));
+        assert_eq!(fees(&legacy, 10, 1_000 * gwei), ((11 * gwei, 11 * gwei), false));
         // A zero tip is still beaten, by one wei.
         let zero = Outbid { max_fee_per_gas: 0, max_priority_fee_per_gas: Some(0) };
-        assert_eq!(zero.fees(25, gwei), ((1, 1), false));
+        assert_eq!(fees(&zero, 25, gwei), ((1, 1), false));
         // The cap wins, and says so.
-        assert_eq!(o.fees(25, 10 * gwei), ((10 * gwei, 5 * gwei / 2), true));
+        assert_eq!(fees(&o, 25, 10 * gwei), ((10 * gwei, 5 * gwei / 2), true));
     }
 }

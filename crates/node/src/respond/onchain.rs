@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
-use vigil_chain::executor::{ContractCaller, Fees};
+use vigil_chain::executor::ContractCaller;
 use vigil_core::{EvmChainId, ProtocolId};
 
 use super::{ExecError, Executor, Incident};
@@ -115,11 +115,11 @@ impl Executor for OnChainExecutor {
             }
             // Ahead of a pending exploit: outbid it, within the cap.
             let fees = outbid.map(|o| {
-                let ((max_fee, tip), capped) = o.fees(self.fee_bump, self.max_fee_wei);
+                let (fees, capped) = o.fees(self.fee_bump, self.max_fee_wei, self.pause_gas);
                 if capped {
-                    tracing::warn!(%protocol, max_fee, "the exploit bids more than max_fee: the pause may be mined after it");
+                    tracing::warn!(%protocol, max_fee = fees.max_fee_per_gas, "the exploit bids more than max_fee: the pause may be mined after it");
                 }
-                Fees { max_fee_per_gas: max_fee, max_priority_fee_per_gas: tip, gas_limit: self.pause_gas }
+                fees
             });
             let tx = match self.caller.send_with(target, calldata, fees).await {
                 Ok(tx) => tx,
