@@ -361,6 +361,17 @@ impl Simulator {
         }
     }
 
+    /// Gives an EVM back to this thread, pointing at no simulator's state.
+    fn park(mut evm: ForkEvm, deadline: Instant) {
+        evm.ctx.journaled_state.database = WrapDatabaseRef(ForkDb {
+            cache: Arc::clone(&PARKED),
+            source: None,
+            block: 0,
+            deadline,
+        });
+        EVM.with(|e| *e.borrow_mut() = Some(evm));
+    }
+
     /// This thread's EVM (a new one the first time, or for other rules), set up for a
     /// simulation until `deadline`.
     fn evm(&self, block: BlockEnv, deadline: Instant) -> ForkEvm {
@@ -483,13 +494,7 @@ impl Simulator {
         let executed = evm.inspect_tx(tx);
         let timed_out = evm.inspector.timed_out;
         let arena = std::mem::take(&mut evm.inspector.tracer).into_traces();
-        evm.ctx.journaled_state.database = WrapDatabaseRef(ForkDb {
-            cache: Arc::clone(&PARKED),
-            source: None,
-            block: 0,
-            deadline,
-        });
-        EVM.with(|e| *e.borrow_mut() = Some(evm));
+        Self::park(evm, deadline);
         let executed = match executed {
             Ok(r) => r,
             Err(revm::context_interface::result::EVMError::Database(e)) => return Err(e.into()),
@@ -563,19 +568,9 @@ impl Simulator {
         input.extend_from_slice(&[0x70, 0xa0, 0x82, 0x31]);
         input.extend_from_slice(&[0u8; 12]);
         input.extend_from_slice(holder.as_slice());
-        let db = self.db(Instant::now() + self.timeout);
         let head = self.head();
         let call = PendingCall { to: Some(token), ..PendingCall::default() };
         let chain_id = self.chain_id;
-        let spec = self.spec;
-        let ctx = Context::mainnet()
-            .with_db(WrapDatabaseRef(db))
-            .with_block(self.block_env(&head, &call))
-            .modify_cfg_chained(|cfg| {
-                cfg.chain_id = chain_id;
-                cfg.spec = spec;
-                cfg.disable_nonce_check = true;
-            });
         let tx = TxEnv::builder()
             .caller(Address::ZERO)
             .kind(TxKind::Call(token))
@@ -584,9 +579,11 @@ impl Simulator {
             .chain_id(Some(chain_id))
             .tx_type(Some(0))
             .build_fill();
-        let mut evm = ctx.build_mainnet();
-        use revm::handler::ExecuteEvm as _;
-        let executed = match evm.transact(tx) {
+        let deadline = Instant::now() + self.timeout;
+        let mut evm = self.evm(self.block_env(&head, &call), deadline);
+        let executed = evm.inspect_tx(tx);
+        Self::park(evm, deadline);
+        let executed = match executed {
             Ok(r) => r,
             Err(revm::context_interface::result::EVMError::Database(e)) => return Err(e.into()),
             Err(e) => return Err(SimError::Invalid(e.to_string())),
