@@ -64,6 +64,9 @@ pub struct Metrics {
     /// The chain watch's call-trace source: 1 for the one in use, 0 for the others (absent
     /// until the watch has probed its node).
     pub watch_trace_source: Family<TraceSourceLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    /// Pending transactions pre-executed by the chain watch, by outcome (`simulated`,
+    /// `reverted`, `failed_state`, `failed_invalid`, `failed_timeout`, `overloaded`).
+    pub watch_simulations: Family<RejectLabels, Counter<u64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -89,6 +92,12 @@ impl Metrics {
         let detection_to_pause_sent_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let onchain_actions = Family::<RejectLabels, Counter>::default();
         let watch_trace_source = Family::<TraceSourceLabels, Gauge>::default();
+        let watch_simulations = Family::<RejectLabels, Counter>::default();
+        registry.register(
+            "watch_simulations",
+            "Pending transactions pre-executed by the chain watch, by outcome (reason label)",
+            watch_simulations.clone(),
+        );
         registry.register(
             "watch_trace_source",
             "Call-trace source of the chain watch (1: in use)",
@@ -147,6 +156,7 @@ impl Metrics {
             detection_to_pause_sent_seconds,
             onchain_actions,
             watch_trace_source,
+            watch_simulations,
         }
     }
 

@@ -85,6 +85,43 @@ pub async fn run(
         .with_indicators(initial_index(&state, &feed_sent))
         .with_indicator_updates(updates_rx);
 
+    // Pre-execution's counters, in the metrics.
+    let simulations = monitor.pre_execution_stats().map(|stats| {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let mut last = [0u64; 6];
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let now = [
+                    stats.simulated.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.reverted.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.failed_state.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.failed_invalid.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.failed_timeout.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.overloaded.load(std::sync::atomic::Ordering::Relaxed),
+                ];
+                let names = [
+                    "simulated",
+                    "reverted",
+                    "failed_state",
+                    "failed_invalid",
+                    "failed_timeout",
+                    "overloaded",
+                ];
+                for ((name, now), last) in names.iter().zip(now).zip(last.iter_mut()) {
+                    let labels = crate::metrics::RejectLabels { reason: (*name).into() };
+                    state
+                        .metrics
+                        .watch_simulations
+                        .get_or_create(&labels)
+                        .inc_by(now.saturating_sub(*last));
+                    *last = now;
+                }
+            }
+        })
+    });
+
     // The call-trace source, in the status and metrics once the block collector has probed.
     *state.watch.write() = Some(WatchStatus::default());
     let report = {
@@ -202,6 +239,9 @@ pub async fn run(
     feed.abort();
     imports.abort();
     report.abort();
+    if let Some(s) = simulations {
+        s.abort();
+    }
     *state.watch.write() = None;
     let _ = handler.await;
     let stats = stats?;

@@ -360,6 +360,30 @@ fn benign_traffic(w: &World) {
         assert!(!w.is_tripped(a.protocol), "benign traffic tripped {}", a.protocol);
         assert!(!w.rt.block_on(w.chain.is_paused(a.vault)).unwrap(), "{} paused", a.protocol);
     }
+    // Every one was simulated (`select = ["all"]`), and the node counts them.
+    std::thread::sleep(Duration::from_millis(1_200));
+    let metrics =
+        reqwest::blocking::get(format!("{}/metrics", w.node.url)).unwrap().text().unwrap();
+    let count = |outcome: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!("vigil_watch_simulations_total{{reason=\"{outcome}\"}}"))
+            })
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let failed: u64 = ["failed_state", "failed_invalid", "failed_timeout", "overloaded"]
+        .iter()
+        .map(|o| count(o))
+        .sum();
+    eprintln!(
+        "benign: {} simulated ({} would revert), {failed} failed",
+        count("simulated"),
+        count("reverted")
+    );
+    assert!(count("simulated") >= 1_000, "{metrics}");
+    assert_eq!(failed, 0, "{metrics}");
 }
 
 #[test]
