@@ -73,7 +73,7 @@ async fn main() {
         let alert = alerts
             .iter()
             .find(|a| {
-                a.metadata.get("pre_execution").is_some() && a.detector == "pre-execution-drain"
+                a.metadata.contains_key("pre_execution") && a.detector == "pre-execution-drain"
             })
             .expect("the drain alert");
         let alerted = seen.elapsed();

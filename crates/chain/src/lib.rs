@@ -6,11 +6,12 @@
 //! - collectors ([`collector`]): mined blocks with receipts, logs and call traces (HTTP polling
 //!   or WebSocket subscription, persistent [`cursor`], reorgs replayed; traces from the tracer
 //!   the node offers, [`trace`]), pending transactions, and replays of recorded JSON ([`raw`]);
-//! - the [`monitor`], which wires collectors to the detection engine and an alert sink;
+//! - the [`monitor`], which wires collectors to the detection engine and an alert sink, with
+//!   pre-execution of pending transactions ([`presim`], revm through `vigil-fork`);
 //! - the Solidity contracts the chain tests deploy (`contracts/`, compiled artifacts committed).
 //!
-//! On-chain executors (guardian pause transactions) will live in an `executor` module beside
-//! `collector`, fed by the monitor's alert sink.
+//! - on-chain actions ([`executor`]): a guardian key's pause, outbidding a pending exploit
+//!   when pre-execution caught it.
 //!
 //! Invariants: no block between the cursor and the head is skipped; a block's cursor is saved
 //! only after its alerts are delivered; RPC URLs appear in logs only without credentials.

@@ -81,7 +81,12 @@ fn frame(nodes: &[CallTraceNode], idx: usize) -> CallFrame {
             })
             .collect();
     }
-    f.calls = node.children.iter().map(|&c| frame(nodes, c)).collect();
+    // Trees nest up to 1,024 calls: grow the stack on the heap rather than overflow.
+    f.calls = node
+        .children
+        .iter()
+        .map(|&c| stacker::maybe_grow(64 * 1024, 1024 * 1024, || frame(nodes, c)))
+        .collect();
     if let (Some(from), Some(target)) = (t.selfdestruct_address, t.selfdestruct_refund_target) {
         let mut sd =
             CallFrame::new(CallKind::SelfDestruct, ev(from), Some(ev(target)), Bytes::new());

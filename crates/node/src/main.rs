@@ -103,10 +103,24 @@ enum Command {
     Taxii(cli::stix::TaxiiCommand),
 }
 
-#[tokio::main]
-async fn main() {
+/// Stack of every runtime thread: call trees nest up to 1,024 calls, and what walks them
+/// (effects, detectors, serialisation) recurses once per level.
+const THREAD_STACK: usize = 8 * 1024 * 1024;
+
+fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -155,7 +155,8 @@ impl GethFrame {
         let mut calls = Vec::new();
         for (i, c) in self.calls.into_iter().flatten().enumerate() {
             path.push(i);
-            calls.push(c.convert(path)?);
+            // Trees nest up to 1,024 calls: grow the stack on the heap rather than overflow.
+            calls.push(stacker::maybe_grow(64 * 1024, 1024 * 1024, || c.convert(path))?);
             path.pop();
         }
         Ok(CallFrame {

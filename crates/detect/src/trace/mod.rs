@@ -15,10 +15,51 @@
 pub mod geth;
 pub mod parity;
 
+/// The deepest JSON nesting a call tree needs: 1,024 nested calls (the EVM's limit) at two
+/// levels each (`{"calls": [ … ]}`), plus a frame's logs and the envelope around the tree.
+pub const MAX_JSON_DEPTH: usize = 2 * 1_025 + 64;
+
+/// The deepest nesting of objects and arrays in `json` (strings skipped), stopping early past
+/// `limit`.
+fn json_depth(json: &[u8], limit: usize) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > limit {
+                    break;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Reads JSON as deep as call trees get: a transaction may nest 1,024 calls (2 JSON levels
 /// each), past serde_json's default limit of 128, so the limit is lifted and the stack grows
-/// on the heap as needed.
+/// on the heap as needed. Nesting deeper than any EVM call tree ([`MAX_JSON_DEPTH`]) is
+/// refused before parsing, so hostile input cannot exhaust the stack of what walks the tree
+/// afterwards.
 pub fn from_deep_str<T: serde::de::DeserializeOwned>(json: &str) -> serde_json::Result<T> {
+    if json_depth(json.as_bytes(), MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
+        return Err(serde::de::Error::custom(format!(
+            "JSON nested deeper than {MAX_JSON_DEPTH} levels: deeper than any EVM call tree"
+        )));
+    }
     let mut de = serde_json::Deserializer::from_str(json);
     de.disable_recursion_limit();
     let value = T::deserialize(serde_stacker::Deserializer::new(&mut de))?;
@@ -339,5 +380,43 @@ mod tests {
         assert!(address("0xAbCdEf0000000000000000000000000000000001").is_ok());
         assert!(address("0x01").is_err());
         assert!(bytes("0x123").is_err());
+    }
+}
+
+#[cfg(test)]
+mod deep_tests {
+    use super::*;
+
+    /// A geth `callTracer` tree of `depth` nested calls.
+    fn nested(depth: usize) -> String {
+        let a = "0x00000000000000000000000000000000000000aa";
+        let mut json = String::new();
+        for _ in 0..depth {
+            json.push_str(&format!(
+                r#"{{"type":"CALL","from":"{a}","to":"{a}","input":"0x","calls":["#
+            ));
+        }
+        for _ in 0..depth {
+            json.push_str("]}");
+        }
+        json.replace(",\"calls\":[]}", "}")
+    }
+
+    #[test]
+    fn a_tree_as_deep_as_the_evm_allows_is_read_and_deeper_json_is_refused() {
+        let tree = geth::parse_tree(&nested(1_024)).expect("1,024 nested calls read");
+        let mut depth = 1;
+        let mut frame = &tree.root;
+        while let Some(next) = frame.calls.first() {
+            frame = next;
+            depth += 1;
+        }
+        assert_eq!(depth, 1_024);
+        let hostile = "[".repeat(100_000) + &"]".repeat(100_000);
+        let err = from_deep_str::<serde_json::Value>(&hostile).unwrap_err().to_string();
+        assert!(err.contains("deeper than any EVM call tree"), "{err}");
+        // Brackets inside strings do not count.
+        let quoted = format!("[\"{}\"]", "[".repeat(10_000));
+        assert!(from_deep_str::<serde_json::Value>(&quoted).is_ok());
     }
 }
