@@ -94,8 +94,7 @@ impl SimulateConfig {
     }
 
     /// Why a pending transaction from `from` to `to` with `input` is simulated, if it is.
-    /// `protected`, `fresh` and `flagged` answer for an address; `is_contract` says whether
-    /// `to` has code, when known.
+    /// `protected`, `fresh` and `flagged` answer for an address.
     pub fn reason(
         &self,
         from: &EvmAddress,

@@ -260,7 +260,7 @@ where
         self.tracer.initialize_interp(interp, context);
     }
 
-    fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, context: &mut CTX) {
+    fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, _context: &mut CTX) {
         self.steps = self.steps.wrapping_add(1);
         if !self.timed_out
             && self.steps.is_multiple_of(Self::EVERY)
@@ -272,9 +272,8 @@ where
             // Each frame halts at its next step, so the whole call stack unwinds.
             interp.halt(InstructionResult::OutOfGas);
         }
-        // The tracer records no steps (its own `step` would only check a byte budget that
-        // call frames and logs alone do not reach in the gas a simulation may use).
-        let _ = context;
+        // The tracer records no steps: its own `step` would only check a byte budget that
+        // call frames and logs alone do not reach in the gas a simulation may use.
     }
 
     fn log(&mut self, context: &mut CTX, log: alloy_primitives::Log) {

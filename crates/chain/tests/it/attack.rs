@@ -113,6 +113,14 @@ use alloy::providers::Provider as _;
 async fn attack_is_detected_pending_and_mined_over_websocket() {
     let Some(anvil) = Anvil::start(0).await else { return };
     let alerts = scenario(&anvil, true, None).await;
+    // The pending attack was pre-executed (on by default): its predicted drain was seen
+    // before it was mined.
+    assert!(
+        alerts.iter().any(|a| a.detector == "pre-execution-drain"
+            && a.tx.block.is_none()
+            && a.metadata.get("pre_execution").map(String::as_str) == Some("true")),
+        "no pre-execution alert on the pending attack"
+    );
     // Nothing but the attack, its contract and the proposal raised alerts (anvil traces mined
     // blocks, so the tree's detectors see the attack too).
     for a in &alerts {
@@ -123,6 +131,7 @@ async fn attack_is_detected_pending_and_mined_over_websocket() {
                 "outflow-rate-limit",
                 "volume-anomaly",
                 "price-manipulation",
+                "pre-execution-drain",
                 "suspicious-governance-proposal"
             ]
             .contains(&a.detector.as_str()),
