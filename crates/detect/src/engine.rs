@@ -275,7 +275,7 @@ fn pre_execution_evidence(
         for (asset, delta) in effects.deltas_of(holder) {
             let loss = delta.loss();
             if !loss.is_zero() {
-                let total = losses.entry(format!("predicted_loss.{asset}")).or_default();
+                let total = losses.entry(format!("predicted_loss.{}", asset.key())).or_default();
                 *total = total.saturating_add(loss);
             }
         }

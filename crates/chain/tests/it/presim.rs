@@ -277,7 +277,7 @@ async fn pre_execution_monitor_raises_the_drain_alert_before_the_attack_is_mined
     assert_eq!(alert.tx.block, None, "raised while the attack is pending");
     assert_eq!(alert.tx.hash, vigil_core::B256(hash.0));
     assert_eq!(alert.metadata["pre_execution"], "true");
-    let usdx = format!("predicted_loss.{}", vigil_detect::effects::Asset::Token(ev(d.usdx)));
+    let usdx = format!("predicted_loss.{}", vigil_detect::effects::Asset::Token(ev(d.usdx)).key());
     assert_eq!(alert.metadata[&usdx], e18(1_000_000).to_string(), "{:?}", alert.metadata);
     assert!(alert.metadata.contains_key("simulated_trace"));
     assert_eq!(anvil.provider.get_transaction_receipt(hash).await.unwrap(), None, "not mined");

@@ -97,7 +97,7 @@ impl Detector for PredictedDrain {
             out.push(
                 finding
                     .meta("protected", holder)
-                    .meta("asset", balance.asset.to_string())
+                    .meta("asset", balance.asset.key())
                     .meta("loss", loss)
                     .meta("balance_before", balance.amount)
                     .meta("loss_bps", share)

@@ -98,7 +98,77 @@ fn all_detectors_are_registered() {
             "fresh-attacker-contract",
             "reentrancy",
             "price-manipulation",
+            "pre-execution-drain",
             "rules"
         ]
     );
+}
+
+/// A pending call from 0xee to its contract 0xcc in which the vault (0x5a) pays `amount` of
+/// token 0x70 to 0xee, pre-executed on a state where the vault held 1,000.
+fn simulated_drain(amount: u64) -> vigil_detect::Transaction {
+    use vigil_detect::effects::Asset;
+    use vigil_detect::model::{AssetBalance, Simulated};
+    use vigil_detect::trace::{CallFrame, CallKind, CallTrace};
+    let mut pay = CallFrame::new(CallKind::Call, a(0x5a), Some(a(0x70)), Default::default());
+    pay.logs.push(transfer(a(0x70), a(0x5a), a(0xee), U256::from(amount)));
+    let mut vault = CallFrame::new(CallKind::Call, a(0xcc), Some(a(0x5a)), Default::default());
+    vault.calls.push(pay);
+    let mut root = CallFrame::new(CallKind::Call, a(0xee), Some(a(0xcc)), Default::default());
+    root.calls.push(vault);
+    let simulated = Simulated {
+        success: true,
+        error: None,
+        gas_used: 90_000,
+        state_block: 7,
+        balances: vec![AssetBalance {
+            holder: a(0x5a),
+            asset: Asset::Token(a(0x70)),
+            amount: U256::from(1_000),
+        }],
+        max_fee_per_gas: 50_000_000_000,
+        max_priority_fee_per_gas: Some(2_000_000_000),
+    };
+    TxB::new(amount).from(a(0xee)).to(Some(a(0xcc))).pending(0).with_simulation(
+        CallTrace::new(root, true),
+        Vec::new(),
+        simulated,
+    )
+}
+
+#[test]
+fn a_predicted_drain_above_the_limit_is_a_pre_execution_alert_with_its_evidence() {
+    let mut e = engine();
+    let alerts = e.process_tx(&simulated_drain(300));
+    let drain = alerts
+        .iter()
+        .find(|a| a.detector == "pre-execution-drain")
+        .unwrap_or_else(|| panic!("{alerts:?}"));
+    assert_eq!(drain.tx.block, None);
+    assert_eq!(drain.severity, vigil_core::Severity::High, "30 % is high, not critical");
+    assert_eq!(drain.metadata["loss_bps"], "3000");
+    assert!(drain.addresses.contains(&a(0x5a)) && drain.addresses.contains(&a(0xee)));
+    // Every alert on a simulated transaction carries the evidence.
+    for alert in &alerts {
+        let m = &alert.metadata;
+        assert_eq!(m["pre_execution"], "true");
+        assert_eq!(m[&format!("predicted_loss.{}", a(0x70).to_string().to_lowercase())], "300");
+        assert_eq!(m["pending_max_priority_fee_per_gas"], "2000000000");
+        assert_eq!(m["simulated_state_block"], "7");
+        assert!(m["simulated_trace"].starts_with("0x"));
+        assert!(alert.description.contains("[pre-execution on the state of block 7"));
+    }
+    // 5 % is within the 10 % default limit; a protected contract's own limit wins.
+    assert!(e.process_tx(&simulated_drain(50)).iter().all(|a| a.detector != "pre-execution-drain"));
+    let strict = DetectConfig {
+        protected: vec![ProtectedContract {
+            name: "Vault".into(),
+            address: a(0x5a),
+            max_loss_bps: Some(100),
+        }],
+        cooldown_secs: Some(0),
+        ..DetectConfig::default()
+    };
+    let mut e = Engine::new(&strict, RuleSet::empty());
+    assert!(e.process_tx(&simulated_drain(50)).iter().any(|a| a.detector == "pre-execution-drain"));
 }
