@@ -202,10 +202,17 @@ async fn pre_execution_of_bad_transactions_is_bounded_and_counted() {
     eprintln!("a 30M-gas loop took {:?}", started.elapsed());
     // With a deadline shorter than the loop, it is cut off and counted as a timeout.
     let tight = simulator(&anvil.http(), Duration::from_millis(5), Duration::from_secs(2)).await;
-    let _ = run(&tight, call(DEPLOYER, looper, vec![], 100_000)).await; // warm the code
+    // Warm its cache first (on a loaded machine 5 ms may not cover the reads from anvil:
+    // each attempt keeps what it read).
+    for _ in 0..100 {
+        if run(&tight, call(DEPLOYER, looper, vec![], 100_000)).await.is_ok() {
+            break;
+        }
+    }
+    let failed = tight.stats().failed;
     let cut = run(&tight, call(DEPLOYER, looper, vec![], 30_000_000)).await;
     assert!(matches!(cut, Err(SimError::Timeout(_))), "{cut:?}");
-    assert_eq!(tight.stats().failed, 1);
+    assert_eq!(tight.stats().failed, failed + 1);
 
     // State the node cannot serve: a node that accepts connections and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
