@@ -108,7 +108,7 @@ fn one_guardian_trips_one_cannot_reset_two_can() {
     assert!(breaker(&net).is_tripped());
 }
 
-fn fast_path(net: &Net, alert: Alert) -> vigil_core::SignedTx {
+pub fn fast_path(net: &Net, alert: Alert) -> vigil_core::SignedTx {
     let signed = Signed::sign(alert, chain(), &key(MONITOR));
     net.tx(MONITOR, TxBody::FastPathTrip { protocol: pid(), alert: Box::new(signed) })
 }
