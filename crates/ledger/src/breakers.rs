@@ -13,9 +13,9 @@ use vigil_core::{
     ProtocolId, ProtocolSpec, Report, ReportId, Severity, Signed,
 };
 
+use crate::effects::{Effects, account, add, sub_balance};
 use crate::error::TxError;
 use crate::events::{Event, ResetBy};
-use crate::exec::{Effects, account, add, sub_balance};
 use crate::state::{
     BreakerState, ProtocolRecord, ReportOrigin, ReportRecord, ReportStatus, State, Tally,
     TripReason,

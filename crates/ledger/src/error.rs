@@ -4,7 +4,7 @@ use vigil_core::{
     AccountId, Amount, ChainId, ProtocolId, ReportId, ReportShapeError, SignatureError,
 };
 
-use crate::state::ReportStatus;
+use crate::governance_state::ReportStatus;
 
 /// Why a transaction was refused. Each variant says exactly what was wrong; the HTTP API shows
 /// its text to the sender.

@@ -7,7 +7,7 @@ use vigil_core::{
 };
 
 use crate::error::TxError;
-use crate::state::{ProposalStatus, ReportStatus, TripReason};
+use crate::governance_state::{ProposalStatus, ReportStatus, TripReason};
 
 /// Why stake was slashed.
 #[derive(

@@ -10,10 +10,11 @@
 use serde::Serialize;
 use vigil_core::{AccountId, Amount, ProposalAction, ProtocolId, VoteChoice};
 
+use crate::effects::{Effects, account, add, sub_balance};
 use crate::error::{LedgerError, TxError};
 use crate::events::{Event, ResetBy};
-use crate::exec::{Effects, account, add, sub_balance};
 use crate::params::{BPS, Params};
+use crate::stake::slash_stake;
 use crate::state::{
     Account, ProposalRecord, ProposalStatus, ReportStatus, State, VoteRecord, VoteTally,
 };
@@ -295,33 +296,6 @@ fn execute(
     events.push(Event::ProposalExecuted { proposal: id, status: p.status, failure });
     state.put_proposal(id, p);
     Ok(())
-}
-
-/// Slashes up to `amount` of `who`'s stake that is not locked in attestations: free bonded
-/// stake first, then unbonding entries, latest first. Returns what was taken (never more than
-/// was slashable).
-pub(crate) fn slash_stake(
-    state: &mut State,
-    who: &AccountId,
-    amount: Amount,
-) -> Result<Amount, LedgerError> {
-    let Some(mut acct) = state.account(who).cloned() else { return Ok(Amount::ZERO) };
-    let from_bonded = acct.free_stake().min(amount);
-    acct.bonded = acct.bonded.checked_sub(from_bonded).ok_or(overflow("slash"))?;
-    let mut rest = amount.checked_sub(from_bonded).ok_or(overflow("slash"))?;
-    for entry in acct.unbonding.iter_mut().rev() {
-        let cut = entry.amount.min(rest);
-        entry.amount = entry.amount.checked_sub(cut).ok_or(overflow("slash"))?;
-        rest = rest.checked_sub(cut).ok_or(overflow("slash"))?;
-    }
-    acct.unbonding.retain(|u| !u.amount.is_zero());
-    let taken = amount.checked_sub(rest).ok_or(overflow("slash"))?;
-    let mut globals = state.globals().clone();
-    globals.total_bonded =
-        globals.total_bonded.checked_sub(from_bonded).ok_or(overflow("slash"))?;
-    *state.globals_mut() = globals;
-    state.put_account(*who, acct);
-    Ok(taken)
 }
 
 /// What it takes to corrupt a protocol's controls, from live state.

@@ -1,5 +1,6 @@
-//! State entities of issue 6: protocols with their circuit breakers, governance proposals and
-//! votes, and where a report came from.
+//! State records that need nothing else of the ledger: where a report stands, protocols with
+//! their circuit breakers, governance proposals and votes, and where a report came from. At
+//! the bottom, so errors and events can name them.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -194,4 +195,64 @@ pub struct VoteRecord {
     pub power: u64,
     /// Height of the vote.
     pub at_height: u64,
+}
+
+/// Where a report stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// In its challenge window, taking attestations.
+    Open,
+    /// Judged true.
+    Confirmed,
+    /// Judged false.
+    Rejected,
+    /// No side won (or no quorum): waiting for a governance decision.
+    Escalated,
+}
+
+impl ReportStatus {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+            Self::Escalated => "escalated",
+        }
+    }
+}
+
+impl fmt::Display for ReportStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ReportStatus {
+    type Err = vigil_core::UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Open, Self::Confirmed, Self::Rejected, Self::Escalated]
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| vigil_core::UnknownName {
+                what: "report status",
+                got: s.to_owned(),
+                expected: "open, confirmed, rejected, escalated".to_owned(),
+            })
+    }
 }

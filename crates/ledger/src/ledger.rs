@@ -14,11 +14,13 @@ use vigil_core::{
     verify_batch,
 };
 
+use crate::block::end_block;
+use crate::effects::Effects;
 use crate::error::{LedgerError, TxError};
 use crate::events::{Event, TxResult};
-use crate::exec::{Effects, check_body_shape, plan};
+use crate::exec::{check_body_shape, plan};
 use crate::params::{Genesis, Params};
-use crate::settle::{end_block, validator_set_from_stake};
+use crate::settle::validator_set_from_stake;
 use crate::state::{Account, Globals, ReportRecord, ReportStatus, State, StateKey, index_key};
 use crate::store::{AppHash, CommitBatch, CommitInfo, StateWrite, Store};
 

@@ -1,8 +1,20 @@
 //! `vigil-ledger`: the deterministic state machine every Vigil node replicates.
 //!
-//! It owns accounts, staking, reports, attestations, verdicts, reputation and slashing (and,
-//! later, governance, guardians and circuit breakers) behind an ABCI-2.0-shaped API:
+//! It owns accounts, staking, reports, attestations, verdicts, reputation, slashing,
+//! governance, guardians and circuit breakers behind an ABCI-2.0-shaped API:
 //! [`Ledger::check_tx`], [`Ledger::finalize_block`], [`Ledger::commit`], plus queries.
+//!
+//! Modules are layered; each imports only from layers below its own (checked by
+//! `scripts/check-layers.py` in CI, where each module's layer is listed with why):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | 0–1 leaves | `params`, `governance_state` (records), `reputation`, `error` |
+//! | 2 state | `events`, `state` |
+//! | 3 building blocks | `store`, `effects` (Effects, nonce bump, checked helpers), `stake` (slashing) |
+//! | 4–6 handlers | `breakers`, then `settle`, then `governance` (which may settle an escalated report) |
+//! | 7 orchestration | `exec` (transaction dispatch), `block` (end-of-block work, in its fixed order) |
+//! | 8 | `ledger` (the [`Ledger`]) |
 //!
 //! Invariants, enforced by construction and checked by property tests:
 //! - every transition is a pure function of (state, block): no clock, no floats, no
@@ -22,8 +34,10 @@
 )]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+mod block;
 mod breakers;
 pub use breakers::alert_meets_policy;
+mod effects;
 mod error;
 mod events;
 mod exec;
@@ -33,6 +47,7 @@ mod ledger;
 mod params;
 mod reputation;
 mod settle;
+mod stake;
 mod state;
 mod store;
 

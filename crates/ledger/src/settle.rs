@@ -38,18 +38,6 @@ fn reaches(side: u64, cast: u64, threshold_bps: u32) -> bool {
         >= u128::from(cast).saturating_mul(u128::from(threshold_bps))
 }
 
-/// Runs all end-of-block work at `height`, returning its events.
-pub(crate) fn end_block(state: &mut State, height: u64) -> Result<Vec<Event>, LedgerError> {
-    let mut events = Vec::new();
-    for id in state.due_reports(height) {
-        settle_report(state, height, id, None, &mut events)?;
-    }
-    crate::governance::end_block(state, height, &mut events)?;
-    release_unbonding(state, height, &mut events)?;
-    rotate_validators(state, height, &mut events);
-    Ok(events)
-}
-
 /// Settles a report whose window closed (or, with `forced`, an escalated report that governance
 /// decided).
 pub(crate) fn settle_report(
@@ -227,7 +215,7 @@ pub(crate) fn settle_report(
                     .unwrap_or_default()
                     .bps(params.monitor_slash_bps)
                     .ok_or(overflow("monitor slash"))?;
-                let taken = crate::governance::slash_stake(state, &reporter_id, cut)?;
+                let taken = crate::stake::slash_stake(state, &reporter_id, cut)?;
                 if !taken.is_zero() {
                     let mut g = state.globals().clone();
                     g.treasury = add(g.treasury, taken, "treasury")?;
@@ -246,7 +234,7 @@ pub(crate) fn settle_report(
     Ok(())
 }
 
-fn release_unbonding(
+pub(crate) fn release_unbonding(
     state: &mut State,
     height: u64,
     events: &mut Vec<Event>,
@@ -284,7 +272,7 @@ pub(crate) fn validator_set_from_stake(state: &State) -> Vec<(AccountId, u64)> {
     set
 }
 
-fn rotate_validators(state: &mut State, height: u64, events: &mut Vec<Event>) {
+pub(crate) fn rotate_validators(state: &mut State, height: u64, events: &mut Vec<Event>) {
     let epoch = state.params().epoch_length;
     if epoch == 0 || height.checked_rem(epoch) != Some(0) {
         return;

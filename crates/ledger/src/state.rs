@@ -6,7 +6,6 @@
 //! so a block's commitment update costs what the block touched, not the size of the state.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -16,8 +15,8 @@ use vigil_core::ProtocolId;
 
 use crate::error::LedgerError;
 pub use crate::governance_state::{
-    BreakerState, ProposalRecord, ProposalStatus, ProtocolRecord, ReportOrigin, TripReason,
-    VoteRecord, VoteTally,
+    BreakerState, ProposalRecord, ProposalStatus, ProtocolRecord, ReportOrigin, ReportStatus,
+    TripReason, VoteRecord, VoteTally,
 };
 use crate::params::Params;
 use crate::reputation::Reputation;
@@ -66,66 +65,6 @@ impl Account {
     /// Everything the account owns in any form.
     pub fn total(&self) -> Option<Amount> {
         self.slashable()?.checked_add(self.balance)
-    }
-}
-
-/// Where a report stands.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    BorshSerialize,
-    BorshDeserialize,
-    Serialize,
-    Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportStatus {
-    /// In its challenge window, taking attestations.
-    Open,
-    /// Judged true.
-    Confirmed,
-    /// Judged false.
-    Rejected,
-    /// No side won (or no quorum): waiting for a governance decision.
-    Escalated,
-}
-
-impl ReportStatus {
-    /// The lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Confirmed => "confirmed",
-            Self::Rejected => "rejected",
-            Self::Escalated => "escalated",
-        }
-    }
-}
-
-impl fmt::Display for ReportStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ReportStatus {
-    type Err = vigil_core::UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Open, Self::Confirmed, Self::Rejected, Self::Escalated]
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| vigil_core::UnknownName {
-                what: "report status",
-                got: s.to_owned(),
-                expected: "open, confirmed, rejected, escalated".to_owned(),
-            })
     }
 }
 
