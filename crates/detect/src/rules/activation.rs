@@ -26,6 +26,8 @@
 //! | `contract_profit` | map | the same for the contract `tx.to` |
 //! | `reentrant` | bool | a contract was called back while open, outside callbacks by design |
 //! | `touched` | list of strings | contracts called anywhere in the tree |
+//! | `pre_execution` | bool | a pending transaction judged on its simulation (`vigil-fork`): the tree, flows and `success` are what it would do if mined next |
+//! | `predicted_loss` | map | for a simulated transaction, what protected contracts would lose per asset (`eth` or token address → double); empty otherwise |
 //!
 //! Only the fields the candidate rules reference are built.
 
@@ -42,7 +44,7 @@ use crate::events::Event;
 use crate::model::{Transaction, TxStatus};
 
 /// The fields of `tx`, in bit order.
-pub(crate) const FIELDS: [&str; 32] = [
+pub(crate) const FIELDS: [&str; 34] = [
     "hash",
     "from",
     "to",
@@ -75,6 +77,8 @@ pub(crate) const FIELDS: [&str; 32] = [
     "contract_profit",
     "reentrant",
     "touched",
+    "pre_execution",
+    "predicted_loss",
 ];
 
 /// A set of `tx` fields.
@@ -331,6 +335,23 @@ fn profit_map(cx: &Context<'_>, who: &EvmAddress) -> Value {
         .collect())
 }
 
+/// What protected contracts would lose per asset, for a simulated transaction.
+fn predicted_loss(tx: &Transaction, cx: &Context<'_>) -> Value {
+    if !tx.is_simulated() {
+        return map(Vec::new());
+    }
+    let mut losses: std::collections::BTreeMap<String, U256> = std::collections::BTreeMap::new();
+    for holder in cx.protected.addresses() {
+        for (asset, d) in cx.effects.deltas_of(holder) {
+            if !d.loss().is_zero() {
+                let total = losses.entry(asset.key()).or_default();
+                *total = total.saturating_add(d.loss());
+            }
+        }
+    }
+    map(losses.into_iter().map(|(k, v)| (Key::String(Arc::new(k)), amount(&v))).collect())
+}
+
 /// Builds the `tx` value with the fields in `fields`.
 pub(crate) fn tx_value(tx: &Transaction, fields: FieldSet, cx: &Context<'_>) -> Value {
     let mut m: HashMap<Key, Value> = HashMap::with_capacity(fields.0.count_ones() as usize);
@@ -477,6 +498,8 @@ pub(crate) fn tx_value(tx: &Transaction, fields: FieldSet, cx: &Context<'_>) -> 
                     .any(|r| r.class == crate::effects::ReentryClass::Unexpected),
             ),
             "touched" => Value::List(Arc::new(cx.effects.touched.iter().map(addr_v).collect())),
+            "pre_execution" => Value::Bool(tx.is_simulated()),
+            "predicted_loss" => predicted_loss(tx, cx),
             _ => Value::Null,
         };
         m.insert(key.clone(), v);

@@ -6,8 +6,8 @@ use vigil_detect::{DetectConfig, Engine, RuleSet, TokenBalance};
 
 use crate::support::*;
 
-fn engine() -> Engine {
-    let config = DetectConfig {
+fn engine_config() -> DetectConfig {
+    DetectConfig {
         protected: vec![ProtectedContract {
             name: "Vault".into(),
             address: a(0x5a),
@@ -15,8 +15,11 @@ fn engine() -> Engine {
         }],
         cooldown_secs: Some(600),
         ..DetectConfig::default()
-    };
-    Engine::new(&config, RuleSet::empty())
+    }
+}
+
+fn engine() -> Engine {
+    Engine::new(&engine_config(), RuleSet::empty())
 }
 
 fn drain(n: u64, amount: u64) -> vigil_detect::Transaction {
@@ -171,4 +174,33 @@ fn a_predicted_drain_above_the_limit_is_a_pre_execution_alert_with_its_evidence(
     };
     let mut e = Engine::new(&strict, RuleSet::empty());
     assert!(e.process_tx(&simulated_drain(50)).iter().any(|a| a.detector == "pre-execution-drain"));
+}
+
+#[test]
+fn a_rule_can_judge_the_predicted_loss_of_a_simulated_transaction() {
+    let token = a(0x70).to_string().to_lowercase();
+    let rule = format!(
+        r#"
+        [[rule]]
+        name = "predicted-vault-loss"
+        expression = 'tx.pre_execution && tx.predicted_loss["{token}"] >= 200.0'
+        severity = "critical"
+        kind = "exploit"
+        confidence = 90
+        description = "{{{{tx.from}}}} would take from the vault"
+        "#
+    );
+    let rules = RuleSet::load([("policy.toml", rule.as_str())]).unwrap();
+    let config = DetectConfig { cooldown_secs: Some(0), ..engine_config() };
+    let mut e = Engine::new(&config, rules);
+    let fired = |e: &mut Engine, amount| {
+        e.process_tx(&simulated_drain(amount))
+            .iter()
+            .any(|a| a.detector == "rule:predicted-vault-loss")
+    };
+    assert!(fired(&mut e, 300));
+    assert!(!fired(&mut e, 100));
+    // The same flows, mined: not a pre-execution.
+    let mined = drain(1, 300);
+    assert!(e.process_tx(&mined).iter().all(|a| a.detector != "rule:predicted-vault-loss"));
 }
