@@ -12,19 +12,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use vigil_core::{AccountId, Keypair};
 use vigil_ledger::{Event, Genesis, Ledger, MemoryStore};
 use vigil_net::bft::{BftConfig, BftDriver, BftTimeouts};
-use vigil_net::{ConsensusDriver, ConsensusObserver, DriverError, SoloConfig, SoloDriver};
+use vigil_net::{ConsensusDriver, DriverError, SoloConfig, SoloDriver};
 
 use crate::app::{NodeApp, NodeState};
 use crate::config::{DriverKind, NodeConfig};
@@ -200,77 +196,6 @@ pub fn check_proposal(state: &NodeState, block: &vigil_core::Block) -> bool {
         block.txs.iter().filter(|tx| mempool.get(&tx.id()) != Some(*tx)).collect()
     };
     unseen.into_iter().all(|tx| ledger.check_tx_stateless(tx).is_ok())
-}
-
-/// Consensus metrics (`vigil_consensus_*`).
-#[derive(Clone, Default)]
-pub struct ConsensusMetrics {
-    /// Rounds started (one per height when all goes well).
-    pub rounds: Counter<u64, AtomicU64>,
-    /// Round of the height being decided.
-    pub round: Gauge<i64, std::sync::atomic::AtomicI64>,
-    /// Heights decided after round 0 (a proposer was down or late).
-    pub late_decisions: Counter<u64, AtomicU64>,
-    /// Connected consensus peers.
-    pub peers: Gauge<i64, std::sync::atomic::AtomicI64>,
-    /// Validators in the current set.
-    pub validators: Gauge<i64, std::sync::atomic::AtomicI64>,
-    /// Total voting power of the current set (bonded stake, base units).
-    pub voting_power: Gauge<i64, std::sync::atomic::AtomicI64>,
-}
-
-impl ConsensusMetrics {
-    /// Registers the metrics in `registry`.
-    pub fn register(&self, registry: &mut Registry) {
-        registry.register("consensus_rounds", "Consensus rounds started", self.rounds.clone());
-        registry.register(
-            "consensus_round",
-            "Round of the height being decided",
-            self.round.clone(),
-        );
-        registry.register(
-            "consensus_late_decisions",
-            "Heights decided after round 0",
-            self.late_decisions.clone(),
-        );
-        registry.register("consensus_peers", "Connected consensus peers", self.peers.clone());
-        registry.register(
-            "consensus_validators",
-            "Validators in the current set",
-            self.validators.clone(),
-        );
-        registry.register(
-            "consensus_voting_power",
-            "Total voting power of the current validator set",
-            self.voting_power.clone(),
-        );
-    }
-}
-
-fn gauge_value(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-impl ConsensusObserver for ConsensusMetrics {
-    fn round_started(&self, _height: u64, round: u32) {
-        self.rounds.inc();
-        self.round.set(i64::from(round));
-    }
-
-    fn committed(&self, _height: u64, round: u32, _txs: usize) {
-        if round > 0 {
-            self.late_decisions.inc();
-        }
-    }
-
-    fn peers(&self, connected: usize) {
-        self.peers.set(gauge_value(u64::try_from(connected).unwrap_or(u64::MAX)));
-    }
-
-    fn validator_set(&self, validators: usize, total_power: u64) {
-        self.validators.set(gauge_value(u64::try_from(validators).unwrap_or(u64::MAX)));
-        self.voting_power.set(gauge_value(total_power));
-    }
 }
 
 /// Runs the configured driver over the node's state until `shutdown` (or a driver error).

@@ -13,17 +13,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -36,6 +30,7 @@ use vigil_net::gossip::{
 
 use crate::api::{ApiError, ApiJson};
 use crate::app::{NodeEvent, NodeState, SubmitError};
+use crate::metrics::GossipMetrics;
 
 /// Transactions waiting to be relayed; past this, relaying is skipped (the transaction stays
 /// in this node's mempool and is proposed from here).
@@ -116,89 +111,6 @@ impl TryFrom<String> for GossipPeer {
 impl From<GossipPeer> for String {
     fn from(peer: GossipPeer) -> String {
         peer.0.to_string()
-    }
-}
-
-/// Labels of a gossip message count.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabels {
-    /// The topic: `alerts`, `intel` or `txs`.
-    pub kind: String,
-}
-
-/// Gossip metrics (`vigil_gossip_*`).
-#[derive(Clone, Default)]
-pub struct GossipMetrics {
-    /// Connected gossip peers.
-    pub peers: Gauge<i64, std::sync::atomic::AtomicI64>,
-    /// Messages received that passed validation (forwarded and delivered).
-    pub accepted: Counter<u64, AtomicU64>,
-    /// Messages received that failed validation (not forwarded; the sender is penalised).
-    pub rejected: Counter<u64, AtomicU64>,
-    /// Valid messages whose content had already been delivered.
-    pub duplicates: Counter<u64, AtomicU64>,
-    /// Valid messages not delivered because the node was behind.
-    pub dropped: Counter<u64, AtomicU64>,
-    /// Messages delivered to the node, by topic.
-    pub received: Family<KindLabels, Counter<u64, AtomicU64>>,
-    /// Messages this node published, by topic.
-    pub published: Family<KindLabels, Counter<u64, AtomicU64>>,
-    /// Transactions not relayed (queue full or no peers).
-    pub relay_skipped: Counter<u64, AtomicU64>,
-}
-
-impl GossipMetrics {
-    /// Registers the metrics in `registry`.
-    pub fn register(&self, registry: &mut Registry) {
-        registry.register("gossip_peers", "Connected gossip peers", self.peers.clone());
-        registry.register(
-            "gossip_accepted",
-            "Gossip messages received that passed validation",
-            self.accepted.clone(),
-        );
-        registry.register(
-            "gossip_rejected",
-            "Gossip messages received that failed validation (not forwarded)",
-            self.rejected.clone(),
-        );
-        registry.register(
-            "gossip_duplicates",
-            "Valid gossip messages already delivered",
-            self.duplicates.clone(),
-        );
-        registry.register(
-            "gossip_dropped",
-            "Valid gossip messages not delivered because the node was behind",
-            self.dropped.clone(),
-        );
-        registry.register(
-            "gossip_received",
-            "Gossip messages delivered to the node, by topic",
-            self.received.clone(),
-        );
-        registry.register(
-            "gossip_published",
-            "Gossip messages this node published, by topic",
-            self.published.clone(),
-        );
-        registry.register(
-            "gossip_relay_skipped",
-            "Transactions admitted here but not relayed (queue full or no peers)",
-            self.relay_skipped.clone(),
-        );
-    }
-
-    fn kind(kind: GossipKind) -> KindLabels {
-        KindLabels { kind: kind.as_str().into() }
-    }
-
-    /// Adds what the service counted since `last` to the counters.
-    fn absorb(&self, now: GossipStats, last: &mut GossipStats) {
-        self.accepted.inc_by(now.accepted.saturating_sub(last.accepted));
-        self.rejected.inc_by(now.rejected.saturating_sub(last.rejected));
-        self.duplicates.inc_by(now.duplicates.saturating_sub(last.duplicates));
-        self.dropped.inc_by(now.dropped.saturating_sub(last.dropped));
-        *last = now;
     }
 }
 

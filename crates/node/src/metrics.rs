@@ -52,9 +52,9 @@ pub struct Metrics {
     /// HTTP request latency.
     pub http_request_seconds: Family<RequestLabels, Histogram>,
     /// Consensus rounds, peers and validator set.
-    pub consensus: crate::consensus::ConsensusMetrics,
+    pub consensus: ConsensusMetrics,
     /// Gossip peers and messages.
-    pub gossip: crate::gossip::GossipMetrics,
+    pub gossip: GossipMetrics,
     /// Alerts raised by this node's detectors.
     pub alerts: Counter<u64, AtomicU64>,
     /// Seconds from this node's detection to its pause transaction being accepted by the chain.
@@ -137,9 +137,9 @@ impl Metrics {
             "HTTP request latency by route",
             http_request_seconds.clone(),
         );
-        let consensus = crate::consensus::ConsensusMetrics::default();
+        let consensus = ConsensusMetrics::default();
         consensus.register(&mut registry);
-        let gossip = crate::gossip::GossipMetrics::default();
+        let gossip = GossipMetrics::default();
         gossip.register(&mut registry);
         Self {
             registry,
@@ -173,5 +173,163 @@ impl Metrics {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// Consensus metrics (`vigil_consensus_*`).
+#[derive(Clone, Default)]
+pub struct ConsensusMetrics {
+    /// Rounds started (one per height when all goes well).
+    pub rounds: Counter<u64, AtomicU64>,
+    /// Round of the height being decided.
+    pub round: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Heights decided after round 0 (a proposer was down or late).
+    pub late_decisions: Counter<u64, AtomicU64>,
+    /// Connected consensus peers.
+    pub peers: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Validators in the current set.
+    pub validators: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Total voting power of the current set (bonded stake, base units).
+    pub voting_power: Gauge<i64, std::sync::atomic::AtomicI64>,
+}
+
+impl ConsensusMetrics {
+    /// Registers the metrics in `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("consensus_rounds", "Consensus rounds started", self.rounds.clone());
+        registry.register(
+            "consensus_round",
+            "Round of the height being decided",
+            self.round.clone(),
+        );
+        registry.register(
+            "consensus_late_decisions",
+            "Heights decided after round 0",
+            self.late_decisions.clone(),
+        );
+        registry.register("consensus_peers", "Connected consensus peers", self.peers.clone());
+        registry.register(
+            "consensus_validators",
+            "Validators in the current set",
+            self.validators.clone(),
+        );
+        registry.register(
+            "consensus_voting_power",
+            "Total voting power of the current validator set",
+            self.voting_power.clone(),
+        );
+    }
+}
+
+fn gauge_value(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl vigil_net::ConsensusObserver for ConsensusMetrics {
+    fn round_started(&self, _height: u64, round: u32) {
+        self.rounds.inc();
+        self.round.set(i64::from(round));
+    }
+
+    fn committed(&self, _height: u64, round: u32, _txs: usize) {
+        if round > 0 {
+            self.late_decisions.inc();
+        }
+    }
+
+    fn peers(&self, connected: usize) {
+        self.peers.set(gauge_value(u64::try_from(connected).unwrap_or(u64::MAX)));
+    }
+
+    fn validator_set(&self, validators: usize, total_power: u64) {
+        self.validators.set(gauge_value(u64::try_from(validators).unwrap_or(u64::MAX)));
+        self.voting_power.set(gauge_value(total_power));
+    }
+}
+
+/// Labels of a gossip message count.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The topic: `alerts`, `intel` or `txs`.
+    pub kind: String,
+}
+
+/// Gossip metrics (`vigil_gossip_*`).
+#[derive(Clone, Default)]
+pub struct GossipMetrics {
+    /// Connected gossip peers.
+    pub peers: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Messages received that passed validation (forwarded and delivered).
+    pub accepted: Counter<u64, AtomicU64>,
+    /// Messages received that failed validation (not forwarded; the sender is penalised).
+    pub rejected: Counter<u64, AtomicU64>,
+    /// Valid messages whose content had already been delivered.
+    pub duplicates: Counter<u64, AtomicU64>,
+    /// Valid messages not delivered because the node was behind.
+    pub dropped: Counter<u64, AtomicU64>,
+    /// Messages delivered to the node, by topic.
+    pub received: Family<KindLabels, Counter<u64, AtomicU64>>,
+    /// Messages this node published, by topic.
+    pub published: Family<KindLabels, Counter<u64, AtomicU64>>,
+    /// Transactions not relayed (queue full or no peers).
+    pub relay_skipped: Counter<u64, AtomicU64>,
+}
+
+impl GossipMetrics {
+    /// Registers the metrics in `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("gossip_peers", "Connected gossip peers", self.peers.clone());
+        registry.register(
+            "gossip_accepted",
+            "Gossip messages received that passed validation",
+            self.accepted.clone(),
+        );
+        registry.register(
+            "gossip_rejected",
+            "Gossip messages received that failed validation (not forwarded)",
+            self.rejected.clone(),
+        );
+        registry.register(
+            "gossip_duplicates",
+            "Valid gossip messages already delivered",
+            self.duplicates.clone(),
+        );
+        registry.register(
+            "gossip_dropped",
+            "Valid gossip messages not delivered because the node was behind",
+            self.dropped.clone(),
+        );
+        registry.register(
+            "gossip_received",
+            "Gossip messages delivered to the node, by topic",
+            self.received.clone(),
+        );
+        registry.register(
+            "gossip_published",
+            "Gossip messages this node published, by topic",
+            self.published.clone(),
+        );
+        registry.register(
+            "gossip_relay_skipped",
+            "Transactions admitted here but not relayed (queue full or no peers)",
+            self.relay_skipped.clone(),
+        );
+    }
+
+    pub(crate) fn kind(kind: vigil_net::gossip::GossipKind) -> KindLabels {
+        KindLabels { kind: kind.as_str().into() }
+    }
+
+    /// Adds what the service counted since `last` to the counters.
+    pub(crate) fn absorb(
+        &self,
+        now: vigil_net::gossip::GossipStats,
+        last: &mut vigil_net::gossip::GossipStats,
+    ) {
+        self.accepted.inc_by(now.accepted.saturating_sub(last.accepted));
+        self.rejected.inc_by(now.rejected.saturating_sub(last.rejected));
+        self.duplicates.inc_by(now.duplicates.saturating_sub(last.duplicates));
+        self.dropped.inc_by(now.dropped.saturating_sub(last.dropped));
+        *last = now;
     }
 }
