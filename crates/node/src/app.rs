@@ -5,14 +5,12 @@
 //! path cannot deadlock.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use vigil_core::{AccountId, Alert, Block, ChainId, ContentId, Report, Signed, SignedTx, TxId};
-use vigil_ledger::{CommitInfo, Event, Ledger, LedgerError, TxError, TxResult};
-use vigil_net::{AppError, ConsensusApp};
+use vigil_ledger::{Event, Ledger, TxError, TxResult};
 
 use crate::mempool::{Mempool, MempoolError};
 use crate::metrics::{Metrics, RejectLabels};
@@ -232,7 +230,8 @@ impl NodeState {
         Ok(TxStatus::Unknown)
     }
 
-    fn publish(&self, block: &Block, finalized: &vigil_ledger::FinalizedBlock) {
+    /// Announces a committed block and its ledger events on the event stream.
+    pub(crate) fn publish(&self, block: &Block, finalized: &vigil_ledger::FinalizedBlock) {
         let succeeded = finalized.tx_results.iter().filter(|r| r.outcome.is_ok()).count();
         // Sending fails only when nobody listens, which is fine.
         let _ = self.events.send(NodeEvent::Block {
@@ -247,74 +246,5 @@ impl NodeState {
             let _ =
                 self.events.send(NodeEvent::Ledger { height: block.height, event: event.clone() });
         }
-    }
-}
-
-/// The node as a consensus driver sees it.
-#[derive(Clone)]
-pub struct NodeApp(pub Arc<NodeState>);
-
-fn net_commit_info(info: CommitInfo) -> vigil_net::CommitInfo {
-    vigil_net::CommitInfo {
-        height: info.height,
-        app_hash: info.app_hash.0,
-        block_hash: info.block_hash,
-    }
-}
-
-fn app_error(height: u64, e: LedgerError) -> AppError {
-    match e {
-        LedgerError::WrongHeight { expected, got } => {
-            AppError::OutOfOrder { got, last: expected.saturating_sub(1) }
-        }
-        LedgerError::Store(reason) => AppError::Storage { height, reason },
-        other => AppError::Execution { height, reason: other.to_string() },
-    }
-}
-
-impl ConsensusApp for NodeApp {
-    fn last_commit(&self) -> vigil_net::CommitInfo {
-        net_commit_info(self.0.ledger.read().last_commit())
-    }
-
-    fn prepare_proposal(&mut self, _height: u64, max_bytes: usize) -> Vec<SignedTx> {
-        let ledger = self.0.ledger.read();
-        let mempool = self.0.mempool.lock();
-        mempool.reap(max_bytes, |id| ledger.next_nonce(id))
-    }
-
-    fn process_proposal(&self, block: &Block) -> bool {
-        crate::consensus::check_proposal(&self.0, block)
-    }
-
-    fn commit_block(&mut self, block: &Block, certificate: &[u8]) -> Result<[u8; 32], AppError> {
-        let started = Instant::now();
-        let state = &self.0;
-        let mut ledger = state.ledger.write();
-        let finalized = ledger.finalize_block(block).map_err(|e| app_error(block.height, e))?;
-        state.store.stage_certificate(block.height, certificate.to_vec());
-        let info = ledger.commit().map_err(|e| app_error(block.height, e))?;
-        {
-            let mut mempool = state.mempool.lock();
-            mempool.prune(|id| ledger.next_nonce(id));
-            state.metrics.mempool_size.set(i64::try_from(mempool.len()).unwrap_or(i64::MAX));
-        }
-        drop(ledger);
-        state.metrics.height.set(i64::try_from(info.height).unwrap_or(i64::MAX));
-        state.metrics.tx_committed.inc_by(u64::try_from(block.txs.len()).unwrap_or(0));
-        state.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
-        state.publish(block, &finalized);
-        tracing::debug!(height = info.height, txs = block.txs.len(), app_hash = %info.app_hash, "committed block");
-        Ok(info.app_hash.0)
-    }
-
-    fn decided_block(&self, height: u64) -> Option<(Block, Vec<u8>)> {
-        let block = self.0.store.block(height).ok()??;
-        let certificate = self.0.store.certificate(height).ok()??;
-        Some((block, certificate))
-    }
-
-    fn validator_set(&self, height: u64) -> Vec<(AccountId, u64)> {
-        crate::consensus::validator_set_at(&self.0, height)
     }
 }

@@ -22,7 +22,13 @@ use vigil_ledger::{Event, Genesis, Ledger, MemoryStore};
 use vigil_net::bft::{BftConfig, BftDriver, BftTimeouts};
 use vigil_net::{ConsensusDriver, DriverError, SoloConfig, SoloDriver};
 
-use crate::app::{NodeApp, NodeState};
+use std::time::Instant;
+
+use vigil_core::{Block, SignedTx};
+use vigil_ledger::{CommitInfo, LedgerError};
+use vigil_net::{AppError, ConsensusApp};
+
+use crate::app::NodeState;
 use crate::config::{DriverKind, NodeConfig};
 use crate::gossip::GossipBridge;
 
@@ -185,13 +191,13 @@ pub fn validator_set_at(state: &NodeState, height: u64) -> Vec<(AccountId, u64)>
 /// admission, and they do not depend on state, so it is not checked again: with gossip, most
 /// of a proposal's transactions are already here, and the verdict is the one a full check
 /// gives, so every honest validator still reaches the same answer.
-pub fn check_proposal(state: &NodeState, block: &vigil_core::Block) -> bool {
+pub fn check_proposal(state: &NodeState, block: &Block) -> bool {
     let ledger = state.ledger.read();
     let last = ledger.last_commit();
     if block.height != last.height.saturating_add(1) || block.parent != last.block_hash {
         return false;
     }
-    let unseen: Vec<&vigil_core::SignedTx> = {
+    let unseen: Vec<&SignedTx> = {
         let mempool = state.mempool.lock();
         block.txs.iter().filter(|tx| mempool.get(&tx.id()) != Some(*tx)).collect()
     };
@@ -338,5 +344,74 @@ mod tests {
         assert_eq!(bad.check().unwrap_err().0, "consensus.bft.timeout_prevote_ms");
         bad = BftSettings { peers: vec![bad.listen], ..BftSettings::default() };
         assert_eq!(bad.check().unwrap_err().0, "consensus.bft.peers");
+    }
+}
+
+/// The node as a consensus driver sees it.
+#[derive(Clone)]
+pub struct NodeApp(pub Arc<NodeState>);
+
+fn net_commit_info(info: CommitInfo) -> vigil_net::CommitInfo {
+    vigil_net::CommitInfo {
+        height: info.height,
+        app_hash: info.app_hash.0,
+        block_hash: info.block_hash,
+    }
+}
+
+fn app_error(height: u64, e: LedgerError) -> AppError {
+    match e {
+        LedgerError::WrongHeight { expected, got } => {
+            AppError::OutOfOrder { got, last: expected.saturating_sub(1) }
+        }
+        LedgerError::Store(reason) => AppError::Storage { height, reason },
+        other => AppError::Execution { height, reason: other.to_string() },
+    }
+}
+
+impl ConsensusApp for NodeApp {
+    fn last_commit(&self) -> vigil_net::CommitInfo {
+        net_commit_info(self.0.ledger.read().last_commit())
+    }
+
+    fn prepare_proposal(&mut self, _height: u64, max_bytes: usize) -> Vec<SignedTx> {
+        let ledger = self.0.ledger.read();
+        let mempool = self.0.mempool.lock();
+        mempool.reap(max_bytes, |id| ledger.next_nonce(id))
+    }
+
+    fn process_proposal(&self, block: &Block) -> bool {
+        check_proposal(&self.0, block)
+    }
+
+    fn commit_block(&mut self, block: &Block, certificate: &[u8]) -> Result<[u8; 32], AppError> {
+        let started = Instant::now();
+        let state = &self.0;
+        let mut ledger = state.ledger.write();
+        let finalized = ledger.finalize_block(block).map_err(|e| app_error(block.height, e))?;
+        state.store.stage_certificate(block.height, certificate.to_vec());
+        let info = ledger.commit().map_err(|e| app_error(block.height, e))?;
+        {
+            let mut mempool = state.mempool.lock();
+            mempool.prune(|id| ledger.next_nonce(id));
+            state.metrics.mempool_size.set(i64::try_from(mempool.len()).unwrap_or(i64::MAX));
+        }
+        drop(ledger);
+        state.metrics.height.set(i64::try_from(info.height).unwrap_or(i64::MAX));
+        state.metrics.tx_committed.inc_by(u64::try_from(block.txs.len()).unwrap_or(0));
+        state.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
+        state.publish(block, &finalized);
+        tracing::debug!(height = info.height, txs = block.txs.len(), app_hash = %info.app_hash, "committed block");
+        Ok(info.app_hash.0)
+    }
+
+    fn decided_block(&self, height: u64) -> Option<(Block, Vec<u8>)> {
+        let block = self.0.store.block(height).ok()??;
+        let certificate = self.0.store.certificate(height).ok()??;
+        Some((block, certificate))
+    }
+
+    fn validator_set(&self, height: u64) -> Vec<(AccountId, u64)> {
+        validator_set_at(&self.0, height)
     }
 }

@@ -340,7 +340,7 @@ mod tests {
             },
         }
         .sign(&reporter);
-        let mut app = crate::app::NodeApp(Arc::clone(&state));
+        let mut app = crate::consensus::NodeApp(Arc::clone(&state));
         let last = state.ledger.read().last_commit();
         let block = vigil_core::Block {
             height: 1,
