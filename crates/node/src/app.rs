@@ -149,8 +149,8 @@ pub struct NodeState {
     pub chain_id: ChainId,
     /// This node's account (its proposer key).
     pub node_account: AccountId,
-    /// Gossip and consensus hooks (see [`crate::consensus::NetState`]).
-    pub net: crate::consensus::NetState,
+    /// Gossip and consensus hooks (see [`crate::handles::NetState`]).
+    pub net: crate::handles::NetState,
     /// Threat intelligence: the indicator book, imports, TAXII (see [`crate::intel`]).
     pub intel: crate::intel::Intel,
     /// The chain watch's report while it runs; `None` when the node watches no chain.
@@ -173,7 +173,7 @@ impl NodeState {
             metrics,
             chain_id,
             node_account,
-            net: crate::consensus::NetState::default(),
+            net: crate::handles::NetState::default(),
             intel: crate::intel::Intel::new(store.database()),
             watch: RwLock::new(None),
         })
@@ -245,6 +245,22 @@ impl NodeState {
         for event in &finalized.events {
             let _ =
                 self.events.send(NodeEvent::Ledger { height: block.height, event: event.clone() });
+        }
+    }
+}
+
+impl NodeState {
+    /// Admits a client's transaction ([`NodeState::submit`]) and, once admitted, relays it to
+    /// the other nodes by gossip (when gossip runs).
+    pub fn submit_and_relay(&self, tx: SignedTx) -> Result<TxId, SubmitError> {
+        match self.net.gossip.get() {
+            None => self.submit(tx),
+            Some(bridge) => {
+                let copy = tx.clone();
+                let id = self.submit(tx)?;
+                bridge.relay_tx(copy);
+                Ok(id)
+            }
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,6 @@ use vigil_net::{AppError, ConsensusApp};
 
 use crate::app::NodeState;
 use crate::config::{DriverKind, NodeConfig};
-use crate::gossip::GossipBridge;
 
 /// `[consensus.bft]`: the multi-validator driver's settings. Used when `driver = "bft"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -118,16 +117,6 @@ impl BftSettings {
         bft.moniker = format!("vigil-{}", self.listen);
         bft
     }
-}
-
-/// The node's networking state that other parts reach through [`NodeState::net`]: the gossip
-/// bridge once started, and the genesis validator set (for validator sets of old heights).
-#[derive(Default)]
-pub struct NetState {
-    /// The gossip bridge, when `[gossip] enabled = true`.
-    pub gossip: OnceLock<GossipBridge>,
-    /// The genesis validator set, sorted by account.
-    pub genesis_validators: OnceLock<Vec<(AccountId, u64)>>,
 }
 
 /// The genesis validator set, as the ledger computes it (bonded stake of genesis validator

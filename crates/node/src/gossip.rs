@@ -23,13 +23,14 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vigil_core::encoding::encode;
-use vigil_core::{Alert, ContentId, Keypair, Report, Signed, SignedTx, TxId};
+use vigil_core::{Alert, Keypair, Signed, SignedTx};
 use vigil_net::gossip::{
     Gossip, GossipConfig, GossipError, GossipKind, GossipMessage, GossipStats, Multiaddr, Received,
 };
 
 use crate::api::{ApiError, ApiJson};
-use crate::app::{NodeEvent, NodeState, SubmitError};
+use crate::app::{NodeEvent, NodeState};
+use crate::handles::GossipBridge;
 use crate::metrics::GossipMetrics;
 
 /// Transactions waiting to be relayed; past this, relaying is skipped (the transaction stays
@@ -114,91 +115,35 @@ impl From<GossipPeer> for String {
     }
 }
 
-/// The node's handle on gossip.
-#[derive(Clone)]
-pub struct GossipBridge {
-    gossip: Gossip,
-    relay: mpsc::Sender<SignedTx>,
-    metrics: GossipMetrics,
-}
-
-impl GossipBridge {
-    /// Starts the gossip service with the node's key when `[gossip] enabled`, and the tasks
-    /// that deliver what it receives to `state`. Records the bridge in `state.net.gossip`.
-    pub async fn start(
-        settings: &GossipSettings,
-        key: &Keypair,
-        state: &Arc<NodeState>,
-        shutdown: CancellationToken,
-    ) -> Result<Option<GossipBridge>, GossipError> {
-        if !settings.enabled {
-            return Ok(None);
-        }
-        let config = settings.to_gossip_config(state.chain_id.clone());
-        let (gossip, inbound) = Gossip::start(config, key, shutdown.clone()).await?;
-        let (relay, outgoing) = mpsc::channel(RELAY_QUEUE);
-        let metrics = state.metrics.gossip.clone();
-        let bridge = GossipBridge { gossip, relay, metrics };
-        tracing::info!(
-            peer_id = %bridge.gossip.peer_id(),
-            listen = ?bridge.gossip.listen_addrs(),
-            bootstrap = settings.bootstrap.len(),
-            "gossip started"
-        );
-        tokio::spawn(deliver(inbound, Arc::clone(state), bridge.metrics.clone(), shutdown.clone()));
-        tokio::spawn(relay_txs(outgoing, bridge.clone(), shutdown.clone()));
-        tokio::spawn(poll_stats(bridge.clone(), shutdown));
-        if state.net.gossip.set(bridge.clone()).is_err() {
-            tracing::warn!("gossip was already started for this node");
-        }
-        Ok(Some(bridge))
+/// Starts the gossip service with the node's key when `[gossip] enabled`, and the tasks that
+/// deliver what it receives to `state`. Records the bridge in `state.net.gossip`.
+pub async fn start(
+    settings: &GossipSettings,
+    key: &Keypair,
+    state: &Arc<NodeState>,
+    shutdown: CancellationToken,
+) -> Result<Option<GossipBridge>, GossipError> {
+    if !settings.enabled {
+        return Ok(None);
     }
-
-    /// The underlying service (peer id, addresses, peers, stats).
-    pub fn gossip(&self) -> &Gossip {
-        &self.gossip
+    let config = settings.to_gossip_config(state.chain_id.clone());
+    let (gossip, inbound) = Gossip::start(config, key, shutdown.clone()).await?;
+    let (relay, outgoing) = mpsc::channel(RELAY_QUEUE);
+    let metrics = state.metrics.gossip.clone();
+    let bridge = GossipBridge::new(gossip, relay, metrics);
+    tracing::info!(
+        peer_id = %bridge.gossip().peer_id(),
+        listen = ?bridge.gossip().listen_addrs(),
+        bootstrap = settings.bootstrap.len(),
+        "gossip started"
+    );
+    tokio::spawn(deliver(inbound, Arc::clone(state), bridge.metrics().clone(), shutdown.clone()));
+    tokio::spawn(relay_txs(outgoing, bridge.clone(), shutdown.clone()));
+    tokio::spawn(poll_stats(bridge.clone(), shutdown));
+    if state.net.gossip.set(bridge.clone()).is_err() {
+        tracing::warn!("gossip was already started for this node");
     }
-
-    /// Publishes a signed alert to every node (after the checks peers apply).
-    pub async fn publish_alert(&self, alert: Signed<Alert>) -> Result<ContentId, GossipError> {
-        self.publish(GossipMessage::Alert(alert)).await
-    }
-
-    /// Publishes signed intel (a threat report) to every node.
-    pub async fn publish_intel(&self, report: Signed<Report>) -> Result<ContentId, GossipError> {
-        self.publish(GossipMessage::Intel(report)).await
-    }
-
-    async fn publish(&self, message: GossipMessage) -> Result<ContentId, GossipError> {
-        let kind = message.kind();
-        let id = self.gossip.publish(&message).await?;
-        self.metrics.published.get_or_create(&GossipMetrics::kind(kind)).inc();
-        Ok(id)
-    }
-
-    /// Queues a transaction this node admitted for relaying; never blocks. Skipped (and
-    /// counted) when the queue is full: the transaction is still in this node's mempool.
-    pub fn relay_tx(&self, tx: SignedTx) {
-        if self.relay.try_send(tx).is_err() {
-            self.metrics.relay_skipped.inc();
-        }
-    }
-}
-
-impl NodeState {
-    /// Admits a client's transaction ([`NodeState::submit`]) and, once admitted, relays it to
-    /// the other nodes by gossip (when gossip runs).
-    pub fn submit_and_relay(&self, tx: SignedTx) -> Result<TxId, SubmitError> {
-        match self.net.gossip.get() {
-            None => self.submit(tx),
-            Some(bridge) => {
-                let copy = tx.clone();
-                let id = self.submit(tx)?;
-                bridge.relay_tx(copy);
-                Ok(id)
-            }
-        }
-    }
+    Ok(Some(bridge))
 }
 
 /// Hands what gossip delivers to the node: transactions to the mempool (in batches on a
@@ -274,13 +219,13 @@ async fn relay_txs(
                 None => return,
             },
         };
-        match bridge.gossip.publish_unchecked(GossipKind::Tx, encode(&tx)).await {
+        match bridge.gossip().publish_unchecked(GossipKind::Tx, encode(&tx)).await {
             Ok(_) => {
-                bridge.metrics.published.get_or_create(&label).inc();
+                bridge.metrics().published.get_or_create(&label).inc();
             }
             Err(GossipError::Stopped) => return,
             Err(e) => {
-                bridge.metrics.relay_skipped.inc();
+                bridge.metrics().relay_skipped.inc();
                 tracing::trace!(error = %e, "transaction not relayed");
             }
         }
@@ -297,12 +242,12 @@ async fn poll_stats(bridge: GossipBridge, shutdown: CancellationToken) {
             _ = every.tick() => {}
         }
         let (Ok(stats), Ok(peers)) =
-            (bridge.gossip.stats().await, bridge.gossip.connected_peers().await)
+            (bridge.gossip().stats().await, bridge.gossip().connected_peers().await)
         else {
             return;
         };
-        bridge.metrics.absorb(stats, &mut last);
-        bridge.metrics.peers.set(i64::try_from(peers.len()).unwrap_or(i64::MAX));
+        bridge.metrics().absorb(stats, &mut last);
+        bridge.metrics().peers.set(i64::try_from(peers.len()).unwrap_or(i64::MAX));
     }
 }
 
@@ -399,7 +344,7 @@ mod tests {
         let mut settings = GossipSettings { enabled: true, ..GossipSettings::default() };
         settings.listen = "127.0.0.1:0".parse().unwrap();
         let shutdown = CancellationToken::new();
-        GossipBridge::start(&settings, &key, &state, shutdown.clone()).await.unwrap().unwrap();
+        start(&settings, &key, &state, shutdown.clone()).await.unwrap().unwrap();
         let resp = app.clone().oneshot(post(&signed)).await.unwrap();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         let mut forged = signed.clone();

@@ -10,6 +10,7 @@ pub mod config;
 pub mod consensus;
 pub mod devnet;
 pub mod gossip;
+pub mod handles;
 pub mod intel;
 pub mod keyfile;
 pub mod mempool;

@@ -106,7 +106,7 @@ impl Node {
     /// then stops both and returns.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), NodeError> {
         let Node { state, api_addr, listener, config, key } = self;
-        crate::gossip::GossipBridge::start(&config.gossip, &key, &state, shutdown.clone()).await?;
+        crate::gossip::start(&config.gossip, &key, &state, shutdown.clone()).await?;
         let router = crate::api::router(Arc::clone(&state), config.api.max_body_bytes);
         let http_shutdown = shutdown.clone();
         let server = tokio::spawn(async move {
