@@ -93,7 +93,7 @@ impl Node {
         );
         let mempool = Mempool::new(config.mempool.max_txs, config.mempool.max_bytes);
         let state = NodeState::new(ledger, mempool, key.account_id());
-        crate::intel::open(&state, &config)?;
+        crate::intel::service::open(&state, &config.intel, &config.taxii)?;
         let addr = config.api.listen;
         let listener =
             TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
@@ -115,7 +115,7 @@ impl Node {
                 .await
         });
         tracing::info!(%api_addr, "API listening");
-        crate::intel::spawn(&state, shutdown.clone());
+        crate::intel::service::spawn(&state, shutdown.clone());
         let mut executors: Vec<Arc<dyn crate::respond::Executor>> = Vec::new();
         for hook in &config.respond.webhooks {
             executors.push(Arc::new(

@@ -14,6 +14,7 @@ mod admin;
 pub mod api;
 pub mod check;
 pub mod export;
+pub mod service;
 pub mod taxii_feed;
 
 use std::collections::BTreeMap;
@@ -29,12 +30,9 @@ use vigil_core::Indicator;
 use vigil_detect::{IndicatorIndex, IndicatorMeta, IndicatorUpdate};
 use vigil_intel::stix::Tlp;
 use vigil_intel::{BookDecodeError, ImportReport, IndicatorBook, Merged, Timestamp};
-use vigil_taxii::{TaxiiConfig, TaxiiState};
+use vigil_taxii::TaxiiState;
 
 pub use admin::AdminToken;
-
-use crate::app::NodeState;
-use crate::config::NodeConfig;
 
 /// The book, in its storage form ([`IndicatorBook::to_bytes`]), under [`BOOK_KEY`].
 const BOOK: TableDefinition<&str, &[u8]> = TableDefinition::new("intel_book");
@@ -523,46 +521,6 @@ impl Intel {
             out.push(serde_json::from_slice(v.value()).map_err(db_err)?);
         }
         Ok(out)
-    }
-}
-
-/// Sets up the node's intelligence at start: loads the stored book, reads or creates the
-/// admin token, and opens the TAXII server's collections in the node's database.
-pub fn open(state: &NodeState, config: &NodeConfig) -> Result<(), IntelError> {
-    let intel = &state.intel;
-    let _ = intel.config.set(config.intel.clone());
-    let n = intel.load()?;
-    tracing::info!(indicators = n, "indicator book loaded");
-    let token = AdminToken::load_or_create(&config.intel.admin_token_file)?;
-    tracing::info!(file = %config.intel.admin_token_file.display(), "admin token ready");
-    let _ = intel.admin.set(token);
-    let taxii = taxii_state(state, &config.taxii)?;
-    let _ = intel.taxii.set(taxii);
-    Ok(())
-}
-
-fn taxii_state(state: &NodeState, config: &TaxiiConfig) -> Result<Arc<TaxiiState>, IntelError> {
-    let store = vigil_taxii::RedbStore::new(state.store.database())?;
-    let taxii = TaxiiState::new(config.clone(), Arc::new(store))?;
-    let anonymous: Vec<&str> = config
-        .collections
-        .iter()
-        .filter(|c| c.anonymous_read)
-        .map(|c| c.alias.as_deref().unwrap_or(&c.id))
-        .collect();
-    tracing::info!(
-        base = %config.base_path,
-        users = config.users.len(),
-        anonymous_read = ?anonymous,
-        "TAXII 2.1 server mounted"
-    );
-    Ok(Arc::new(taxii))
-}
-
-/// Starts the background work of the node's intelligence (the TAXII feed from the ledger).
-pub fn spawn(state: &Arc<NodeState>, shutdown: tokio_util::sync::CancellationToken) {
-    if state.intel.taxii().is_some() {
-        tokio::spawn(taxii_feed::run(Arc::clone(state), shutdown));
     }
 }
 

@@ -271,7 +271,7 @@ mod tests {
             Ledger::open(RedbStore::open(&dir.join("db.redb")).unwrap(), &genesis).unwrap();
         let state = NodeState::new(ledger, Mempool::new(10, 1 << 20), key.account_id());
         let config = NodeConfig::default().resolved(dir);
-        crate::intel::open(&state, &config).unwrap();
+        crate::intel::service::open(&state, &config.intel, &config.taxii).unwrap();
         state
     }
 
