@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -123,51 +122,7 @@ impl Default for ApiConfig {
     }
 }
 
-/// Which consensus driver orders blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriverKind {
-    /// One node orders its own mempool on a timer.
-    Solo,
-    /// Multi-validator BFT consensus (Malachite) with the `[consensus.bft]` settings.
-    Bft,
-}
-
-/// Consensus settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConsensusConfig {
-    /// The driver.
-    pub driver: DriverKind,
-    /// Milliseconds between blocks (solo); least time per height (bft).
-    pub block_interval_ms: u64,
-    /// Commit blocks with no transactions, so that challenge windows (counted in heights)
-    /// advance on an idle network (solo; bft always commits every height).
-    pub empty_blocks: bool,
-    /// Most encoded transaction bytes per block.
-    pub max_block_bytes: usize,
-    /// The multi-validator driver's settings.
-    pub bft: crate::consensus::BftSettings,
-}
-
-impl Default for ConsensusConfig {
-    fn default() -> Self {
-        Self {
-            driver: DriverKind::Solo,
-            block_interval_ms: 1_000,
-            empty_blocks: true,
-            max_block_bytes: 4 << 20,
-            bft: crate::consensus::BftSettings::default(),
-        }
-    }
-}
-
-impl ConsensusConfig {
-    /// The block interval.
-    pub fn block_interval(&self) -> Duration {
-        Duration::from_millis(self.block_interval_ms)
-    }
-}
+pub use crate::consensus::{ConsensusConfig, DriverKind};
 
 /// Mempool limits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -29,7 +29,6 @@ use vigil_ledger::{CommitInfo, LedgerError};
 use vigil_net::{AppError, ConsensusApp};
 
 use crate::app::NodeState;
-use crate::config::{DriverKind, NodeConfig};
 
 /// `[consensus.bft]`: the multi-validator driver's settings. Used when `driver = "bft"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,7 +101,7 @@ impl BftSettings {
     }
 
     /// The driver configuration for `chain`, with the block settings of `[consensus]`.
-    pub fn to_bft_config(&self, config: &NodeConfig, chain: vigil_core::ChainId) -> BftConfig {
+    pub fn to_bft_config(&self, config: &ConsensusConfig, chain: vigil_core::ChainId) -> BftConfig {
         let mut bft = BftConfig::new(chain, self.listen, self.wal_dir.clone());
         bft.peers = self.peers.clone();
         bft.timeouts = BftTimeouts {
@@ -111,8 +110,8 @@ impl BftSettings {
             precommit: Duration::from_millis(self.timeout_precommit_ms),
             delta: Duration::from_millis(self.timeout_delta_ms),
         };
-        bft.target_block_time = Some(config.consensus.block_interval());
-        bft.max_block_bytes = config.consensus.max_block_bytes;
+        bft.target_block_time = Some(config.block_interval());
+        bft.max_block_bytes = config.max_block_bytes;
         bft.sync_status_interval = Duration::from_millis(self.sync_status_interval_ms);
         bft.moniker = format!("vigil-{}", self.listen);
         bft
@@ -193,9 +192,55 @@ pub fn check_proposal(state: &NodeState, block: &Block) -> bool {
     unseen.into_iter().all(|tx| ledger.check_tx_stateless(tx).is_ok())
 }
 
+/// Which consensus driver orders blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverKind {
+    /// One node orders its own mempool on a timer.
+    Solo,
+    /// Multi-validator BFT consensus (Malachite) with the `[consensus.bft]` settings.
+    Bft,
+}
+
+/// Consensus settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusConfig {
+    /// The driver.
+    pub driver: DriverKind,
+    /// Milliseconds between blocks (solo); least time per height (bft).
+    pub block_interval_ms: u64,
+    /// Commit blocks with no transactions, so that challenge windows (counted in heights)
+    /// advance on an idle network (solo; bft always commits every height).
+    pub empty_blocks: bool,
+    /// Most encoded transaction bytes per block.
+    pub max_block_bytes: usize,
+    /// The multi-validator driver's settings.
+    pub bft: BftSettings,
+}
+
+impl Default for ConsensusConfig {
+    fn default() -> Self {
+        Self {
+            driver: DriverKind::Solo,
+            block_interval_ms: 1_000,
+            empty_blocks: true,
+            max_block_bytes: 4 << 20,
+            bft: BftSettings::default(),
+        }
+    }
+}
+
+impl ConsensusConfig {
+    /// The block interval.
+    pub fn block_interval(&self) -> Duration {
+        Duration::from_millis(self.block_interval_ms)
+    }
+}
+
 /// Runs the configured driver over the node's state until `shutdown` (or a driver error).
 pub async fn run_driver(
-    config: &NodeConfig,
+    config: &ConsensusConfig,
     genesis: &Genesis,
     key: Keypair,
     state: Arc<NodeState>,
@@ -203,16 +248,16 @@ pub async fn run_driver(
 ) -> Result<(), DriverError> {
     let _ = state.net.genesis_validators.set(genesis_validators(genesis)?);
     let app = NodeApp(Arc::clone(&state));
-    match config.consensus.driver {
+    match config.driver {
         DriverKind::Solo => {
             let mut solo = SoloConfig::new(state.chain_id.clone());
-            solo.block_interval = config.consensus.block_interval();
-            solo.empty_blocks = config.consensus.empty_blocks;
-            solo.max_block_bytes = config.consensus.max_block_bytes;
+            solo.block_interval = config.block_interval();
+            solo.empty_blocks = config.empty_blocks;
+            solo.max_block_bytes = config.max_block_bytes;
             SoloDriver::new(solo, key).run(app, shutdown).await.map(drop)
         }
         DriverKind::Bft => {
-            let settings = &config.consensus.bft;
+            let settings = &config.bft;
             if state.net.gossip.get().is_none() {
                 tracing::warn!(
                     "BFT without [gossip]: transactions reach a block only when this node proposes"
@@ -320,15 +365,15 @@ mod tests {
 
     #[test]
     fn bft_settings_map_onto_the_driver_config() {
-        let mut config = NodeConfig::default();
-        config.consensus.block_interval_ms = 250;
-        config.consensus.bft.peers = vec!["127.0.0.1:9001".parse().unwrap()];
-        config.consensus.bft.timeout_propose_ms = 700;
-        let bft = config.consensus.bft.to_bft_config(&config, "vigil-x".parse().unwrap());
-        assert_eq!(bft.peers, config.consensus.bft.peers);
+        let mut config = ConsensusConfig::default();
+        config.block_interval_ms = 250;
+        config.bft.peers = vec!["127.0.0.1:9001".parse().unwrap()];
+        config.bft.timeout_propose_ms = 700;
+        let bft = config.bft.to_bft_config(&config, "vigil-x".parse().unwrap());
+        assert_eq!(bft.peers, config.bft.peers);
         assert_eq!(bft.timeouts.propose, Duration::from_millis(700));
         assert_eq!(bft.target_block_time, Some(Duration::from_millis(250)));
-        assert_eq!(bft.max_block_bytes, config.consensus.max_block_bytes);
+        assert_eq!(bft.max_block_bytes, config.max_block_bytes);
         let mut bad = BftSettings { timeout_prevote_ms: 0, ..BftSettings::default() };
         assert_eq!(bad.check().unwrap_err().0, "consensus.bft.timeout_prevote_ms");
         bad = BftSettings { peers: vec![bad.listen], ..BftSettings::default() };

@@ -151,7 +151,7 @@ impl Node {
         }
         let genesis = load_genesis(&config.genesis)?;
         let driver_result = crate::consensus::run_driver(
-            &config,
+            &config.consensus,
             &genesis,
             key,
             Arc::clone(&state),
