@@ -365,10 +365,15 @@ mod tests {
 
     #[test]
     fn bft_settings_map_onto_the_driver_config() {
-        let mut config = ConsensusConfig::default();
-        config.block_interval_ms = 250;
-        config.bft.peers = vec!["127.0.0.1:9001".parse().unwrap()];
-        config.bft.timeout_propose_ms = 700;
+        let config = ConsensusConfig {
+            block_interval_ms: 250,
+            bft: BftSettings {
+                peers: vec!["127.0.0.1:9001".parse().unwrap()],
+                timeout_propose_ms: 700,
+                ..BftSettings::default()
+            },
+            ..ConsensusConfig::default()
+        };
         let bft = config.bft.to_bft_config(&config, "vigil-x".parse().unwrap());
         assert_eq!(bft.peers, config.bft.peers);
         assert_eq!(bft.timeouts.propose, Duration::from_millis(700));
