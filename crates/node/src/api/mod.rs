@@ -2,7 +2,9 @@
 //! `/metrics`, the OpenAPI description at `/v1/openapi.json` and a small dashboard at `/`.
 //! [`router`] builds it over the node's shared state, so tests drive it without a socket.
 
+pub mod alerts;
 mod error;
+pub mod intel;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -41,7 +43,7 @@ pub fn router(state: Shared, max_body_bytes: usize) -> Router {
         .route("/", get(dashboard))
         .route("/v1/status", get(status))
         .route("/v1/tx", post(submit_tx))
-        .route("/v1/alerts", post(crate::gossip::post_alert))
+        .route("/v1/alerts", post(alerts::post_alert))
         .route("/v1/tx/{id}", get(tx_status))
         .route("/v1/accounts/{account}", get(account))
         .route("/v1/reports", get(list_reports))
@@ -58,7 +60,7 @@ pub fn router(state: Shared, max_body_bytes: usize) -> Router {
         .route("/v1/events", get(events))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
-        .merge(crate::intel::api::routes(&state))
+        .merge(intel::routes(&state))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), track))

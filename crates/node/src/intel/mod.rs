@@ -11,7 +11,6 @@
 //! credentials) never reach a log.
 
 mod admin;
-pub mod api;
 pub mod check;
 pub mod export;
 pub mod service;

@@ -24,10 +24,10 @@ use vigil_core::Severity;
 use vigil_intel::Timestamp;
 use vigil_intel::stix::STIX_MEDIA_TYPE;
 
-use super::export::{ExportOptions, bundle};
-use super::{ImportRequest, IntelError};
-use crate::api::ApiError;
+use super::ApiError;
 use crate::app::NodeState;
+use crate::intel::export::{ExportOptions, bundle};
+use crate::intel::{ImportRequest, IntelError};
 
 type Shared = Arc<NodeState>;
 
@@ -158,7 +158,7 @@ async fn review_queue(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReviewBody {
-    decision: super::ReviewDecision,
+    decision: crate::intel::ReviewDecision,
     #[serde(default)]
     source: Option<String>,
 }
@@ -194,7 +194,7 @@ async fn sources(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
         .sources()
         .into_iter()
         .map(|name| {
-            let history: Vec<&super::ImportRecord> =
+            let history: Vec<&crate::intel::ImportRecord> =
                 imports.iter().filter(|r| r.report.source == name).collect();
             json!({
                 "name": name,
