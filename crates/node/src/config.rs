@@ -35,48 +35,7 @@ pub struct NodeConfig {
     pub taxii: vigil_taxii::TaxiiConfig,
 }
 
-/// The on-chain executor: pauses (and unpauses) protected contracts from a guardian key.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OnChainConfig {
-    /// The chain's JSON-RPC URL.
-    pub rpc: String,
-    /// The guardian's EVM private key file (64 hex digits, mode 0600).
-    pub key: PathBuf,
-    /// Protocols whose breakers this node carries out (empty: every protocol on this chain).
-    #[serde(default)]
-    pub protocols: Vec<vigil_core::ProtocolId>,
-    /// How long to wait for a receipt, in milliseconds.
-    #[serde(default = "default_receipt_timeout")]
-    pub receipt_timeout_ms: u64,
-    /// When the pause answers a pending exploit seen by pre-execution: how much more it bids
-    /// than the exploit, in percent of its fees, so a block ordered by fee mines it first.
-    #[serde(default = "default_fee_bump")]
-    pub fee_bump: u32,
-    /// The most the pause pays per gas, in gwei, however much the exploit bids.
-    #[serde(default = "default_max_fee")]
-    pub max_fee: u64,
-    /// The gas limit of a pause that outbids an exploit (sent without an estimate, to save
-    /// the round trip).
-    #[serde(default = "default_pause_gas")]
-    pub pause_gas: u64,
-}
-
-fn default_receipt_timeout() -> u64 {
-    60_000
-}
-
-fn default_fee_bump() -> u32 {
-    25
-}
-
-fn default_max_fee() -> u64 {
-    1_000
-}
-
-fn default_pause_gas() -> u64 {
-    300_000
-}
+pub use crate::respond::onchain::OnChainConfig;
 
 /// Executors of the local policy engine.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -248,7 +248,7 @@ mod tests {
     use vigil_taxii::Query;
 
     use super::*;
-    use crate::config::NodeConfig;
+    use crate::intel::IntelConfig;
     use crate::mempool::Mempool;
     use crate::store::RedbStore;
 
@@ -270,8 +270,9 @@ mod tests {
         let ledger =
             Ledger::open(RedbStore::open(&dir.join("db.redb")).unwrap(), &genesis).unwrap();
         let state = NodeState::new(ledger, Mempool::new(10, 1 << 20), key.account_id());
-        let config = NodeConfig::default().resolved(dir);
-        crate::intel::service::open(&state, &config.intel, &config.taxii).unwrap();
+        let intel = IntelConfig::default().resolved(dir);
+        let taxii = vigil_taxii::TaxiiConfig::default();
+        crate::intel::service::open(&state, &intel, &taxii).unwrap();
         state
     }
 
