@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Checks that modules inside a crate import only from layers below their own.
 
-Each crate listed in LAYERS gives every module of its `src/` a layer number, bottom (0) to top;
-a module may name (`crate::m`, `use crate::{m, …}`) only modules of a lower layer. Same-layer
+Each crate listed in LAYERS gives every module of its `src/` a layer number, bottom (0) to top
+(a child module without an entry of its own takes its parent's); a module may name
+(`crate::m`, `crate::m::child`, `use crate::{m, …}`) only modules of a lower layer, or its own
+parent and children. Same-layer
 imports are refused too, so no two modules can lean on each other. Unit tests inside a module
 are part of it and follow the same rule. A module the map does not list is an error, so a new
 file must be placed on purpose.
@@ -51,13 +53,56 @@ LAYERS = {
         # lib.rs re-exports named through `crate::` by modules: the module they come from.
         "aliases": {"security": "governance"},
     },
-    # crates/node/src is not listed yet (issue 14): metrics, handles and the intel book are
-    # leaves now, but gossip and intel::api still hold HTTP handlers that import api (which
-    # imports them back), and config still aggregates types respond::onchain imports.
+    "crates/node/src": {
+        "modules": {
+            # 0: leaves.
+            "metrics": (0, "every metric family of the node"),
+            "mempool": (0, "the pending transactions"),
+            "store": (0, "redb storage of the ledger, blocks and certificates"),
+            "keyfile": (0, "key files"),
+            "replay": (0, "offline replays of recordings"),
+            "intel": (0, "the indicator book and its errors (the services are its children)"),
+            "intel::admin": (0, "the admin token"),
+            "intel::check": (0, "address/domain checks against the book"),
+            "handles": (1, "the gossip bridge and NetState the state holds"),
+            # 2: the state: data and handles, never services.
+            "app": (2, "NodeState, events, submission"),
+            # 3–4: services, taking the state and their own settings section.
+            "consensus": (3, "the consensus adapter (NodeApp) and its settings"),
+            "gossip": (3, "the gossip service and its settings"),
+            "respond": (3, "the policy engine and incidents"),
+            "respond::onchain": (3, "the on-chain executor and its settings"),
+            "respond::webhook": (3, "webhook executors and their settings"),
+            "intel::export": (3, "STIX export of the book and the ledger"),
+            "intel::service": (3, "opening the book and TAXII at start; the feed task"),
+            "watch": (4, "the chain watch, which acts through respond"),
+            "intel::taxii_feed": (4, "the TAXII feed from the ledger (its tests commit through consensus)"),
+            # 5: every HTTP handler and error mapping.
+            "api": (5, "the HTTP API"),
+            # 6–9: wiring.
+            "config": (6, "the NodeConfig aggregate of every section"),
+            "client": (6, "the HTTP client the CLI uses"),
+            "node": (7, "starting and stopping a node"),
+            "devnet": (8, "the single-node demo network"),
+            "testnet": (9, "local multi-process testnets"),
+            # 10–13: the binary (`crate::` there is main.rs), through the client and the library.
+            "cli::keys": (10, "key arguments and commands"),
+            "cli::run": (10, "logging and signals for long-running commands"),
+            "cli::replay": (10, "vigil replay"),
+            "cli::stix": (10, "vigil stix / taxii"),
+            "cli::ledger": (11, "ledger commands and the shared send/print helpers"),
+            "cli::watch": (11, "vigil monitor"),
+            "cli::feed": (12, "feed commands"),
+            "cli::respond": (12, "protocol, breaker and governance commands"),
+            "cli::testnet": (12, "vigil testnet"),
+            "cli": (13, "the vigil command line"),
+            "lib": (14, "crate roots"),
+        },
+    },
 }
 
 USE_GROUP = re.compile(r"\bcrate::\{([^}]*)\}")
-USE_PATH = re.compile(r"\bcrate::([a-z_][a-z0-9_]*)")
+USE_PATH = re.compile(r"\bcrate::([a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*)")
 
 
 def strip_comments(text):
@@ -74,17 +119,41 @@ def module_of(src, path):
     return "lib" if rel in ("lib", "main") else rel
 
 
-def imports(text):
+SUPER_PATH = re.compile(r"\bsuper::((?:super::)*)([a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*)")
+
+
+def imports(text, module="lib"):
+    """The module paths named after `crate::` (`a`, `a::b::c`, and the heads of a group), and
+    after `super::`, resolved from `module`."""
     names = set()
     code = strip_comments(text)
+    for ups, path in SUPER_PATH.findall(code):
+        base = [] if module == "lib" else module.split("::")
+        base = base[: max(0, len(base) - 1 - ups.count("super::"))]
+        names.add("::".join(base + [path]))
     for group in USE_GROUP.findall(code):
         for item in group.split(","):
-            head = item.strip().split("::", 1)[0].strip()
-            if head and head != "self":
-                names.add(head)
-    for name in USE_PATH.findall(code):
-        names.add(name)
+            path = re.split(r"[\s{]", item.strip(), maxsplit=1)[0]
+            if path and path != "self":
+                names.add(path)
+    for path in USE_PATH.findall(code):
+        names.add(path)
     return names
+
+
+def placed(path, layers):
+    """The longest prefix of the module path `path` that has a layer, if any."""
+    parts = path.split("::")
+    for n in range(len(parts), 0, -1):
+        prefix = "::".join(parts[:n])
+        if prefix in layers:
+            return prefix
+    return None
+
+
+def related(a, b):
+    """Whether one module is the other, or its ancestor."""
+    return a == b or a.startswith(b + "::") or b.startswith(a + "::")
 
 
 def check(root, crates=LAYERS):
@@ -98,19 +167,21 @@ def check(root, crates=LAYERS):
                     continue
                 path = os.path.join(dirpath, f)
                 module = module_of(src, path)
-                top = module.split("::", 1)[0]
-                if top not in layers:
-                    problems.append(f"{src_rel}/{os.path.relpath(path, src)}: module `{top}` has no layer in scripts/check-layers.py")
+                top = placed(module, layers)
+                if top is None:
+                    problems.append(f"{src_rel}/{os.path.relpath(path, src)}: module `{module}` has no layer in scripts/check-layers.py")
                     continue
                 own = layers[top][0]
                 with open(path, encoding="utf-8") as fh:
                     text = fh.read()
-                for name in sorted(imports(text)):
-                    target = aliases.get(name, name)
-                    if target == top:
-                        continue
-                    if target not in layers:
+                for name in sorted(imports(text, module)):
+                    head, _, rest = name.partition("::")
+                    name = aliases.get(head, head) + ("::" + rest if rest else "")
+                    target = placed(name, layers)
+                    if target is None:
                         continue  # a crate-root item (a macro, a re-exported type): not a module
+                    if related(target, top) or related(module, target):
+                        continue  # itself, a parent or a child
                     theirs = layers[target][0]
                     if theirs >= own:
                         problems.append(
@@ -142,6 +213,17 @@ def self_test():
         with open(os.path.join(src, "params.rs"), "a", encoding="utf-8") as fh:
             fh.write("\n// see crate::ledger for how params are used\n")
         assert not any("`params`" in p for p in check(tmp)), check(tmp)
+    # In the node: the state may not reach up into the API, nor a leaf into a service.
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "crates/node/src")
+        shutil.copytree(os.path.join(ROOT, "crates/node/src"), src)
+        with open(os.path.join(src, "app.rs"), "a", encoding="utf-8") as fh:
+            fh.write("\n#[allow(unused_imports)]\nuse crate::api::router;\n")
+        with open(os.path.join(src, "intel", "mod.rs"), "a", encoding="utf-8") as fh:
+            fh.write("\nfn _up(s: &crate::app::NodeState) {}\n")
+        problems = check(tmp, {"crates/node/src": LAYERS["crates/node/src"]})
+        assert any("`app` (layer 2) imports `api` (layer 5)" in p for p in problems), problems
+        assert any("`intel` (layer 0) imports `app` (layer 2)" in p for p in problems), problems
     print("check-layers self-test: a wrong import fails the check, as it should")
 
 

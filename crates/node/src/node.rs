@@ -115,7 +115,7 @@ impl Node {
                 .await
         });
         tracing::info!(%api_addr, "API listening");
-        crate::intel::service::spawn(&state, shutdown.clone());
+        crate::intel::taxii_feed::spawn(&state, shutdown.clone());
         let mut executors: Vec<Arc<dyn crate::respond::Executor>> = Vec::new();
         for hook in &config.respond.webhooks {
             executors.push(Arc::new(

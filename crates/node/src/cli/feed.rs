@@ -14,7 +14,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use vigil_core::{Amount, Category, EvmChainId, Report, Severity, TxBody};
 use vigil_intel::{FeedKind, ImportOptions, IndicatorBook, Timestamp};
-use vigil_node::api::CheckResponse;
 use vigil_node::client::Client;
 use vigil_node::intel::{ImportOutcome, ImportRequest};
 
@@ -434,51 +433,4 @@ async fn publish(
         }
     }
     Ok(())
-}
-
-/// Prints the verdict and what the feeds say, in `vigil check`'s text output (the reports
-/// follow).
-pub fn print_check(c: &CheckResponse) {
-    let i = &c.indicator;
-    if c.flagged {
-        println!("{i} is FLAGGED (confidence {}/100)", c.confidence);
-    } else if let Some(by) = &c.allowed_by {
-        let also = if c.reports.is_empty() { "" } else { "; no report on it is confirmed" };
-        println!("{i} is not flagged: on an imported allow list (covered by {by}){also}");
-    } else if c.reports.is_empty() && c.feeds.is_none() {
-        println!("{i} is not flagged: no report or imported feed names it");
-    } else {
-        println!("{i} is not flagged: nothing confirmed or still active names it");
-    }
-    let Some(f) = &c.feeds else { return };
-    let how = match f.kind {
-        vigil_node::intel::check::FeedMatchKind::Exact => "listed".to_owned(),
-        vigil_node::intel::check::FeedMatchKind::AnyChain => {
-            format!("listed as {} (every chain)", f.matched)
-        }
-        vigil_node::intel::check::FeedMatchKind::ParentDomain => {
-            format!("parent domain {} listed", f.matched)
-        }
-        vigil_node::intel::check::FeedMatchKind::LookAlike => {
-            format!("look-alike of {} (distance {})", f.matched, f.distance.unwrap_or(0))
-        }
-    };
-    println!(
-        "  feeds: {how}, confidence {}/100{}",
-        f.confidence,
-        if f.active { "" } else { " (decayed: no longer active)" }
-    );
-    for s in &f.sources {
-        let labels =
-            if s.labels.is_empty() { String::new() } else { format!(" [{}]", s.labels.join(", ")) };
-        println!(
-            "    {:<20} {}{labels} · seen {} … {} · confidence {}{}",
-            s.name,
-            s.category,
-            s.first_seen,
-            s.last_seen,
-            s.confidence,
-            if s.active { "" } else { " (expired)" }
-        );
-    }
 }

@@ -181,7 +181,7 @@ pub async fn check(client: &Client, indicator: &str, json: bool) -> Result<()> {
         print_json(&serde_json::to_value(&c)?);
         return Ok(());
     }
-    super::feed::print_check(&c);
+    print_check(&c);
     for m in &c.reports {
         println!(
             "  {} {:<9} {} {} confidence {}",
@@ -338,5 +338,52 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
             }
             Ok(())
         }
+    }
+}
+
+/// Prints the verdict and what the feeds say, in `vigil check`'s text output (the reports
+/// follow).
+pub fn print_check(c: &vigil_node::api::CheckResponse) {
+    let i = &c.indicator;
+    if c.flagged {
+        println!("{i} is FLAGGED (confidence {}/100)", c.confidence);
+    } else if let Some(by) = &c.allowed_by {
+        let also = if c.reports.is_empty() { "" } else { "; no report on it is confirmed" };
+        println!("{i} is not flagged: on an imported allow list (covered by {by}){also}");
+    } else if c.reports.is_empty() && c.feeds.is_none() {
+        println!("{i} is not flagged: no report or imported feed names it");
+    } else {
+        println!("{i} is not flagged: nothing confirmed or still active names it");
+    }
+    let Some(f) = &c.feeds else { return };
+    let how = match f.kind {
+        vigil_node::intel::check::FeedMatchKind::Exact => "listed".to_owned(),
+        vigil_node::intel::check::FeedMatchKind::AnyChain => {
+            format!("listed as {} (every chain)", f.matched)
+        }
+        vigil_node::intel::check::FeedMatchKind::ParentDomain => {
+            format!("parent domain {} listed", f.matched)
+        }
+        vigil_node::intel::check::FeedMatchKind::LookAlike => {
+            format!("look-alike of {} (distance {})", f.matched, f.distance.unwrap_or(0))
+        }
+    };
+    println!(
+        "  feeds: {how}, confidence {}/100{}",
+        f.confidence,
+        if f.active { "" } else { " (decayed: no longer active)" }
+    );
+    for s in &f.sources {
+        let labels =
+            if s.labels.is_empty() { String::new() } else { format!(" [{}]", s.labels.join(", ")) };
+        println!(
+            "    {:<20} {}{labels} · seen {} … {} · confidence {}{}",
+            s.name,
+            s.category,
+            s.first_seen,
+            s.last_seen,
+            s.confidence,
+            if s.active { "" } else { " (expired)" }
+        );
     }
 }

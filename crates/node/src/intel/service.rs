@@ -1,5 +1,5 @@
 //! The intelligence service: opens the book and the TAXII server in the node's state at
-//! start, and runs the TAXII feed from the ledger. The book itself ([`super::Intel`]) is a
+//! start. The book itself ([`super::Intel`]) is a
 //! leaf the state holds; this takes the state and its own settings sections.
 
 use std::sync::Arc;
@@ -44,11 +44,4 @@ fn taxii_state(state: &NodeState, config: &TaxiiConfig) -> Result<Arc<TaxiiState
         "TAXII 2.1 server mounted"
     );
     Ok(Arc::new(taxii))
-}
-
-/// Starts the background work of the node's intelligence (the TAXII feed from the ledger).
-pub fn spawn(state: &Arc<NodeState>, shutdown: tokio_util::sync::CancellationToken) {
-    if state.intel.taxii().is_some() {
-        tokio::spawn(super::taxii_feed::run(Arc::clone(state), shutdown));
-    }
 }

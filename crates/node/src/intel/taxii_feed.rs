@@ -241,6 +241,13 @@ pub async fn run(state: Arc<NodeState>, shutdown: CancellationToken) {
     }
 }
 
+/// Starts the background work of the node's intelligence (the TAXII feed from the ledger).
+pub fn spawn(state: &Arc<NodeState>, shutdown: CancellationToken) {
+    if state.intel.taxii().is_some() {
+        tokio::spawn(run(Arc::clone(state), shutdown));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use vigil_core::{AlertKind, Amount, Keypair, Severity, TxRef};
