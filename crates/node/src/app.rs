@@ -1,5 +1,5 @@
-//! The node's state shared by the consensus driver, the HTTP API and the event stream, and its
-//! [`ConsensusApp`] implementation.
+//! The node's state shared by the consensus driver, the HTTP API and the event stream: data
+//! and handles, never services (the consensus adapter, `NodeApp`, lives in `consensus`).
 //!
 //! Locks are always taken in the order ledger → mempool, so the proposer path and the commit
 //! path cannot deadlock.
