@@ -1,7 +1,6 @@
 //! Node configuration: one TOML file; every field has a default; unknown fields are errors.
 //! Relative paths are resolved against the directory of the configuration file.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -65,39 +64,9 @@ impl Default for NodeConfig {
     }
 }
 
-/// The HTTP API.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ApiConfig {
-    /// Address to listen on.
-    pub listen: SocketAddr,
-    /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 7070)), max_body_bytes: 1 << 20 }
-    }
-}
-
+pub use crate::api::ApiConfig;
 pub use crate::consensus::{ConsensusConfig, DriverKind};
-
-/// Mempool limits.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MempoolConfig {
-    /// Most pending transactions.
-    pub max_txs: usize,
-    /// Most pending encoded bytes.
-    pub max_bytes: usize,
-}
-
-impl Default for MempoolConfig {
-    fn default() -> Self {
-        Self { max_txs: 200_000, max_bytes: 256 << 20 }
-    }
-}
+pub use crate::mempool::MempoolConfig;
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
 use vigil_core::encoding::encode;
 use vigil_core::{AccountId, SignedTx, TxId};
 
@@ -173,6 +174,22 @@ impl Mempool {
         }
         let by_sender = &self.by_sender;
         self.arrival.retain(|s| by_sender.contains_key(s));
+    }
+}
+
+/// Mempool limits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolConfig {
+    /// Most pending transactions.
+    pub max_txs: usize,
+    /// Most pending encoded bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        Self { max_txs: 200_000, max_bytes: 256 << 20 }
     }
 }
 

@@ -441,3 +441,18 @@ async fn proposal(
     body["votes"] = json!(votes);
     Ok(Json(body))
 }
+/// The HTTP API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address to listen on.
+    pub listen: std::net::SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { listen: std::net::SocketAddr::from(([127, 0, 0, 1], 7070)), max_body_bytes: 1 << 20 }
+    }
+}
