@@ -293,3 +293,17 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// The anvil binary for tests on a real chain; `None` (the test skips, saying so) when it is
+/// absent, unless `VIGIL_REQUIRE_TOOLS=1`, when its absence fails the test.
+pub fn anvil() -> Option<String> {
+    if let Some(b) = vigil_chain::scenario::anvil_binary() {
+        return Some(b);
+    }
+    assert!(
+        std::env::var("VIGIL_REQUIRE_TOOLS").ok().as_deref() != Some("1"),
+        "anvil is required (VIGIL_REQUIRE_TOOLS=1): set VIGIL_ANVIL"
+    );
+    eprintln!("SKIP: anvil not found (set VIGIL_ANVIL or run scripts/test.sh)");
+    None
+}

@@ -10,19 +10,7 @@ use vigil_chain::scenario::{
     self, ATTACKER, DEPLOYER, DevChain, GUARDIAN_DEV_KEY, attack_calldata, e18, withdraw_calldata,
 };
 
-use crate::harness::{TestNode, eventually};
-
-fn anvil() -> Option<String> {
-    if let Some(b) = scenario::anvil_binary() {
-        return Some(b);
-    }
-    assert!(
-        std::env::var("VIGIL_REQUIRE_TOOLS").ok().as_deref() != Some("1"),
-        "anvil is required (VIGIL_REQUIRE_TOOLS=1): set VIGIL_ANVIL"
-    );
-    eprintln!("SKIP: anvil not found (set VIGIL_ANVIL or run scripts/test.sh)");
-    None
-}
+use crate::harness::{TestNode, anvil, eventually};
 
 /// Revert data of OpenZeppelin Pausable's `EnforcedPause()`.
 const ENFORCED_PAUSE: &str = "d93c0665";

@@ -20,19 +20,7 @@ use vigil_chain::scenario::{
     self, ATTACKER, DEPLOYER, Deployment, DevChain, GUARDIAN, GUARDIAN_DEV_KEY, Targets, e18,
 };
 
-use crate::harness::{TestNode, eventually};
-
-fn anvil() -> Option<String> {
-    if let Some(b) = scenario::anvil_binary() {
-        return Some(b);
-    }
-    assert!(
-        std::env::var("VIGIL_REQUIRE_TOOLS").ok().as_deref() != Some("1"),
-        "anvil is required (VIGIL_REQUIRE_TOOLS=1): set VIGIL_ANVIL"
-    );
-    eprintln!("SKIP: anvil not found (set VIGIL_ANVIL or run scripts/test.sh)");
-    None
-}
+use crate::harness::{TestNode, anvil, eventually};
 
 const GWEI: u128 = 1_000_000_000;
 
