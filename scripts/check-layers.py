@@ -41,6 +41,7 @@ LAYERS = {
             "stake": (3, "slashing"),
             # 4–6: the handlers, each above those it calls.
             "breakers": (4, "protocol registration, trips, resets, bounties"),
+            "evidence": (4, "equivocation evidence: slash and remove a validator"),
             "settle": (5, "verdicts, rewards and slashing of reports; unbonding; validator set"),
             "governance": (6, "proposals, votes, execution (which may settle an escalated report)"),
             # 7: orchestration.
@@ -65,6 +66,7 @@ LAYERS = {
             "intel::admin": (0, "the admin token"),
             "intel::check": (0, "address/domain checks against the book"),
             "handles": (1, "the gossip bridge and NetState the state holds"),
+            "journal": (1, "the mempool journal's writer (over the store)"),
             # 2: the state: data and handles, never services.
             "app": (2, "NodeState, events, submission"),
             # 3–4: services, taking the state and their own settings section.

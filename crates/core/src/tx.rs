@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::ChainId;
 use crate::alert::Alert;
 use crate::amount::Amount;
+use crate::consensus::Equivocation;
 use crate::encoding::{ContentId, encode, signing_message};
 use crate::identity::{AccountId, Keypair, Signature, SignatureError, Verifiable};
 use crate::protocol::{ProposalAction, ProtocolId, ProtocolSpec, VoteChoice};
@@ -106,6 +107,13 @@ pub enum TxBody {
         /// The choice.
         choice: VoteChoice,
     },
+    /// Submit proof that a validator signed two conflicting consensus messages; the ledger
+    /// slashes its stake and removes it from the validator set from the next epoch. Anyone may
+    /// submit it; the submitter gets a share of the slash.
+    SubmitEvidence {
+        /// The two conflicting signed messages.
+        evidence: Box<Equivocation>,
+    },
 }
 
 impl TxBody {
@@ -123,6 +131,7 @@ impl TxBody {
             Self::ApproveReset { .. } => "approve_reset",
             Self::Propose { .. } => "propose",
             Self::Vote { .. } => "vote",
+            Self::SubmitEvidence { .. } => "submit_evidence",
         }
     }
 }

@@ -38,6 +38,34 @@ impl Effects {
         self
     }
 
+    /// Charges `fee` to `signer` (after whatever these effects already take from it) and
+    /// credits the treasury. Refused when the balance left cannot pay it.
+    pub(crate) fn with_fee(
+        mut self,
+        state: &State,
+        signer: AccountId,
+        fee: Amount,
+    ) -> Result<Self, TxError> {
+        if fee.is_zero() {
+            return Ok(self);
+        }
+        if !self.accounts.iter().any(|(id, _)| *id == signer) {
+            self.accounts.push((signer, account(state, &signer)));
+        }
+        let Some((_, payer)) = self.accounts.iter_mut().find(|(id, _)| *id == signer) else {
+            return Err(TxError::Overflow);
+        };
+        payer.balance = payer
+            .balance
+            .checked_sub(fee)
+            .ok_or(TxError::FeeUnpaid { fee, available: payer.balance })?;
+        let mut globals = self.globals.take().unwrap_or_else(|| state.globals().clone());
+        globals.treasury = add(globals.treasury, fee)?;
+        self.globals = Some(globals);
+        self.events.push(Event::FeePaid { account: signer, amount: fee });
+        Ok(self)
+    }
+
     /// Writes the effects into the state and returns their events.
     pub(crate) fn apply(self, state: &mut State) -> Vec<Event> {
         for (id, account) in self.accounts {

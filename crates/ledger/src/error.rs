@@ -212,6 +212,37 @@ pub enum TxError {
     /// A malformed proposal.
     #[error("invalid proposal: {0}")]
     ProposalShape(String),
+    /// The signer cannot pay the transaction fee on top of what the transaction spends.
+    #[error(
+        "cannot pay the transaction fee of {fee}: {available} of liquid balance is left after the transaction"
+    )]
+    FeeUnpaid {
+        /// The fee.
+        fee: Amount,
+        /// Balance left to pay it from.
+        available: Amount,
+    },
+    /// Equivocation evidence that does not prove anything.
+    #[error("invalid evidence: {0}")]
+    BadEvidence(String),
+    /// Evidence against an account that is not (or no longer) a validator candidate.
+    #[error(
+        "{0} is not a validator candidate (it never was one, or it was already removed for equivocation)"
+    )]
+    NotAValidator(AccountId),
+    /// Evidence older than the evidence window.
+    #[error(
+        "evidence from height {height} is too old; the oldest height still acted on is {oldest}"
+    )]
+    EvidenceTooOld {
+        /// The height of the equivocation.
+        height: u64,
+        /// The oldest height evidence may be about.
+        oldest: u64,
+    },
+    /// A validator submitting evidence against itself (it would collect the reward).
+    #[error("a validator cannot submit evidence against itself")]
+    SelfEvidence,
 }
 
 impl From<ReportShapeError> for TxError {

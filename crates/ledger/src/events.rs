@@ -263,6 +263,29 @@ pub enum Event {
         /// First height it decides.
         from_height: u64,
     },
+    /// A transaction paid its fee to the treasury.
+    FeePaid {
+        /// The signer.
+        account: AccountId,
+        /// The fee.
+        amount: Amount,
+    },
+    /// A validator was slashed for equivocation and removed from the candidates; it leaves the
+    /// validator set at the next epoch boundary.
+    ValidatorSlashed {
+        /// The offender.
+        validator: AccountId,
+        /// Height of the conflicting messages.
+        height: u64,
+        /// Round of the conflicting messages.
+        round: u32,
+        /// Stake taken.
+        slashed: Amount,
+        /// Who submitted the evidence.
+        reporter: AccountId,
+        /// Paid to the reporter out of the slash.
+        reward: Amount,
+    },
 }
 
 /// The result of one transaction in a block.

@@ -42,7 +42,10 @@ pub(crate) fn check_body_shape(body: &TxBody) -> Result<(), TxError> {
             }
             Ok(())
         }
-        TxBody::FastPathTrip { .. } | TxBody::ApproveReset { .. } | TxBody::Vote { .. } => Ok(()),
+        TxBody::FastPathTrip { .. }
+        | TxBody::ApproveReset { .. }
+        | TxBody::Vote { .. }
+        | TxBody::SubmitEvidence { .. } => Ok(()),
     }
 }
 
@@ -76,6 +79,27 @@ pub(crate) fn plan(state: &State, height: u64, tx: &Tx) -> Result<Effects, TxErr
         TxBody::Vote { proposal, choice } => {
             crate::governance::vote(state, height, signer, *proposal, *choice)
         }
+        TxBody::SubmitEvidence { evidence } => {
+            crate::evidence::submit(state, &tx.chain_id, height, signer, evidence)
+        }
+    }
+}
+
+/// The most liquid balance `tx` can take from its signer besides the fee: what it transfers,
+/// bonds, escrows or deposits. The mempool checks queued transactions against it.
+pub(crate) fn balance_spent(state: &State, tx: &Tx) -> Amount {
+    match &tx.body {
+        TxBody::Transfer { amount, .. } | TxBody::Bond { amount } => *amount,
+        TxBody::SubmitReport { bond, .. } => *bond,
+        TxBody::RegisterProtocol { bounty_deposit, .. } => *bounty_deposit,
+        TxBody::Propose { .. } => state.params().proposal_deposit,
+        TxBody::Unbond { .. }
+        | TxBody::Attest { .. }
+        | TxBody::TripBreaker { .. }
+        | TxBody::FastPathTrip { .. }
+        | TxBody::ApproveReset { .. }
+        | TxBody::Vote { .. }
+        | TxBody::SubmitEvidence { .. } => Amount::ZERO,
     }
 }
 

@@ -271,9 +271,29 @@ impl<S: Store> Ledger<S> {
             return Err(TxError::NonceUsed { account: tx.tx.signer, expected, got });
         }
         if got == expected {
-            plan(&self.state, self.last.height.saturating_add(1), &tx.tx)?;
+            let fee = self.fee_of(tx)?;
+            plan(&self.state, self.last.height.saturating_add(1), &tx.tx)?.with_fee(
+                &self.state,
+                tx.tx.signer,
+                fee,
+            )?;
         }
         Ok(())
+    }
+
+    /// The fee `tx` pays when it is executed (the parameters' `tx_fee` and `tx_fee_per_kib`
+    /// over its encoded size).
+    pub fn fee_of(&self, tx: &SignedTx) -> Result<vigil_core::Amount, TxError> {
+        self.state.params().fee_for(encode(tx).len()).ok_or(TxError::Overflow)
+    }
+
+    /// The most liquid balance `tx` can take from its signer: its fee plus what it transfers,
+    /// bonds, escrows or deposits. A mempool checks a queued transaction against the balance
+    /// left after the ones ahead of it.
+    pub fn max_spend(&self, tx: &SignedTx) -> Result<vigil_core::Amount, TxError> {
+        self.fee_of(tx)?
+            .checked_add(crate::exec::balance_spent(&self.state, &tx.tx))
+            .ok_or(TxError::Overflow)
     }
 
     /// Executes a decided block. Transactions that fail their checks are recorded as failed;
@@ -322,9 +342,29 @@ impl<S: Store> Ledger<S> {
                 tx_results.push(TxResult { id, outcome: Err(e), nonce_consumed: false });
                 continue;
             }
-            let (effects, outcome) = match plan(&self.state, height, &tx.tx) {
+            // The fee is paid whether the transaction succeeds or fails; one that cannot pay
+            // it is not executed and does not consume its nonce.
+            let fee = self.fee_of(tx);
+            let signer = tx.tx.signer;
+            let planned = fee.clone().and_then(|fee| {
+                plan(&self.state, height, &tx.tx)?.with_fee(&self.state, signer, fee)
+            });
+            let (effects, outcome) = match planned {
                 Ok(fx) => (fx, Ok(())),
-                Err(e) => (Effects::default(), Err(e)),
+                Err(e) => {
+                    match fee.and_then(|fee| Effects::default().with_fee(&self.state, signer, fee))
+                    {
+                        Ok(fx) => (fx, Err(e)),
+                        Err(unpaid) => {
+                            tx_results.push(TxResult {
+                                id,
+                                outcome: Err(unpaid),
+                                nonce_consumed: false,
+                            });
+                            continue;
+                        }
+                    }
+                }
             };
             let fx = effects.with_nonce_bump(&self.state, tx.tx.signer);
             events.extend(fx.apply(&mut self.state));

@@ -12,7 +12,7 @@
 //! | 0–1 leaves | `params`, `governance_state` (records), `reputation`, `error` |
 //! | 2 state | `events`, `state` |
 //! | 3 building blocks | `store`, `effects` (Effects, nonce bump, checked helpers), `stake` (slashing) |
-//! | 4–6 handlers | `breakers`, then `settle`, then `governance` (which may settle an escalated report) |
+//! | 4–6 handlers | `breakers` and `evidence` (equivocation slashing), then `settle`, then `governance` (which may settle an escalated report) |
 //! | 7 orchestration | `exec` (transaction dispatch), `block` (end-of-block work, in its fixed order) |
 //! | 8 | `ledger` (the [`Ledger`]) |
 //!
@@ -40,6 +40,7 @@ pub use breakers::alert_meets_policy;
 mod effects;
 mod error;
 mod events;
+mod evidence;
 mod exec;
 mod governance;
 mod governance_state;

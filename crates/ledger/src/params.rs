@@ -59,6 +59,30 @@ pub struct Params {
     pub timelock: u64,
     /// Share of a monitor's slashable stake slashed when its fast-path trip is judged false.
     pub monitor_slash_bps: u32,
+    /// Fee every executed transaction pays to the treasury, whether it succeeds or fails: the
+    /// price of a slot in a block, so flooding the mempool costs the flooder. Zero is allowed
+    /// (a devnet).
+    pub tx_fee: Amount,
+    /// Added to `tx_fee` for every started KiB of the encoded signed transaction, so a large
+    /// report costs more than a vote.
+    pub tx_fee_per_kib: Amount,
+    /// Share of a validator's slashable stake slashed for signing two conflicting consensus
+    /// messages (equivocation); it also leaves the validator set from the next epoch.
+    pub equivocation_slash_bps: u32,
+    /// Share of an equivocation slash paid to whoever submitted the evidence; the rest goes to
+    /// the treasury.
+    pub evidence_reward_bps: u32,
+    /// Blocks after which equivocation evidence is too old to act on. The ledger uses at most
+    /// `unbonding_delay`, so the stake that signed is still slashable.
+    pub evidence_max_age: u64,
+}
+
+impl Params {
+    /// The fee of a signed transaction of `encoded_len` bytes.
+    pub fn fee_for(&self, encoded_len: usize) -> Option<Amount> {
+        let kib = u64::try_from(encoded_len.div_ceil(1024)).ok()?;
+        self.tx_fee.checked_add(Amount(self.tx_fee_per_kib.0.checked_mul(kib)?))
+    }
 }
 
 impl Default for Params {
@@ -85,6 +109,11 @@ impl Default for Params {
             governance_threshold_bps: 6_667,
             timelock: 100,
             monitor_slash_bps: 1_000,
+            tx_fee: Amount::ZERO,
+            tx_fee_per_kib: Amount::ZERO,
+            equivocation_slash_bps: 500,
+            evidence_reward_bps: 1_000,
+            evidence_max_age: 1_000,
         }
     }
 }
@@ -113,6 +142,8 @@ impl Params {
             ("governance_quorum_bps", self.governance_quorum_bps),
             ("governance_threshold_bps", self.governance_threshold_bps),
             ("monitor_slash_bps", self.monitor_slash_bps),
+            ("equivocation_slash_bps", self.equivocation_slash_bps),
+            ("evidence_reward_bps", self.evidence_reward_bps),
         ];
         for (name, value) in bps {
             if value > BPS {

@@ -1,6 +1,6 @@
 //! The seam between a consensus driver and the node's state machine.
 
-use vigil_core::{AccountId, Block, BlockHash, SignedTx};
+use vigil_core::{AccountId, Block, BlockHash, Equivocation, SignedTx};
 
 /// What the app says about its last committed block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,4 +87,11 @@ pub trait ConsensusApp: Send + 'static {
     /// for a height in epoch `e` is the bonded stake as of the last block of epoch `e - 1`
     /// (see the crate's README section), so every validator knows it before the epoch starts.
     fn validator_set(&self, height: u64) -> Vec<(AccountId, u64)>;
+
+    /// The driver holds proof that a validator signed two conflicting consensus messages
+    /// (checked against the chain id before this is called). The node submits it to the ledger
+    /// as a transaction, which slashes the validator; the default ignores it.
+    fn equivocation(&mut self, evidence: Equivocation) {
+        let _ = evidence;
+    }
 }

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use vigil_core::consensus::VoteStatement;
 use vigil_core::encoding::{decode, encode, signing_message};
 use vigil_core::{AccountId, BlockHash, ChainId, Keypair, Signature, SignatureError};
 
@@ -17,7 +18,7 @@ pub const SOLO_COMMIT_DOMAIN: &str = "vigil/solo-commit/v1";
 
 /// Domain tag of consensus votes (prevotes and precommits); a quorum certificate is made of
 /// precommits signed under it.
-pub const COMMIT_DOMAIN: &str = "vigil/vote/v1";
+pub const COMMIT_DOMAIN: &str = vigil_core::consensus::VOTE_DOMAIN;
 
 /// Why a certificate was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,29 +55,9 @@ pub struct ValidatorSignature {
 }
 
 /// What was signed in a consensus vote (also the message a quorum certificate's signatures
-/// cover). `value` is `None` for a vote for nil.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub(crate) struct VoteSignBytes {
-    /// 0 = prevote, 1 = precommit.
-    pub kind: u8,
-    pub height: u64,
-    pub round: u32,
-    pub value: Option<BlockHash>,
-    pub validator: AccountId,
-}
-
-impl VoteSignBytes {
-    /// Vote kind byte of a precommit.
-    pub const PRECOMMIT: u8 = 1;
-    /// Vote kind byte of a prevote.
-    #[cfg_attr(not(feature = "bft"), allow(dead_code))]
-    pub const PREVOTE: u8 = 0;
-
-    /// The bytes an Ed25519 vote signature covers.
-    pub fn message(&self, chain_id: &ChainId) -> Vec<u8> {
-        signing_message(COMMIT_DOMAIN, chain_id, &encode(self))
-    }
-}
+/// cover): the ledger's [`VoteStatement`], so equivocation evidence made of votes is checked by
+/// the ledger against the very bytes validators sign.
+pub(crate) type VoteSignBytes = VoteStatement;
 
 /// The proof that a block was decided, as stored next to it and passed to
 /// [`crate::ConsensusApp::commit_block`] in its borsh encoding.

@@ -12,7 +12,8 @@ use tokio::sync::broadcast;
 use vigil_core::{AccountId, Alert, Block, ChainId, ContentId, Report, Signed, SignedTx, TxId};
 use vigil_ledger::{Event, Ledger, TxError, TxResult};
 
-use crate::mempool::{Mempool, MempoolError};
+use crate::journal::Journal;
+use crate::mempool::{Mempool, MempoolError, Sender};
 use crate::metrics::{Metrics, RejectLabels};
 use crate::store::RedbStore;
 
@@ -89,6 +90,18 @@ pub enum SubmitError {
     /// The mempool refused it.
     #[error("{0}")]
     Mempool(#[from] MempoolError),
+    /// It was admitted, but could not be made durable.
+    #[error("{0}; the transaction may not survive a restart, submit it again later")]
+    Journal(#[from] crate::journal::JournalError),
+}
+
+/// What the mempool needs to know about a sender from the committed state.
+pub(crate) fn sender_of(ledger: &Ledger<RedbStore>, account: &AccountId) -> Sender {
+    ledger
+        .state()
+        .account(account)
+        .map(|a| Sender { nonce: a.nonce, balance: a.balance, bonded: a.bonded })
+        .unwrap_or_default()
 }
 
 impl SubmitError {
@@ -102,6 +115,11 @@ impl SubmitError {
             SubmitError::Mempool(MempoolError::Duplicate(_)) => "duplicate".into(),
             SubmitError::Mempool(MempoolError::NonceTaken { .. }) => "nonce_taken".into(),
             SubmitError::Mempool(MempoolError::Full { .. }) => "mempool_full".into(),
+            SubmitError::Mempool(MempoolError::NonceTooFar { .. }) => "nonce_too_far".into(),
+            SubmitError::Mempool(MempoolError::AccountFull { .. }) => "account_full".into(),
+            SubmitError::Mempool(MempoolError::Unaffordable { .. }) => "unaffordable".into(),
+            SubmitError::Mempool(MempoolError::Unfunded { .. }) => "unfunded".into(),
+            SubmitError::Journal(_) => "journal_unavailable".into(),
         }
     }
 }
@@ -121,8 +139,48 @@ pub enum TxStatus {
         /// Its result.
         result: TxResult,
     },
-    /// Never seen, or dropped from the mempool.
+    /// Accepted, then dropped before it committed (evicted for a sender with more stake, or
+    /// refused when re-admitted after a restart); it will not commit unless submitted again.
+    Dropped {
+        /// Why.
+        reason: String,
+    },
+    /// Never seen (or dropped so long ago that the node has forgotten).
     Unknown,
+}
+
+/// Most dropped transactions remembered for [`NodeState::tx_status`].
+const DROPPED_MEMORY: usize = 100_000;
+
+/// Transactions dropped from the mempool lately, with why, oldest first out.
+#[derive(Default)]
+pub struct Dropped {
+    reasons: std::collections::HashMap<TxId, String>,
+    order: std::collections::VecDeque<TxId>,
+}
+
+impl Dropped {
+    /// Records that `id` was dropped for `reason`.
+    pub fn record(&mut self, id: TxId, reason: &str) {
+        if self.reasons.insert(id, reason.to_owned()).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > DROPPED_MEMORY {
+            if let Some(old) = self.order.pop_front() {
+                self.reasons.remove(&old);
+            }
+        }
+    }
+
+    /// Forgets `id` (it was accepted again).
+    pub fn forget(&mut self, id: &TxId) {
+        self.reasons.remove(id);
+    }
+
+    /// Why `id` was dropped, if it was.
+    pub fn reason(&self, id: &TxId) -> Option<&str> {
+        self.reasons.get(id).map(String::as_str)
+    }
 }
 
 /// What the chain watch (`[watch]`) reports about itself, for `/v1/status`.
@@ -139,6 +197,10 @@ pub struct NodeState {
     pub ledger: RwLock<Ledger<RedbStore>>,
     /// Pending transactions.
     pub mempool: Mutex<Mempool>,
+    /// The durable record of accepted transactions (see [`crate::journal`]).
+    pub journal: Journal,
+    /// Transactions accepted and then dropped, for status queries.
+    pub dropped: Mutex<Dropped>,
     /// The database, for block and transaction queries without the ledger lock.
     pub store: RedbStore,
     /// The event stream.
@@ -168,6 +230,8 @@ impl NodeState {
         Arc::new(Self {
             ledger: RwLock::new(ledger),
             mempool: Mutex::new(mempool),
+            journal: Journal::start(store.clone()),
+            dropped: Mutex::new(Dropped::default()),
             store: store.clone(),
             events,
             metrics,
@@ -179,7 +243,8 @@ impl NodeState {
         })
     }
 
-    /// Admits a transaction to the mempool after the ledger's checks.
+    /// Admits a transaction to the mempool after the ledger's checks and queues it for the
+    /// journal (the HTTP API waits for the journal before it answers `202`).
     pub fn submit(&self, tx: SignedTx) -> Result<TxId, SubmitError> {
         let result = (|| -> Result<TxId, SubmitError> {
             // Signature checks, the expensive part, run in parallel under the shared read lock;
@@ -190,9 +255,22 @@ impl NodeState {
             }
             ledger.check_tx_stateless(&tx)?;
             ledger.check_tx_stateful(&tx)?;
+            let spend = ledger.max_spend(&tx)?;
+            let sender = sender_of(&ledger, &tx.tx.signer);
             let mut mempool = self.mempool.lock();
-            let id = mempool.insert(tx)?;
+            let (id, evicted) = mempool.insert(tx, sender, spend)?;
+            if let Some(admitted) = mempool.get(&id) {
+                self.journal.append(admitted);
+            }
             self.metrics.mempool_size.set(i64::try_from(mempool.len()).unwrap_or(i64::MAX));
+            drop(mempool);
+            if !evicted.is_empty() {
+                self.dropped_from_mempool(
+                    &evicted,
+                    "evicted from a full mempool for a sender with more stake; submit it again",
+                );
+            }
+            self.dropped.lock().forget(&id);
             Ok(id)
         })();
         match &result {
@@ -204,6 +282,39 @@ impl NodeState {
             }
         }
         result
+    }
+
+    /// Records transactions the mempool dropped without committing them, and takes them out of
+    /// the journal.
+    pub(crate) fn dropped_from_mempool(&self, ids: &[TxId], reason: &str) {
+        let mut dropped = self.dropped.lock();
+        for id in ids {
+            dropped.record(*id, reason);
+        }
+        drop(dropped);
+        self.journal.remove(ids.iter().copied());
+    }
+
+    /// Re-admits the journal's transactions after a restart, in nonce order per sender.
+    /// Those refused (committed elsewhere meanwhile, or no longer valid) leave the journal and
+    /// are reported as dropped. Returns (re-admitted, dropped).
+    pub fn readmit_journal(&self) -> Result<(usize, usize), vigil_ledger::StoreError> {
+        let (mut txs, corrupt) = self.store.journal_entries()?;
+        self.journal.remove(corrupt.iter().copied());
+        txs.sort_by_key(|t| (t.tx.signer, t.tx.nonce));
+        let (mut admitted, mut refused) = (0, corrupt.len());
+        for tx in txs {
+            let id = tx.id();
+            match self.submit(tx) {
+                Ok(_) | Err(SubmitError::Mempool(MempoolError::Duplicate(_))) => admitted += 1,
+                Err(e) => {
+                    refused += 1;
+                    let reason = format!("refused when re-admitted after a restart: {e}");
+                    self.dropped_from_mempool(&[id], &reason);
+                }
+            }
+        }
+        Ok((admitted, refused))
     }
 
     /// The next nonce an account should sign with, counting its pending transactions.
@@ -226,6 +337,9 @@ impl NodeState {
         }
         if self.mempool.lock().contains(id) {
             return Ok(TxStatus::Pending);
+        }
+        if let Some(reason) = self.dropped.lock().reason(id) {
+            return Ok(TxStatus::Dropped { reason: reason.to_owned() });
         }
         Ok(TxStatus::Unknown)
     }

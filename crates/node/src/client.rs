@@ -161,6 +161,16 @@ impl Client {
         loop {
             match self.tx(id).await {
                 Ok(v) if v["status"] == "committed" => return Ok(v),
+                Ok(v) if v["status"] == "dropped" => {
+                    return Err(ClientError::Api {
+                        status: 200,
+                        code: "dropped".into(),
+                        message: format!(
+                            "transaction {id} was dropped before it committed: {}",
+                            v["reason"].as_str().unwrap_or("no reason given")
+                        ),
+                    });
+                }
                 Ok(_) | Err(ClientError::Api { status: 404, .. }) => {}
                 Err(e) => return Err(e),
             }

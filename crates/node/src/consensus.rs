@@ -24,7 +24,7 @@ use vigil_net::{ConsensusDriver, DriverError, SoloConfig, SoloDriver};
 
 use std::time::Instant;
 
-use vigil_core::{Block, SignedTx};
+use vigil_core::{Block, SignedTx, TxId};
 use vigil_ledger::{CommitInfo, LedgerError};
 use vigil_net::{AppError, ConsensusApp};
 
@@ -247,6 +247,10 @@ pub async fn run_driver(
     shutdown: CancellationToken,
 ) -> Result<(), DriverError> {
     let _ = state.net.genesis_validators.set(genesis_validators(genesis)?);
+    let (evidence, proofs) = tokio::sync::mpsc::unbounded_channel();
+    if state.net.evidence.set(evidence).is_ok() {
+        tokio::spawn(submit_evidence(Arc::clone(&state), key.clone(), proofs, shutdown.clone()));
+    }
     let app = NodeApp(Arc::clone(&state));
     match config.driver {
         DriverKind::Solo => {
@@ -270,6 +274,46 @@ pub async fn run_driver(
                 .run(app, shutdown)
                 .await
                 .map(drop)
+        }
+    }
+}
+
+/// Signs each piece of equivocation evidence the driver reports into a `SubmitEvidence`
+/// transaction from this node's account, and submits and relays it. Every node that saw the
+/// misbehaviour does so; the ledger acts on the first and refuses the rest (the validator is
+/// no longer a candidate), and those refusals are expected.
+async fn submit_evidence(
+    state: Arc<NodeState>,
+    key: Keypair,
+    mut proofs: tokio::sync::mpsc::UnboundedReceiver<vigil_core::Equivocation>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let proof = tokio::select! {
+            () = shutdown.cancelled() => return,
+            proof = proofs.recv() => match proof {
+                Some(proof) => proof,
+                None => return,
+            },
+        };
+        let offender = proof.offender();
+        let (height, round) = proof.slot();
+        let tx = vigil_core::Tx {
+            chain_id: state.chain_id.clone(),
+            signer: key.account_id(),
+            nonce: state.next_nonce(&key.account_id()),
+            body: vigil_core::TxBody::SubmitEvidence { evidence: Box::new(proof) },
+        }
+        .sign(&key);
+        match state.submit_and_relay(tx) {
+            Ok(id) => tracing::warn!(
+                validator = %offender, height, round, tx = %id.short(),
+                "validator equivocated; evidence submitted"
+            ),
+            Err(e) => tracing::info!(
+                validator = %offender, height, round, error = %e,
+                "validator equivocated; this node's evidence was not admitted"
+            ),
         }
     }
 }
@@ -432,8 +476,21 @@ impl ConsensusApp for NodeApp {
         let info = ledger.commit().map_err(|e| app_error(block.height, e))?;
         {
             let mut mempool = state.mempool.lock();
-            mempool.prune(|id| ledger.next_nonce(id));
+            let pruned = mempool.prune(|id| crate::app::sender_of(&ledger, id));
             state.metrics.mempool_size.set(i64::try_from(mempool.len()).unwrap_or(i64::MAX));
+            drop(mempool);
+            // The block's own transactions left the journal with the block; the rest were made
+            // stale by it (another transaction took their nonce).
+            if pruned.len() > block.txs.len() {
+                let in_block: std::collections::HashSet<TxId> =
+                    block.txs.iter().map(SignedTx::id).collect();
+                let stale: Vec<TxId> =
+                    pruned.into_iter().filter(|id| !in_block.contains(id)).collect();
+                state.dropped_from_mempool(
+                    &stale,
+                    "another transaction with the same nonce committed first",
+                );
+            }
         }
         drop(ledger);
         state.metrics.height.set(i64::try_from(info.height).unwrap_or(i64::MAX));
@@ -452,5 +509,18 @@ impl ConsensusApp for NodeApp {
 
     fn validator_set(&self, height: u64) -> Vec<(AccountId, u64)> {
         validator_set_at(&self.0, height)
+    }
+
+    fn equivocation(&mut self, evidence: vigil_core::Equivocation) {
+        match self.0.net.evidence.get() {
+            Some(submitter) => {
+                // Fails only when the node is shutting down.
+                let _ = submitter.send(evidence);
+            }
+            None => tracing::warn!(
+                validator = %evidence.offender(),
+                "equivocation seen, but no evidence submitter runs; evidence dropped"
+            ),
+        }
     }
 }

@@ -72,4 +72,7 @@ pub struct NetState {
     pub gossip: OnceLock<GossipBridge>,
     /// The genesis validator set, sorted by account.
     pub genesis_validators: OnceLock<Vec<(AccountId, u64)>>,
+    /// Where the consensus driver's equivocation evidence goes to be signed and submitted
+    /// (set by [`crate::consensus::run_driver`]).
+    pub evidence: OnceLock<mpsc::UnboundedSender<vigil_core::Equivocation>>,
 }

@@ -24,6 +24,7 @@ pub mod devnet;
 pub mod gossip;
 pub mod handles;
 pub mod intel;
+pub mod journal;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;

@@ -91,8 +91,12 @@ impl Node {
             app_hash = %ledger.last_commit().app_hash,
             "ledger open"
         );
-        let mempool = Mempool::new(config.mempool.max_txs, config.mempool.max_bytes);
+        let mempool = Mempool::with_limits(config.mempool.clone());
         let state = NodeState::new(ledger, mempool, key.account_id());
+        let (readmitted, refused) = state.readmit_journal()?;
+        if readmitted > 0 || refused > 0 {
+            tracing::info!(readmitted, refused, "mempool journal replayed");
+        }
         crate::intel::service::open(&state, &config.intel, &config.taxii)?;
         let addr = config.api.listen;
         let listener =
@@ -107,6 +111,13 @@ impl Node {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), NodeError> {
         let Node { state, api_addr, listener, config, key } = self;
         crate::gossip::start(&config.gossip, &key, &state, shutdown.clone()).await?;
+        if let Some(bridge) = state.net.gossip.get() {
+            // Transactions re-admitted from the journal may never have reached the other nodes.
+            let pending: Vec<vigil_core::SignedTx> = state.mempool.lock().iter().cloned().collect();
+            for tx in pending {
+                bridge.relay_tx(tx);
+            }
+        }
         let router = crate::api::router(Arc::clone(&state), config.api.max_body_bytes);
         let http_shutdown = shutdown.clone();
         let server = tokio::spawn(async move {

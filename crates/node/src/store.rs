@@ -1,5 +1,6 @@
 //! The node's database: one redb file holding the ledger's state and Merkle tree, every
-//! committed block with its certificate, results and events, and a transaction index.
+//! committed block with its certificate, results and events, a transaction index, and the
+//! journal of accepted transactions not yet committed.
 //!
 //! Each block is written in one redb write transaction with immediate durability (fsync): after
 //! a crash the file holds either the whole block or none of it, so a restarted node resumes at
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use vigil_core::encoding::{decode, encode};
-use vigil_core::{Block, TxId};
+use vigil_core::{Block, SignedTx, TxId};
 use vigil_ledger::tree::{KeyHash, LeafNode, Node, NodeKey, OwnedValue, TreeReader, Version};
 use vigil_ledger::{CommitBatch, CommitInfo, EntryVisitor, Event, Store, StoreError, TxResult};
 
@@ -24,6 +25,8 @@ const RESULTS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_results
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_events");
 const TXS: TableDefinition<&[u8; 32], (u64, u32)> = TableDefinition::new("tx_index");
 const COMMITS: TableDefinition<u64, &[u8]> = TableDefinition::new("commits");
+/// Transactions accepted into the mempool and not yet committed (see [`crate::journal`]).
+const MEMPOOL_JOURNAL: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("mempool_journal");
 
 const LAST_COMMIT: &str = "last_commit";
 
@@ -67,6 +70,7 @@ impl RedbStore {
             txn.open_table(t).map_err(err)?;
         }
         txn.open_table(TXS).map_err(err)?;
+        txn.open_table(MEMPOOL_JOURNAL).map_err(err)?;
         txn.commit().map_err(err)?;
         Ok(Self { db: Arc::new(db), staged_certificate: Arc::new(Mutex::new(None)) })
     }
@@ -118,6 +122,42 @@ impl RedbStore {
             let (height, index) = v.value();
             TxLocation { height, index }
         }))
+    }
+
+    /// Writes accepted transactions to the mempool journal and removes others from it, in one
+    /// durable (fsync) write transaction.
+    pub fn journal_write(
+        &self,
+        append: &[(TxId, Vec<u8>)],
+        remove: &[TxId],
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(err)?;
+        {
+            let mut journal = txn.open_table(MEMPOOL_JOURNAL).map_err(err)?;
+            for (id, bytes) in append {
+                journal.insert(id.as_bytes(), bytes.as_slice()).map_err(err)?;
+            }
+            for id in remove {
+                journal.remove(id.as_bytes()).map_err(err)?;
+            }
+        }
+        txn.commit().map_err(err)
+    }
+
+    /// Every transaction in the mempool journal, with the ids of entries that do not decode.
+    pub fn journal_entries(&self) -> Result<(Vec<SignedTx>, Vec<TxId>), StoreError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let table = txn.open_table(MEMPOOL_JOURNAL).map_err(err)?;
+        let mut txs = Vec::new();
+        let mut corrupt = Vec::new();
+        for entry in table.iter().map_err(err)? {
+            let (k, v) = entry.map_err(err)?;
+            match decode::<SignedTx>(v.value()) {
+                Ok(tx) => txs.push(tx),
+                Err(_) => corrupt.push(vigil_core::ContentId(*k.value())),
+            }
+        }
+        Ok((txs, corrupt))
     }
 
     fn get_decoded<T: borsh::BorshDeserialize>(
@@ -226,6 +266,10 @@ impl Store for RedbStore {
                     .map_err(err)?
                     .insert(height, encode(&batch.events).as_slice())
                     .map_err(err)?;
+                let mut journal = txn.open_table(MEMPOOL_JOURNAL).map_err(err)?;
+                for result in &batch.tx_results {
+                    journal.remove(result.id.as_bytes()).map_err(err)?;
+                }
                 let mut txs = txn.open_table(TXS).map_err(err)?;
                 for (index, result) in batch.tx_results.iter().enumerate() {
                     // A replay has the id of the original: the first occurrence stays indexed.

@@ -1,16 +1,18 @@
 //! The app hash after one scenario that crosses every part of the state machine (a protocol
 //! registered, a fast-path trip, its report disputed and the monitor slashed, a treasury
 //! proposal voted and executed, a breaker reset by proposal, epochs passing), asserted against
-//! the value recorded before the ledger's modules were layered (issue 14): the same blocks
-//! must give the same hash on every node and every version.
+//! a recorded value: the same blocks must give the same hash on every node, and a version that
+//! changes it changes the protocol (new state fields or parameters) and must say so here.
 
 use vigil_core::{Amount, ProposalAction, Severity, Stance, TxBody, VoteChoice};
 
 use crate::breakers::{exploit_alert, fast_path, pid, registered, vault};
 use crate::harness::key;
 
-/// Recorded on 2026-12-03 with the ledger before issue 14's restructuring.
-const RECORDED: &str = "c7edacd47d35a475ed39e8ca81285953440573b6c444ac02c1fdb213c879763c";
+/// Recorded on 2026-12-03 after issue 15 added the fee and evidence parameters to `Params`
+/// (encoded in the state). Issue 14's restructuring had kept the earlier value,
+/// c7edacd47d35a475ed39e8ca81285953440573b6c444ac02c1fdb213c879763c, unchanged.
+const RECORDED: &str = "e0cc860184f1005b5ce4f8f99d9d79d56996160bc480e6053f9fb75adf73e307";
 
 #[test]
 fn the_app_hash_of_a_scenario_across_the_state_machine_is_the_recorded_one() {

@@ -1,5 +1,6 @@
 //! Integration tests of the ledger through its public, ABCI-shaped API.
 
+mod abuse;
 mod app_hash;
 mod breakers;
 mod governance;

@@ -11,6 +11,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use malachitebft_core_types::{
     self as mcore, Context, LinearTimeouts, NilOrVal, Round, SignedMessage, VoteType,
 };
+use vigil_core::consensus::ProposalStatement;
 use vigil_core::{AccountId, BlockHash, ChainId, Keypair, Signature};
 
 /// A block height as the engine sees it.
@@ -429,17 +430,35 @@ impl Context for VigilContext {
     }
 }
 
-/// The bytes a proposer's `Fin` part signs: (height, round, pol round, block hash) under the
-/// `vigil/proposal-parts/v1` domain.
+/// The statement a proposer's `Fin` part signs: the ledger's [`ProposalStatement`] for
+/// (height, round, pol round, block hash), so two `Fin` signatures for one slot and different
+/// blocks are equivocation evidence the ledger can check.
+pub fn proposal_statement(
+    height: Height,
+    round: Round,
+    pol_round: Round,
+    block: &BlockHash,
+    proposer: Address,
+) -> ProposalStatement {
+    ProposalStatement {
+        height: height.0,
+        round: round.as_u32().unwrap_or(u32::MAX),
+        pol_round: pol_round.as_u32(),
+        value: *block,
+        proposer: proposer.0,
+    }
+}
+
+/// The bytes a proposer's `Fin` part signs (see [`proposal_statement`]).
 pub fn parts_signing_bytes(
     chain_id: &ChainId,
     height: Height,
     round: Round,
     pol_round: Round,
     block: &BlockHash,
+    proposer: Address,
 ) -> Vec<u8> {
-    let body = vigil_core::encoding::encode(&(height, round, pol_round, block));
-    vigil_core::encoding::signing_message("vigil/proposal-parts/v1", chain_id, &body)
+    proposal_statement(height, round, pol_round, block, proposer).message(chain_id)
 }
 
 #[cfg(test)]

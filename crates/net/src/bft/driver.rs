@@ -1,7 +1,7 @@
 //! The BFT driver: starts the Malachite engine for one validator and answers its messages with
 //! the [`ConsensusApp`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,10 +13,11 @@ use malachitebft_app_channel::app::config::{
 };
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app_channel::app::net::Multiaddr;
+use malachitebft_app_channel::app::types::MisbehaviorEvidence;
 use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate as EngineCertificate, ExtendedCommitCertificate, ExtendedCommitSignature,
-    LinearTimeouts, Round, Validity,
+    LinearTimeouts, NilOrVal, Round, SignedMessage, Validity, VoteType,
 };
 use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{
@@ -27,11 +28,15 @@ use malachitebft_app_channel::{
     NetworkRequest, RequestContext, Signer, SyncContext, WalContext,
 };
 use tokio_util::sync::CancellationToken;
+use vigil_core::consensus::VoteStatement;
 use vigil_core::encoding::encode;
-use vigil_core::{Block, BlockHash, ChainId, Keypair};
+use vigil_core::{AccountId, Block, BlockHash, ChainId, Equivocation, Keypair, SignedStatement};
 
 use super::codec::VigilCodec;
-use super::context::{Address, BlockValue, Height, ValidatorSet, VigilContext};
+use super::context::{
+    Address, BlockValue, Height, Proposal, ProposalPart, ValidatorSet, VigilContext, Vote,
+    proposal_statement,
+};
 use super::parts::{self, PartStreams, ProposalParts};
 use super::signing::{VigilSigner, VigilVerifier};
 use crate::app::ConsensusApp;
@@ -294,6 +299,7 @@ impl ConsensusDriver for BftDriver {
             built: BTreeMap::new(),
             parts_by_value: BTreeMap::new(),
             pending: BTreeMap::new(),
+            reported: BTreeSet::new(),
         };
         let result = loop {
             tokio::select! {
@@ -347,6 +353,8 @@ struct Host<A> {
     parts_by_value: BTreeMap<(u64, BlockHash), ProposalParts>,
     /// Parts for heights not started yet.
     pending: BTreeMap<u64, Vec<ProposalParts>>,
+    /// Equivocations already handed to the app, by (offender, (height, round)).
+    reported: BTreeSet<(AccountId, (u64, u32))>,
 }
 
 fn send<T>(reply: tokio::sync::oneshot::Sender<T>, value: T, what: &str) {
@@ -437,7 +445,10 @@ impl<A: ConsensusApp> Host<A> {
                 self.decided(&certificate).await?;
                 send(reply, (), "Decided");
             }
-            AppMsg::Finalized { certificate, extensions: _, evidence: _, reply } => {
+            AppMsg::Finalized { certificate, extensions: _, evidence, reply } => {
+                for proof in engine_evidence(&evidence) {
+                    self.report_equivocation(proof).await?;
+                }
                 let h = certificate.height.0;
                 let last = self.app.call(|app| app.last_commit().height).await?;
                 let next = if last >= h {
@@ -603,6 +614,20 @@ impl<A: ConsensusApp> Host<A> {
             validity: if valid { Validity::Valid } else { Validity::Invalid },
         };
         let r = parts.round.as_u32().unwrap_or(0);
+        let conflicting = self
+            .proposals
+            .get(&(h, r))
+            .into_iter()
+            .flatten()
+            .find(|v| v.proposer == parts.proposer && v.value != value.value)
+            .and_then(|v| {
+                let first = self.parts_by_value.get(&(h, v.value.0))?;
+                parts_equivocation(&self.chain_id, (first, &v.value.0), (&parts, &hash))
+            });
+        if let Some(proof) = conflicting {
+            tracing::warn!(height = h, round = r, proposer = %parts.proposer, "the proposer signed two blocks for one round: equivocation");
+            self.report_equivocation(proof).await?;
+        }
         let seen = self.proposals.entry((h, r)).or_default();
         if seen.len() >= MAX_VALUES_PER_ROUND && !seen.contains(&value) {
             // Only the designated proposer can get here: it is equivocating. Keep what we have.
@@ -615,6 +640,15 @@ impl<A: ConsensusApp> Host<A> {
         self.blocks.insert((h, hash), block);
         self.parts_by_value.insert((h, hash), parts);
         Ok(Some(value))
+    }
+
+    /// Hands verified equivocation evidence to the app, once per offender and slot.
+    async fn report_equivocation(&mut self, proof: Equivocation) -> Result<(), DriverError> {
+        let key = (proof.offender(), proof.slot());
+        if proof.verify(&self.chain_id).is_err() || !self.reported.insert(key) {
+            return Ok(());
+        }
+        self.app.call(move |app| app.equivocation(proof)).await
     }
 
     /// Commits a decided block through the app with its quorum certificate.
@@ -648,6 +682,71 @@ impl<A: ConsensusApp> Host<A> {
         self.observer.committed(h, round, txs);
         Ok(())
     }
+}
+
+/// The `Fin`-signed statement of `parts`, whose block is `block`.
+fn signed_parts(parts: &ProposalParts, block_hash: &BlockHash) -> Option<SignedStatement> {
+    let Some(ProposalPart::Fin(signature)) = parts.parts.last() else { return None };
+    let proposal =
+        proposal_statement(parts.height, parts.round, parts.pol_round, block_hash, parts.proposer);
+    Some(SignedStatement::Proposal { proposal, signature: *signature })
+}
+
+/// Evidence from two streams of parts one proposer signed for one slot, each with the hash of
+/// its block.
+fn parts_equivocation(
+    chain_id: &ChainId,
+    first: (&ProposalParts, &BlockHash),
+    second: (&ProposalParts, &BlockHash),
+) -> Option<Equivocation> {
+    let proof = Equivocation {
+        first: signed_parts(first.0, first.1)?,
+        second: signed_parts(second.0, second.1)?,
+    };
+    proof.verify(chain_id).is_ok().then_some(proof)
+}
+
+/// The engine's signed vote as the ledger's statement.
+fn vote_statement(vote: &SignedMessage<VigilContext, Vote>) -> SignedStatement {
+    let m = &vote.message;
+    let statement = VoteStatement {
+        kind: match m.vote_type {
+            VoteType::Prevote => VoteStatement::PREVOTE,
+            VoteType::Precommit => VoteStatement::PRECOMMIT,
+        },
+        height: m.height.0,
+        round: m.round.as_u32().unwrap_or(u32::MAX),
+        value: match m.value {
+            NilOrVal::Nil => None,
+            NilOrVal::Val(hash) => Some(hash),
+        },
+        validator: m.validator.0,
+    };
+    SignedStatement::Vote { vote: statement, signature: vote.signature }
+}
+
+/// The engine's signed proposal as the ledger's statement.
+fn proposal_signed(proposal: &SignedMessage<VigilContext, Proposal>) -> SignedStatement {
+    let m = &proposal.message;
+    SignedStatement::Proposal {
+        proposal: proposal_statement(m.height, m.round, m.pol_round, &m.value.0, m.proposer),
+        signature: proposal.signature,
+    }
+}
+
+/// The double votes and double proposals the engine observed, as ledger evidence.
+fn engine_evidence(evidence: &MisbehaviorEvidence<VigilContext>) -> Vec<Equivocation> {
+    let votes = evidence
+        .votes
+        .iter()
+        .flat_map(|(_, pairs)| pairs)
+        .map(|(a, b)| Equivocation { first: vote_statement(a), second: vote_statement(b) });
+    let proposals = evidence
+        .proposals
+        .iter()
+        .flat_map(|(_, pairs)| pairs)
+        .map(|(a, b)| Equivocation { first: proposal_signed(a), second: proposal_signed(b) });
+    votes.chain(proposals).collect()
 }
 
 /// Asks the engine's network how many peers are connected, every few seconds.

@@ -75,7 +75,7 @@ pub fn build(
     for chunk in bytes.chunks(CHUNK_BYTES) {
         parts.push(ProposalPart::Data(chunk.to_vec()));
     }
-    let message = parts_signing_bytes(chain_id, height, round, pol_round, &block.hash());
+    let message = parts_signing_bytes(chain_id, height, round, pol_round, &block.hash(), proposer);
     parts.push(ProposalPart::Fin(signer.sign_raw(&message)));
     ProposalParts { height, round, pol_round, proposer, parts }
 }
@@ -138,8 +138,14 @@ pub fn assemble(
     if expected != parts.proposer {
         return Err(PartsError::WrongProposer { got: parts.proposer, expected });
     }
-    let message =
-        parts_signing_bytes(chain_id, parts.height, parts.round, parts.pol_round, &block.hash());
+    let message = parts_signing_bytes(
+        chain_id,
+        parts.height,
+        parts.round,
+        parts.pol_round,
+        &block.hash(),
+        parts.proposer,
+    );
     parts.proposer.0.verify(&message, signature).map_err(|_| PartsError::BadSignature)?;
     Ok(block)
 }

@@ -1,8 +1,9 @@
 //! Signing and verifying consensus messages with Vigil keys.
 //!
 //! Votes are signed over [`crate::certificate`]'s vote bytes (so precommits form a Vigil
-//! [`crate::CommitCertificate`] as they are), proposals over their borsh encoding under the
-//! `vigil/proposal/v1` domain; everything is bound to the chain id.
+//! [`crate::CommitCertificate`] as they are), proposals over the ledger's
+//! [`vigil_core::consensus::ProposalStatement`] (as the proposer's `Fin` part does); everything
+//! is bound to the chain id, and both are what equivocation evidence is made of.
 
 use async_trait::async_trait;
 use malachitebft_app_channel::{Signer, Verifier};
@@ -16,7 +17,6 @@ use vigil_core::{AccountId, ChainId, Keypair, Signature};
 use super::context::{Proposal, VigilContext, Vote};
 use crate::certificate::VoteSignBytes;
 
-const PROPOSAL_DOMAIN: &str = "vigil/proposal/v1";
 const EXTENSION_DOMAIN: &str = "vigil/vote-extension/v1";
 const VALIDATOR_PROOF_DOMAIN: &str = "vigil/validator-proof/v1";
 
@@ -40,8 +40,16 @@ pub fn vote_bytes(chain_id: &ChainId, vote: &Vote) -> Vec<u8> {
     .message(chain_id)
 }
 
+/// The bytes a proposal's signature covers: the same statement a proposer's `Fin` part signs.
 fn proposal_bytes(chain_id: &ChainId, proposal: &Proposal) -> Vec<u8> {
-    signing_message(PROPOSAL_DOMAIN, chain_id, &encode(proposal))
+    super::context::parts_signing_bytes(
+        chain_id,
+        proposal.height,
+        proposal.round,
+        proposal.pol_round,
+        &proposal.value.0,
+        proposal.proposer,
+    )
 }
 
 fn extension_bytes(chain_id: &ChainId, scope: &VoteExtensionScope<VigilContext>) -> Vec<u8> {

@@ -73,9 +73,18 @@ impl From<SubmitError> for ApiError {
                 | TxError::ReportClosed { .. }
                 | TxError::SelfAttestation
                 | TxError::SelfTransfer
+                | TxError::FeeUnpaid { .. }
                 | TxError::Overflow,
+            )
+            | SubmitError::Mempool(
+                MempoolError::Unaffordable { .. }
+                | MempoolError::Unfunded { .. }
+                | MempoolError::NonceTooFar { .. },
             ) => StatusCode::UNPROCESSABLE_ENTITY,
-            SubmitError::Mempool(MempoolError::Full { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Mempool(MempoolError::AccountFull { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            SubmitError::Mempool(MempoolError::Full { .. }) | SubmitError::Journal(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             SubmitError::Tx(_) => StatusCode::BAD_REQUEST,
         };
         Self { status, code: e.code(), message: e.to_string() }

@@ -28,7 +28,7 @@ use vigil_ledger::{CheckMatch, ProtocolRecord, ReportRecord, ReportStatus};
 
 pub use error::{ApiError, ApiJson};
 
-use crate::app::NodeState;
+use crate::app::{NodeState, SubmitError};
 use crate::metrics::RequestLabels;
 
 /// The OpenAPI 3.1 description of this API.
@@ -149,9 +149,12 @@ async fn submit_tx(
     ApiJson(tx): ApiJson<SignedTx>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     // Signature checks are CPU work: keep them off the async worker threads' hot loop.
-    let id = tokio::task::spawn_blocking(move || state.submit_and_relay(tx))
+    let admitted = Arc::clone(&state);
+    let id = tokio::task::spawn_blocking(move || admitted.submit_and_relay(tx))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
+    // 202 means durable: the transaction is in the journal and survives a crash of this node.
+    state.journal.flush_to(state.journal.last_queued()).await.map_err(SubmitError::from)?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "status": "pending" }))))
 }
 

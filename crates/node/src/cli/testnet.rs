@@ -36,6 +36,13 @@ pub struct TestnetArgs {
     /// milliseconds.
     #[arg(long, default_value_t = 3_000)]
     timeout_propose_ms: u64,
+    /// Blocks per validator-set epoch (the set changes only at epoch boundaries).
+    #[arg(long, default_value_t = 100)]
+    epoch_length: u64,
+    /// Fee every transaction pays to the treasury, in VGL (0 for none): what makes flooding
+    /// the mempool cost the flooder.
+    #[arg(long, default_value = "0.001")]
+    tx_fee: vigil_core::Amount,
 }
 
 /// Runs `vigil testnet`.
@@ -46,6 +53,14 @@ pub fn testnet(args: TestnetArgs, json: bool) -> Result<()> {
         block_interval_ms: args.block_time_ms,
         timeout_propose_ms: args.timeout_propose_ms,
         ..TestnetSpec::new(args.validators, args.base_port)
+    };
+    let spec = TestnetSpec {
+        params: vigil_ledger::Params {
+            epoch_length: args.epoch_length,
+            tx_fee: args.tx_fee,
+            ..spec.params.clone()
+        },
+        ..spec
     };
     let net = create(&args.dir, &spec)
         .with_context(|| format!("creating a testnet in {}", args.dir.display()))?;

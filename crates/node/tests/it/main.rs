@@ -2,6 +2,7 @@
 //! and the HTTP API, with on-disk storage in temporary directories.
 
 mod bad_input;
+mod chaos;
 mod crash;
 mod flow;
 mod harness;

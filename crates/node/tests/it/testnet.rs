@@ -29,14 +29,14 @@ use crate::harness::vigil;
 const VALIDATORS: usize = 4;
 
 /// One `vigil node` process of the testnet.
-struct Validator {
-    dir: PathBuf,
-    url: String,
+pub(crate) struct Validator {
+    pub(crate) dir: PathBuf,
+    pub(crate) url: String,
     child: Option<Child>,
 }
 
 impl Validator {
-    fn spawn(&mut self) {
+    pub(crate) fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -53,7 +53,7 @@ impl Validator {
         self.child = Some(child);
     }
 
-    fn wait_ready(&self) {
+    pub(crate) fn wait_ready(&self) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             if std::net::TcpStream::connect(self.url.trim_start_matches("http://")).is_ok() {
@@ -64,18 +64,18 @@ impl Validator {
         panic!("{} did not start; log:\n{}", self.url, self.log());
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
             child.wait().unwrap();
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
     }
 
-    fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         Client::new(&self.url)
     }
 }
@@ -86,15 +86,20 @@ impl Drop for Validator {
     }
 }
 
-struct Testnet {
-    dir: tempfile::TempDir,
-    nodes: Vec<Validator>,
-    chain: ChainId,
+pub(crate) struct Testnet {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) nodes: Vec<Validator>,
+    pub(crate) chain: ChainId,
 }
 
 impl Testnet {
     /// `vigil testnet` on a free port range, then every validator started.
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`Testnet::start`] with more `vigil testnet` arguments.
+    pub(crate) fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listing = (0..50)
             .find_map(|attempt| {
@@ -105,6 +110,7 @@ impl Testnet {
                     .arg(dir.path())
                     .args(["--base-port", &base.to_string()])
                     .args(["--block-time-ms", "100", "--timeout-propose-ms", "1000"])
+                    .args(extra)
                     .output()
                     .unwrap();
                 let stderr = String::from_utf8_lossy(&out.stderr);
@@ -136,11 +142,11 @@ impl Testnet {
         net
     }
 
-    fn user_key(&self, j: usize) -> PathBuf {
+    pub(crate) fn user_key(&self, j: usize) -> PathBuf {
         self.dir.path().join("keys").join(format!("user-{j}.key"))
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         self.nodes
             .iter()
             .enumerate()
@@ -149,17 +155,17 @@ impl Testnet {
     }
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-async fn height(node: &Validator) -> Option<u64> {
+pub(crate) async fn height(node: &Validator) -> Option<u64> {
     node.client().status().await.ok().map(|s| s.height)
 }
 
 /// (block hash, app hash) of every height from 1 to `up_to` on `node`.
-async fn chain_of(node: &Validator, up_to: u64) -> BTreeMap<u64, (String, String)> {
+pub(crate) async fn chain_of(node: &Validator, up_to: u64) -> BTreeMap<u64, (String, String)> {
     let client = node.client();
     let mut out = BTreeMap::new();
     for h in 1..=up_to {
@@ -174,7 +180,13 @@ async fn chain_of(node: &Validator, up_to: u64) -> BTreeMap<u64, (String, String
 }
 
 /// Polls until every listed node's height reaches `target`, or fails with the logs.
-async fn wait_heights(net: &Testnet, which: &[usize], target: u64, secs: u64, what: &str) {
+pub(crate) async fn wait_heights(
+    net: &Testnet,
+    which: &[usize],
+    target: u64,
+    secs: u64,
+    what: &str,
+) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let mut heights = Vec::new();
