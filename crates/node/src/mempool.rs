@@ -244,12 +244,12 @@ impl Mempool {
         }
         let size = encode(&tx).len();
         let evicted = self.make_room(size, sender.rank(), &account)?;
-        self.set_rank(&account, sender.rank());
         let queue = self.by_sender.entry(account).or_default();
         if queue.nonces.is_empty() {
             self.arrival.push_back(account);
         }
         queue.nonces.insert(nonce, id);
+        self.set_rank(&account, sender.rank());
         self.bytes = self.bytes.saturating_add(size);
         self.txs.insert(id, Entry { tx, size, spend });
         Ok((id, evicted))
@@ -274,9 +274,9 @@ impl Mempool {
                 .ranked
                 .iter()
                 .find(|(r, a)| *r < rank && a != incoming)
-                .map(|(_, a)| *a)
+                .copied()
                 .filter(|_| size <= self.limits.max_bytes);
-            let Some(victim) = victim else {
+            let Some((victim_rank, victim)) = victim else {
                 return Err(MempoolError::Full { txs: self.txs.len(), bytes: self.bytes });
             };
             let last = self
@@ -286,18 +286,24 @@ impl Mempool {
                 .map(|(n, _)| *n);
             match last.and_then(|n| self.remove(&victim, n)) {
                 Some(id) => evicted.push(id),
-                None => self.forget_sender(&victim),
+                None => {
+                    // An index entry without a queue: drop it so the search moves on.
+                    self.ranked.remove(&(victim_rank, victim));
+                    self.forget_sender(&victim);
+                }
             }
         }
         Ok(evicted)
     }
 
+    /// Re-ranks a sender that has a queue (and only then, so the index never names a sender
+    /// without one).
     fn set_rank(&mut self, account: &AccountId, rank: (u64, u64)) {
         if let Some(queue) = self.by_sender.get_mut(account) {
             self.ranked.remove(&(queue.rank, *account));
             queue.rank = rank;
+            self.ranked.insert((rank, *account));
         }
-        self.ranked.insert((rank, *account));
     }
 
     /// Removes `account`'s transaction with `nonce`, returning its id.
@@ -498,6 +504,28 @@ mod tests {
             insert(&mut pool, tx(&a, 3), funded(0)),
             Err(MempoolError::AccountFull { pending: 3, .. })
         ));
+    }
+
+    /// The rank index and the queues agree after any mix of inserts, evictions and prunes
+    /// (a stale index entry once made eviction spin forever under the mempool lock).
+    #[test]
+    fn the_rank_index_names_exactly_the_senders_with_queues() {
+        let keys: Vec<Keypair> = (0..8u8).map(|i| Keypair::from_seed(&[i; 32])).collect();
+        let mut pool = Mempool::new(10, 1 << 20);
+        for round in 0..6u64 {
+            for (i, key) in keys.iter().enumerate() {
+                let sender = Sender { bonded: Amount(i as u64 * round), ..funded(0) };
+                let _ = insert(&mut pool, tx(key, round), sender);
+            }
+            pool.prune(|_| funded(round.saturating_sub(1)));
+            let queued: BTreeSet<AccountId> = pool.by_sender.keys().copied().collect();
+            let ranked: BTreeSet<AccountId> = pool.ranked.iter().map(|(_, a)| *a).collect();
+            assert_eq!(queued, ranked, "round {round}");
+            for (account, queue) in &pool.by_sender {
+                assert!(pool.ranked.contains(&(queue.rank, *account)));
+            }
+            assert!(pool.len() <= 10);
+        }
     }
 
     #[test]

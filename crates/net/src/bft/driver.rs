@@ -806,3 +806,42 @@ fn raw_decided(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(height: u64, proposer: &Keypair, time: u64) -> Block {
+        Block {
+            height,
+            time,
+            proposer: proposer.account_id(),
+            parent: BlockHash::default(),
+            txs: Vec::new(),
+        }
+    }
+
+    /// Two streams one proposer signed for one (height, round) with different blocks are
+    /// evidence the ledger's own check accepts; the same block twice, or another slot, is not.
+    #[test]
+    fn two_signed_streams_for_one_slot_become_verifiable_evidence() {
+        let chain: ChainId = "vigil-test".parse().unwrap();
+        let key = Keypair::from_seed(&[5; 32]);
+        let signer = VigilSigner::new(key.clone(), chain.clone());
+        let me = Address(key.account_id());
+        let (a, b) = (block(3, &key, 1), block(3, &key, 2));
+        let build = |round: u32, block: &Block| {
+            parts::build(&signer, &chain, Round::new(round), Round::Nil, me, block)
+        };
+        let (pa, pb) = (build(0, &a), build(0, &b));
+        let proof = parts_equivocation(&chain, (&pa, &a.hash()), (&pb, &b.hash())).unwrap();
+        assert_eq!(proof.offender(), key.account_id());
+        assert_eq!(proof.slot(), (3, 0));
+        assert_eq!(proof.verify(&chain), Ok(()));
+        assert!(parts_equivocation(&chain, (&pa, &a.hash()), (&pa, &a.hash())).is_none());
+        let later = build(1, &b);
+        assert!(parts_equivocation(&chain, (&pa, &a.hash()), (&later, &b.hash())).is_none());
+        let elsewhere: ChainId = "vigil-other".parse().unwrap();
+        assert!(parts_equivocation(&elsewhere, (&pa, &a.hash()), (&pb, &b.hash())).is_none());
+    }
+}

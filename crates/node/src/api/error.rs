@@ -46,7 +46,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // An overloaded node (503: mempool full, rate limited) says so to every client of a
+        // flood; logging each would let the flood fill the log too. Metrics count them.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::debug!(code = %self.code, message = %self.message, "request refused");
+        } else if self.status.is_server_error() {
             tracing::warn!(code = %self.code, message = %self.message, "request failed");
         }
         (self.status, Json(json!({ "error": self.code, "message": self.message }))).into_response()

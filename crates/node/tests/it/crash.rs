@@ -102,3 +102,47 @@ async fn a_killed_node_restarts_at_its_last_commit_without_losing_acknowledged_t
     let done = client.wait_committed(&id, Duration::from_secs(10)).await.unwrap();
     assert!(done["result"]["outcome"].get("Ok").is_some(), "{done}");
 }
+
+/// The defect (issue 15): transactions acknowledged with 202 but still in the mempool vanished
+/// when the node was killed. Now a 202 means the transaction is in the journal: SIGKILL the node
+/// before any block takes them, and after the restart every one of them commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_acknowledged_with_202_survive_a_sigkill_before_their_block() {
+    // One block every 60 s: nothing acknowledged below is committed before the kill.
+    let mut node = TestNode::start(60_000, false);
+    let client = node.client();
+    let chain = client.status().await.unwrap().chain_id.parse::<vigil_core::ChainId>().unwrap();
+    let to = node.key("node").account_id();
+    let mut acked = Vec::new();
+    for name in ["alice", "bob", "carol", "dave"] {
+        let key = node.key(name);
+        for nonce in 0..25 {
+            let body = TxBody::Transfer { to, amount: Amount(1_000 + nonce) };
+            let tx =
+                Tx { chain_id: chain.clone(), signer: key.account_id(), nonce, body }.sign(&key);
+            acked.push(client.submit(&tx).await.unwrap());
+        }
+    }
+    let before = client.status().await.unwrap();
+    assert_eq!(before.mempool_size, 100, "all 100 are pending, none committed yet");
+    node.kill();
+    node.spawn();
+    let after = client.status().await.unwrap();
+    assert_eq!(after.height, before.height, "no block was cut meanwhile");
+    assert_eq!(after.mempool_size, 100, "the journal gave back every acknowledged transaction");
+    for id in &acked {
+        let status = client.tx(id).await.unwrap();
+        assert_eq!(status["status"], "pending", "{id}: {status}");
+    }
+    // And they commit, in the next block.
+    node.terminate();
+    let config = node.dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("block_interval_ms = 60000", "block_interval_ms = 200"))
+        .unwrap();
+    node.spawn();
+    for id in &acked {
+        let done = client.wait_committed(id, Duration::from_secs(20)).await.unwrap();
+        assert!(done["result"]["outcome"].get("Ok").is_some(), "{done}");
+    }
+}

@@ -4,6 +4,7 @@
 mod bad_input;
 mod chaos;
 mod crash;
+mod flood;
 mod flow;
 mod harness;
 mod intel;
