@@ -50,18 +50,20 @@ struct Acked {
     node: usize,
 }
 
+/// What the load generators share with the test.
+struct Shared {
+    urls: Vec<String>,
+    /// Whether each node is up (cleared before a kill, set once the restart answers).
+    up: Vec<AtomicBool>,
+    stop: AtomicBool,
+    acked: Mutex<Vec<Acked>>,
+    chain: vigil_core::ChainId,
+}
+
 /// One user's load: transfers to the next user, signed locally with a local nonce, always sent
 /// to the same node (so nonces stay consistent) and paused while that node is down.
-async fn load(
-    key: Keypair,
-    to: AccountId,
-    node: usize,
-    urls: Arc<Vec<String>>,
-    up: Arc<Vec<AtomicBool>>,
-    stop: Arc<AtomicBool>,
-    acked: Arc<Mutex<Vec<Acked>>>,
-    chain: vigil_core::ChainId,
-) -> usize {
+async fn load(key: Keypair, to: AccountId, node: usize, shared: Arc<Shared>) -> usize {
+    let Shared { urls, up, stop, acked, chain } = &*shared;
     let client = Client::new(&urls[node]);
     let mut nonce: Option<u64> = None;
     let mut errors = 0;
@@ -152,10 +154,14 @@ async fn four_validators_under_load_and_random_kills_lose_nothing_and_slash_an_e
     phase(&format!("four validators up; chaos seed {seed} (VIGIL_CHAOS_SEED replays it)"));
     wait_heights(&net, &[0, 1, 2, 3], 3, 60, "start").await;
 
-    let urls: Arc<Vec<String>> = Arc::new(net.nodes.iter().map(|n| n.url.clone()).collect());
-    let up: Arc<Vec<AtomicBool>> = Arc::new((0..4).map(|_| AtomicBool::new(true)).collect());
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(Vec::new()));
+    let shared = Arc::new(Shared {
+        urls: net.nodes.iter().map(|n| n.url.clone()).collect(),
+        up: (0..4).map(|_| AtomicBool::new(true)).collect(),
+        stop: AtomicBool::new(false),
+        acked: Mutex::new(Vec::new()),
+        chain: net.chain.clone(),
+    });
+    let (up, stop, acked) = (&shared.up, &shared.stop, &shared.acked);
     let keys: Vec<Keypair> =
         (0..USERS).map(|j| vigil_node::keyfile::read(&net.user_key(j), None).unwrap()).collect();
     let mut loads = Vec::new();
@@ -164,11 +170,7 @@ async fn four_validators_under_load_and_random_kills_lose_nothing_and_slash_an_e
             key.clone(),
             keys[(j + 1) % USERS].account_id(),
             j % 4,
-            Arc::clone(&urls),
-            Arc::clone(&up),
-            Arc::clone(&stop),
-            Arc::clone(&acked),
-            net.chain.clone(),
+            Arc::clone(&shared),
         )));
     }
 
