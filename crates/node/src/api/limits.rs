@@ -19,7 +19,7 @@ use axum::body::Body;
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::serve::{IncomingStream, Listener};
 use parking_lot::Mutex;
@@ -128,12 +128,29 @@ impl KeyExtractor for ClientKey {
     }
 }
 
-/// A 429 with the error object and `Retry-After`.
-pub(crate) fn too_many(code: &str, message: String, retry_after_secs: u64) -> Response<Body> {
-    let mut resp = ApiError { status: StatusCode::TOO_MANY_REQUESTS, code: code.into(), message }
+/// A refusal past a limit: a 429 with the error object and `Retry-After`.
+#[derive(Debug)]
+pub struct TooMany {
+    /// The error code.
+    pub code: &'static str,
+    /// Which limit, and its setting.
+    pub message: String,
+    /// Seconds the client should wait (at least 1).
+    pub retry_after_secs: u64,
+}
+
+impl IntoResponse for TooMany {
+    fn into_response(self) -> axum::response::Response {
+        let mut resp = ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: self.code.into(),
+            message: self.message,
+        }
         .into_response();
-    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
-    resp
+        let wait = HeaderValue::from(self.retry_after_secs.max(1));
+        resp.headers_mut().insert(header::RETRY_AFTER, wait);
+        resp
+    }
 }
 
 /// Counts what each client holds open (connections, event streams) against two caps.
@@ -209,14 +226,30 @@ impl ClientCounts {
     }
 }
 
+/// The caps on event-stream subscribers, as the `/v1/events` handler takes them.
+#[derive(Clone)]
+pub(crate) struct EventStreams {
+    counts: Arc<ClientCounts>,
+    limited: Counter,
+}
+
+impl EventStreams {
+    /// A place for one more stream of `client`, or the 429 that refuses it.
+    pub(crate) fn open(&self, client: Client) -> Result<Slot, TooMany> {
+        self.counts.open(client.0).map_err(|message| {
+            self.limited.inc();
+            TooMany { code: "too_many_subscribers", message, retry_after_secs: 5 }
+        })
+    }
+}
+
 /// The API's limits, shared by its router and its listener.
 pub struct Limits {
     pub(crate) rate: Option<Arc<GovernorConfig<ClientKey, governor::middleware::NoOpMiddleware>>>,
     pub(crate) connections: Arc<ClientCounts>,
-    pub(crate) events: Arc<ClientCounts>,
+    pub(crate) events: EventStreams,
     pub(crate) limited_rate: Counter,
     pub(crate) limited_connections: Counter,
-    pub(crate) limited_events: Counter,
 }
 
 impl Limits {
@@ -241,15 +274,17 @@ impl Limits {
                 config.max_connections,
                 config.max_connections_per_client,
             ),
-            events: ClientCounts::new(
-                "event streams",
-                "max_event_subscribers",
-                config.max_event_subscribers,
-                config.max_event_subscribers_per_client,
-            ),
+            events: EventStreams {
+                counts: ClientCounts::new(
+                    "event streams",
+                    "max_event_subscribers",
+                    config.max_event_subscribers,
+                    config.max_event_subscribers_per_client,
+                ),
+                limited: counter("events"),
+            },
             limited_rate: counter("rate"),
             limited_connections: counter("connections"),
-            limited_events: counter("events"),
         }
     }
 
@@ -264,14 +299,15 @@ impl Limits {
             limited.inc();
             match e {
                 // The wait is rounded down to whole seconds: say one more.
-                GovernorError::TooManyRequests { wait_time, .. } => too_many(
-                    "rate_limited",
-                    format!(
+                GovernorError::TooManyRequests { wait_time, .. } => TooMany {
+                    code: "rate_limited",
+                    message: format!(
                         "too many requests from this client; retry in {}s ([api.rate_limit])",
                         wait_time + 1
                     ),
-                    wait_time + 1,
-                ),
+                    retry_after_secs: wait_time + 1,
+                }
+                .into_response(),
                 other => ApiError::internal(format!("rate limiter: {other}")).into_response(),
             }
         }))

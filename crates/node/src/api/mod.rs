@@ -78,8 +78,7 @@ pub fn router_with(state: Shared, config: &ApiConfig, limits: &Limits) -> Router
         .merge(intel::routes(&state))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(axum::Extension(Arc::clone(&limits.events)))
-        .layer(axum::Extension(limits.limited_events.clone()))
+        .layer(axum::Extension(limits.events.clone()))
         .layer(middleware::from_fn(limits::served_at))
         .layer(middleware::from_fn(contract::check_parameters))
         .layer(middleware::from_fn(move |r, n| contract::limit_uri(max_uri, r, n)));
@@ -373,13 +372,9 @@ fn invalid_indicator(text: &str, e: &vigil_core::IndicatorError) -> ApiError {
 async fn events(
     State(state): State<Shared>,
     client: Client,
-    axum::Extension(subscribers): axum::Extension<Arc<limits::ClientCounts>>,
-    axum::Extension(limited): axum::Extension<prometheus_client::metrics::counter::Counter>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Response> {
-    let slot = subscribers.open(client.0).map_err(|why| {
-        limited.inc();
-        limits::too_many("too_many_subscribers", why, 5)
-    })?;
+    axum::Extension(streams): axum::Extension<limits::EventStreams>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, limits::TooMany> {
+    let slot = streams.open(client)?;
     let stream = BroadcastStream::new(state.events.subscribe()).filter_map(move |item| {
         // The place is held for as long as the stream is.
         let _held = &slot;
