@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Vigil test. Installs what the tests need when it is missing:
 #   - anvil (npm @foundry-rs/anvil) for tests against a real local EVM chain;
-#   - a Python venv with taxii2-client, stix2 and stix2-validator for STIX/TAXII interop tests.
+#   - a Python venv with taxii2-client, stix2 and stix2-validator for STIX/TAXII interop tests,
+#     and schemathesis, which fuzzes a live node from its OpenAPI description.
 # Tools go to $VIGIL_TOOLS_DIR (default ~/.cache/vigil-tools), outside the checkout.
 # Extra arguments are passed to `cargo test`, e.g. `scripts/test.sh -p vigil-core`.
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 TOOLS="${VIGIL_TOOLS_DIR:-$HOME/.cache/vigil-tools}"
 ANVIL_VERSION=1.7.1
+SCHEMATHESIS_VERSION=4.32.5
 mkdir -p "$TOOLS"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -36,6 +38,11 @@ install_python_tools() {
     log "creating Python venv with taxii2-client, stix2, stix2-validator in $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet taxii2-client stix2 stix2-validator >&2
+  fi
+  # Schemathesis, pinned: its command line changed between 3.x and 4.x.
+  if [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+    "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" >&2
   fi
   export VIGIL_PYTHON="$venv/bin/python"
 }

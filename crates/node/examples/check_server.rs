@@ -196,7 +196,12 @@ async fn main() {
         writeln!(paths, "{line}").unwrap();
     }
     eprintln!("{} request paths", lines.len());
-    let app = vigil_node::api::router(Arc::clone(&state), 1 << 20);
+    // A benchmark drives one client as hard as it can: no rate limit.
+    let config = vigil_node::api::ApiConfig {
+        rate_limit: vigil_node::api::RateLimitConfig { per_second: 0, burst: 0 },
+        ..Default::default()
+    };
+    let app = vigil_node::api::router(Arc::clone(&state), &config);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await.unwrap();
     eprintln!("serving on http://127.0.0.1:{} ; request paths in {}", args.port, args.paths);
     axum::serve(listener, app).await.unwrap();

@@ -88,7 +88,7 @@ async fn main() {
     std::fs::write(
         dir.path().join("config.toml"),
         format!(
-            "[api]\nlisten = \"127.0.0.1:{port}\"\n[consensus]\nblock_interval_ms = {}\n[mempool]\nmax_txs = 1000000\n",
+            "[api]\nlisten = \"127.0.0.1:{port}\"\nrate_limit = {{ per_second = 0 }}\n[consensus]\nblock_interval_ms = {}\n[mempool]\nmax_txs = 1000000\n",
             args.block_interval_ms
         ),
     )

@@ -116,13 +116,12 @@ impl NodeConfig {
         if self.consensus.block_interval_ms == 0 {
             return invalid("consensus.block_interval_ms", "must be at least 1");
         }
-        if self.api.max_body_bytes < 1024 {
-            return invalid("api.max_body_bytes", "must be at least 1024");
-        }
         if self.mempool.max_txs == 0 || self.mempool.max_bytes == 0 {
             return invalid("mempool", "limits must be more than zero");
         }
-        if let Err((field, why)) = self.consensus.bft.check().and(self.gossip.check()) {
+        if let Err((field, why)) =
+            self.api.check().and(self.consensus.bft.check()).and(self.gossip.check())
+        {
             return invalid(field, why);
         }
         Ok(())

@@ -23,15 +23,33 @@ pub struct TraceSourceLabels {
     pub source: String,
 }
 
-/// Labels of an HTTP request.
+/// Labels of an HTTP request. Every value comes from a closed set, so a client cannot grow
+/// the metrics by inventing methods or paths.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    /// HTTP method.
-    pub method: String,
-    /// The route pattern (not the raw path, to bound cardinality).
+    /// HTTP method: one of [`KNOWN_METHODS`], or `other`.
+    pub method: &'static str,
+    /// The route pattern (`/v1/reports/{id}`, never the raw path), or `unmatched`.
     pub route: String,
     /// Response status code.
     pub status: u16,
+}
+
+/// The methods that become a `method` label of their own; any other is counted as `other`.
+pub const KNOWN_METHODS: [&str; 9] =
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+
+/// The `method` label of a request method: itself when it is a standard one, else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    KNOWN_METHODS.iter().find(|m| **m == method).copied().unwrap_or("other")
+}
+
+/// Labels of a request the API refused before handling it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// Which limit: `rate` (requests per client), `connections` (open connections per
+    /// client or in all) or `events` (event-stream subscribers).
+    pub limit: &'static str,
 }
 
 /// The node's metrics.
@@ -51,6 +69,8 @@ pub struct Metrics {
     pub block_commit_seconds: Histogram,
     /// HTTP request latency.
     pub http_request_seconds: Family<RequestLabels, Histogram>,
+    /// Requests and connections refused by the API's per-client limits, by limit.
+    pub http_limited: Family<LimitLabels, Counter<u64, AtomicU64>>,
     /// Consensus rounds, peers and validator set.
     pub consensus: ConsensusMetrics,
     /// Gossip peers and messages.
@@ -88,6 +108,7 @@ impl Metrics {
         let http_request_seconds = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.00005, 2.0, 18))
         });
+        let http_limited = Family::<LimitLabels, Counter>::default();
         let alerts = Counter::default();
         let detection_to_pause_sent_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let onchain_actions = Family::<RejectLabels, Counter>::default();
@@ -137,6 +158,11 @@ impl Metrics {
             "HTTP request latency by route",
             http_request_seconds.clone(),
         );
+        registry.register(
+            "http_limited",
+            "Requests and connections refused by the API's per-client limits",
+            http_limited.clone(),
+        );
         let consensus = ConsensusMetrics::default();
         consensus.register(&mut registry);
         let gossip = GossipMetrics::default();
@@ -152,6 +178,7 @@ impl Metrics {
             tx_committed,
             block_commit_seconds,
             http_request_seconds,
+            http_limited,
             alerts,
             detection_to_pause_sent_seconds,
             onchain_actions,

@@ -118,13 +118,12 @@ impl Node {
                 bridge.relay_tx(tx);
             }
         }
-        let router = crate::api::router(Arc::clone(&state), config.api.max_body_bytes);
-        let http_shutdown = shutdown.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-                .await
-        });
+        let server = tokio::spawn(crate::api::serve(
+            listener,
+            Arc::clone(&state),
+            config.api.clone(),
+            shutdown.clone(),
+        ));
         tracing::info!(%api_addr, "API listening");
         crate::intel::taxii_feed::spawn(&state, shutdown.clone());
         let mut executors: Vec<Arc<dyn crate::respond::Executor>> = Vec::new();

@@ -243,6 +243,8 @@ fn node_config(
         ..NodeConfig::default()
     };
     config.api.listen = nodes[i].api;
+    // Every client of a local testnet is on loopback, one address: no per-client rate limit.
+    config.api.rate_limit.per_second = 0;
     config.consensus.driver = DriverKind::Bft;
     config.consensus.block_interval_ms = spec.block_interval_ms;
     config.consensus.bft.listen = nodes[i].consensus;

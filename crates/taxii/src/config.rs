@@ -12,9 +12,14 @@ use uuid::Uuid;
 pub struct TaxiiConfig {
     /// Path the server is mounted at (its discovery endpoint is `{base_path}/`).
     pub base_path: String,
-    /// Public URL prefix for the API root URLs in discovery (e.g. `https://node.example`);
-    /// when unset, `http://` + the request's `Host` header.
+    /// Public URL prefix for the API root URLs in discovery (e.g. `https://node.example`).
+    /// When unset, discovery names `http://` + the request's `Host` if it is one of
+    /// `allowed_hosts`, else the address the request's connection reached (the node's listen
+    /// address). A `Host` header is never echoed otherwise: it is the client's to forge.
     pub public_url: Option<String>,
+    /// `Host` values (`name` or `name:port`, compared without case) that discovery may name
+    /// when `public_url` is unset.
+    pub allowed_hosts: Vec<String>,
     /// Discovery title.
     pub title: String,
     /// Discovery description.
@@ -187,7 +192,9 @@ pub struct CollectionConfig {
     /// Readable by authenticated users.
     #[serde(default = "yes")]
     pub readable: bool,
-    /// Writable by users with `can_write` (posted objects are queued for review).
+    /// Writable by users with `can_write` (posted objects are queued for review). Such a
+    /// collection is an inbox: each poster reads and deletes only their own submissions, no
+    /// one else reads it, and it cannot be `anonymous_read`.
     #[serde(default)]
     pub writable: bool,
 }
@@ -228,6 +235,7 @@ impl Default for TaxiiConfig {
         Self {
             base_path: "/taxii2".into(),
             public_url: None,
+            allowed_hosts: Vec::new(),
             title: "Vigil TAXII server".into(),
             description: "Threat intelligence of the Vigil network: confirmed indicators, reports, detector alerts.".into(),
             contact: None,
@@ -269,8 +277,34 @@ impl TaxiiConfig {
         if self.default_page_size == 0 || self.max_page_size < self.default_page_size {
             return err("need 0 < default_page_size <= max_page_size".into());
         }
+        if let Some(url) = &self.public_url {
+            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            let bad = |c: char| c.is_whitespace() || c.is_control() || "?#\\".contains(c);
+            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/') || r.contains(bad)) {
+                return err(format!(
+                    "public_url {url:?} must be http:// or https://, a host, and at most a path"
+                ));
+            }
+        }
+        for host in &self.allowed_hosts {
+            let ok = !host.is_empty()
+                && host.len() <= 255
+                && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+            if !ok {
+                return err(format!(
+                    "allowed_hosts entry {host:?} must be a host name or address, with an optional :port"
+                ));
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         for c in &self.collections {
+            if c.writable && c.anonymous_read {
+                return err(format!(
+                    "collection {:?} is writable, so its objects wait for review: it cannot be \
+                     anonymous_read",
+                    c.alias.as_deref().unwrap_or(&c.id)
+                ));
+            }
             if Uuid::parse_str(&c.id).is_err() {
                 return err(format!("collection id {:?} is not a UUID", c.id));
             }
@@ -340,6 +374,8 @@ impl fmt::Debug for TaxiiConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaxiiConfig")
             .field("base_path", &self.base_path)
+            .field("public_url", &self.public_url)
+            .field("allowed_hosts", &self.allowed_hosts)
             .field("api_root", &self.api_root)
             .field("users", &self.users)
             .field("collections", &self.collections)
@@ -377,6 +413,22 @@ mod tests {
         bob.token_env = Some("BOB_TOKEN".into());
         c.users[1] = bob;
         assert!(c.validate().unwrap_err().0.contains("at most one of token"));
+    }
+
+    #[test]
+    fn inboxes_stay_private_and_urls_and_hosts_are_checked() {
+        let mut c = TaxiiConfig::default();
+        let inbox = c.collections.iter_mut().find(|c| c.writable).unwrap();
+        inbox.anonymous_read = true;
+        assert!(c.validate().unwrap_err().0.contains("cannot be anonymous_read"));
+        let mut c = TaxiiConfig { public_url: Some("ftp://x".into()), ..TaxiiConfig::default() };
+        assert!(c.validate().unwrap_err().0.contains("public_url"));
+        c.public_url = Some("https://node.example/intel".into());
+        c.validate().unwrap();
+        c.allowed_hosts = vec!["node.example:7070".into(), "[::1]:7070".into()];
+        c.validate().unwrap();
+        c.allowed_hosts.push("evil.example/x".into());
+        assert!(c.validate().unwrap_err().0.contains("allowed_hosts"));
     }
 
     #[test]

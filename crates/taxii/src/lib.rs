@@ -10,8 +10,11 @@
 //! Invariants: a page costs time proportional to the page, not to the collection (indexed by
 //! `(date_added, sequence)`); the `next` token is stateless (it encodes the position of the
 //! last entry served, so pages are stable when many objects share one `date_added`);
-//! `date_added` never decreases; objects posted to a writable collection are stored there and
-//! queued for review, never shared further by this crate; secrets are never logged.
+//! `date_added` never decreases; objects posted to a writable collection are stored apart per
+//! poster ([`submissions_key`]) and queued for review, never shared further by this crate:
+//! each poster reads and deletes only their own, no other user reads them, and only the poster
+//! or the node's operator deletes them; discovery never echoes a `Host` header nobody allowed;
+//! secrets are never logged.
 
 mod auth;
 pub mod config;
@@ -28,7 +31,9 @@ pub use config::{
 };
 pub use media::{STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE};
 pub use redb_store::RedbStore;
-pub use server::{TaxiiError, TaxiiState, router, routes};
+pub use server::{
+    ServedAt, TaxiiError, TaxiiState, collection_of_key, router, routes, submissions_key,
+};
 pub use store::{
     AddOutcome, Cursor, Page, Query, Record, ReviewItem, StoreError, TaxiiStore, VersionSel,
 };

@@ -2,11 +2,12 @@
 //! media types, authentication and error resources.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE, HOST, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,12 +22,38 @@ use crate::media::{STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, accepts_taxii, is_taxii_co
 use crate::store::{Cursor, Query, StoreError, TaxiiStore, VersionSel};
 use crate::time::{Micros, format_micros, now_micros, parse_micros};
 
+/// Recognises the node operator's credentials (the node's admin token) on a request.
+type OperatorCheck = Box<dyn Fn(&HeaderMap) -> bool + Send + Sync>;
+
 /// Everything the handlers share.
 pub struct TaxiiState {
     config: TaxiiConfig,
     store: Arc<dyn TaxiiStore>,
     users: Vec<PreparedUser>,
     clock: Box<dyn Fn() -> Micros + Send + Sync>,
+    operator: Option<OperatorCheck>,
+}
+
+/// The local address a request's connection reached, set as a request extension by the server
+/// that embeds these routes. Discovery names it when no `public_url` is configured and the
+/// request's `Host` is not one of `allowed_hosts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServedAt(pub SocketAddr);
+
+/// Separates a writable collection's id from a poster's name in a store key.
+const POSTER_SEPARATOR: char = ':';
+
+/// The store key of `poster`'s submissions to the writable collection `collection_id`: each
+/// poster's objects are a collection of their own in the store, so reading, paging and
+/// deleting reach only theirs, and one poster's object never hides another's.
+pub fn submissions_key(collection_id: &str, poster: &str) -> String {
+    format!("{collection_id}{POSTER_SEPARATOR}{poster}")
+}
+
+/// The collection id of a store key ([`submissions_key`] or a plain collection id). Collection
+/// ids are UUIDs and user names have no `:`, so the split is unambiguous.
+pub fn collection_of_key(key: &str) -> &str {
+    key.split_once(POSTER_SEPARATOR).map_or(key, |(id, _)| id)
 }
 
 impl TaxiiState {
@@ -34,7 +61,17 @@ impl TaxiiState {
     pub fn new(config: TaxiiConfig, store: Arc<dyn TaxiiStore>) -> Result<Self, ConfigError> {
         config.validate()?;
         let users = config.users.iter().map(PreparedUser::new).collect::<Result<_, _>>()?;
-        Ok(Self { config, store, users, clock: Box::new(now_micros) })
+        Ok(Self { config, store, users, clock: Box::new(now_micros), operator: None })
+    }
+
+    /// Lets the node's operator, recognised by `check`, delete any object of a writable
+    /// collection (the review queue's reject does the same for queued ones).
+    pub fn with_operator(
+        mut self,
+        check: impl Fn(&HeaderMap) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.operator = Some(Box::new(check));
+        self
     }
 
     /// Replaces the clock that stamps `date_added` (tests use a fixed one).
@@ -176,7 +213,12 @@ fn user(state: &TaxiiState, who: Requester) -> Option<&PreparedUser> {
     }
 }
 
+/// Whether `who` may read `c`. A writable collection (an inbox) is read only by its posters,
+/// each seeing their own submissions: unreviewed objects are shown to no one else.
 fn can_read(state: &TaxiiState, who: Requester, c: &CollectionConfig) -> bool {
+    if c.writable {
+        return c.readable && can_write(state, who, c);
+    }
     c.anonymous_read || (user(state, who).is_some() && c.readable)
 }
 
@@ -215,38 +257,60 @@ fn find_collection<'a>(state: &'a TaxiiState, cid: &str) -> Result<&'a Collectio
         .ok_or_else(|| TaxiiError::not_found(format!("no collection {cid:?}")))
 }
 
+/// A collection `who` may read, with the store key of what they see in it.
 fn readable<'a>(
     state: &'a TaxiiState,
     who: Requester,
     root: &str,
     cid: &str,
-) -> Result<&'a CollectionConfig> {
+) -> Result<(&'a CollectionConfig, String)> {
     check_root(state, root)?;
     let c = find_collection(state, cid)?;
     if can_read(state, who, c) {
-        Ok(c)
+        let key = match user(state, who) {
+            Some(u) if c.writable => submissions_key(&c.id, &u.name),
+            _ => c.id.clone(),
+        };
+        Ok((c, key))
     } else if who == Requester::Anonymous {
         Err(unauthenticated())
+    } else if c.writable {
+        Err(TaxiiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "objects posted to this collection wait for review: only their poster may read them",
+        ))
     } else {
         Err(TaxiiError::new(StatusCode::FORBIDDEN, "Forbidden", "you may not read this collection"))
     }
 }
 
-fn root_url(state: &TaxiiState, headers: &HeaderMap) -> String {
+/// The API root's URL in discovery: `public_url`, else the request's `Host` when it is an
+/// allowed one, else the address its connection reached; never a `Host` nobody allowed.
+fn root_url(state: &TaxiiState, headers: &HeaderMap, served_at: Option<ServedAt>) -> String {
+    let allowed =
+        |host: &&str| state.config.allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(host));
     let prefix = match &state.config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            format!("http://{host}")
-        }
+        None => match headers.get(HOST).and_then(|h| h.to_str().ok()).filter(allowed) {
+            Some(host) => format!("http://{host}"),
+            None => match served_at {
+                Some(ServedAt(addr)) => format!("http://{addr}"),
+                None => "http://localhost".to_owned(),
+            },
+        },
     };
     format!("{prefix}{}/{}/", state.config.base_path.trim_end_matches('/'), state.config.api_root)
 }
 
-async fn discovery(State(state): State<Arc<TaxiiState>>, headers: HeaderMap) -> Result<Response> {
+async fn discovery(
+    State(state): State<Arc<TaxiiState>>,
+    headers: HeaderMap,
+    served_at: Option<Extension<ServedAt>>,
+) -> Result<Response> {
     let who = begin(&state, &headers)?;
     require_visibility(&state, who)?;
-    let url = root_url(&state, &headers);
+    let url = root_url(&state, &headers, served_at.map(|Extension(s)| s));
     let mut body = json!({
         "title": state.config.title,
         "description": state.config.description,
@@ -521,9 +585,9 @@ async fn get_objects(
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let who = begin(&state, &headers)?;
-    let c = readable(&state, who, &root, &cid)?;
+    let (_, key) = readable(&state, who, &root, &cid)?;
     let query = parse_query(&state, raw.as_deref(), Filters::Collection)?;
-    let page = state.store.query(&c.id, &query, true)?;
+    let page = state.store.query(&key, &query, true)?;
     Ok(page_response(&page, envelope(&page)))
 }
 
@@ -534,9 +598,9 @@ async fn manifest(
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let who = begin(&state, &headers)?;
-    let c = readable(&state, who, &root, &cid)?;
+    let (_, key) = readable(&state, who, &root, &cid)?;
     let query = parse_query(&state, raw.as_deref(), Filters::Collection)?;
-    let page = state.store.query(&c.id, &query, false)?;
+    let page = state.store.query(&key, &query, false)?;
     let body = if page.records.is_empty() {
         json!({})
     } else {
@@ -561,10 +625,10 @@ async fn get_object(
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let who = begin(&state, &headers)?;
-    let c = readable(&state, who, &root, &cid)?;
+    let (_, key) = readable(&state, who, &root, &cid)?;
     let mut query = parse_query(&state, raw.as_deref(), Filters::Object)?;
     query.ids = vec![oid.clone()];
-    let page = state.store.query(&c.id, &query, true)?;
+    let page = state.store.query(&key, &query, true)?;
     if page.records.is_empty() && query.next.is_none() {
         return Err(TaxiiError::not_found(format!("no object {oid:?} matches in this collection")));
     }
@@ -578,10 +642,10 @@ async fn versions(
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let who = begin(&state, &headers)?;
-    let c = readable(&state, who, &root, &cid)?;
+    let (_, key) = readable(&state, who, &root, &cid)?;
     let mut query = parse_query(&state, raw.as_deref(), Filters::Versions)?;
     query.ids = vec![oid.clone()];
-    let page = state.store.query(&c.id, &query, false)?;
+    let page = state.store.query(&key, &query, false)?;
     if page.records.is_empty() && query.next.is_none() {
         return Err(TaxiiError::not_found(format!("no object {oid:?} in this collection")));
     }
@@ -601,20 +665,48 @@ async fn delete_object(
     Path((root, cid, oid)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let who = begin(&state, &headers)?;
-    let c = readable(&state, who, &root, &cid)?;
-    if !can_write(&state, who, c) {
+    // The operator's credentials are the node's, not a TAXII user's: recognise them first.
+    let operator = state.operator.as_ref().is_some_and(|is_operator| is_operator(&headers));
+    let who = if operator { Requester::Anonymous } else { begin(&state, &headers)? };
+    check_root(&state, &root)?;
+    let c = find_collection(&state, &cid)?;
+    if !c.writable {
         return Err(TaxiiError::new(
             StatusCode::FORBIDDEN,
             "Forbidden",
-            "you may not delete from this collection",
+            "objects of this collection come from the ledger; nothing can be deleted from it",
         ));
     }
+    // A poster deletes their own submissions; the operator those of every poster (and any
+    // stored under the collection's own id, as objects posted before submissions were kept
+    // apart were).
+    let keys: Vec<String> = if operator {
+        std::iter::once(c.id.clone())
+            .chain(
+                state.users.iter().filter(|u| u.can_write).map(|u| submissions_key(&c.id, &u.name)),
+            )
+            .collect()
+    } else {
+        match user(&state, who) {
+            Some(u) if can_write(&state, who, c) => vec![submissions_key(&c.id, &u.name)],
+            Some(_) => {
+                return Err(TaxiiError::new(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "only an object's poster or the node's operator may delete it",
+                ));
+            }
+            None => return Err(unauthenticated()),
+        }
+    };
     let mut query = parse_query(&state, raw.as_deref(), Filters::Object)?;
     if query.versions.is_empty() {
         query.versions = vec![VersionSel::All];
     }
-    let deleted = state.store.delete(&c.id, &oid, &query.versions)?;
+    let mut deleted = 0;
+    for key in &keys {
+        deleted += state.store.delete(key, &oid, &query.versions)?;
+    }
     if deleted == 0 {
         return Err(TaxiiError::not_found(format!("no object {oid:?} matches in this collection")));
     }
@@ -680,7 +772,8 @@ async fn post_objects(
             }
         }
     }
-    let outcome = state.store.add_for_review(&c.id, &good, request_timestamp, &u.name)?;
+    let key = submissions_key(&c.id, &u.name);
+    let outcome = state.store.add_for_review(&key, &good, request_timestamp, &u.name)?;
     let successes: Vec<Value> = outcome
         .added
         .iter()

@@ -98,7 +98,7 @@ mod tests {
                 .body(Body::from(serde_json::to_vec(body).unwrap()))
                 .unwrap()
         };
-        let app = crate::api::router(Arc::clone(&state), 1 << 20);
+        let app = crate::api::router(Arc::clone(&state), &crate::api::ApiConfig::default());
         let resp = app.clone().oneshot(post(&signed)).await.unwrap();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
 

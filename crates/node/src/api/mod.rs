@@ -1,10 +1,16 @@
 //! The HTTP API: JSON under `/v1`, server-sent events at `/v1/events`, Prometheus metrics at
 //! `/metrics`, the OpenAPI description at `/v1/openapi.json` and a small dashboard at `/`.
-//! [`router`] builds it over the node's shared state, so tests drive it without a socket.
+//! [`router`] builds it over the node's shared state, so tests drive it without a socket;
+//! [`serve`] runs it on a socket with the per-client limits of [`ApiConfig`].
+//!
+//! Every error, whichever layer refuses the request, is the JSON object `{error, message}`
+//! (`contract`), and path and query parameters are checked against the OpenAPI description.
 
 pub mod alerts;
+mod contract;
 mod error;
 pub mod intel;
+pub mod limits;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -27,9 +33,10 @@ use vigil_core::{AccountId, ContentId, Indicator, SignedTx};
 use vigil_ledger::{CheckMatch, ProtocolRecord, ReportRecord, ReportStatus};
 
 pub use error::{ApiError, ApiJson};
+pub use limits::{Client, Limits, RateLimitConfig, serve};
 
 use crate::app::{NodeState, SubmitError};
-use crate::metrics::RequestLabels;
+use crate::metrics::{RequestLabels, method_label};
 
 /// The OpenAPI 3.1 description of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -37,9 +44,17 @@ const DASHBOARD: &str = include_str!("dashboard.html");
 
 type Shared = Arc<NodeState>;
 
-/// The whole HTTP application. `max_body_bytes` bounds every request body.
-pub fn router(state: Shared, max_body_bytes: usize) -> Router {
-    Router::new()
+/// The whole HTTP application with the limits of `config` (body and target sizes, request
+/// rates, event-stream subscribers). Connection caps need the socket: see [`serve`].
+pub fn router(state: Shared, config: &ApiConfig) -> Router {
+    let limits = Limits::new(config, &state.metrics);
+    router_with(state, config, &limits)
+}
+
+/// [`router`] sharing `limits` with a listener.
+pub fn router_with(state: Shared, config: &ApiConfig, limits: &Limits) -> Router {
+    let max_uri = config.max_uri_bytes;
+    let app = Router::new()
         .route("/", get(dashboard))
         .route("/v1/status", get(status))
         .route("/v1/tx", post(submit_tx))
@@ -62,7 +77,18 @@ pub fn router(state: Shared, max_body_bytes: usize) -> Router {
         .route("/metrics", get(metrics))
         .merge(intel::routes(&state))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::Extension(limits.events.clone()))
+        .layer(middleware::from_fn(limits::served_at))
+        .layer(middleware::from_fn(contract::check_parameters))
+        .layer(middleware::from_fn(move |r, n| contract::limit_uri(max_uri, r, n)));
+    // Outermost: the rate limit (nothing else runs for a refused request), then the error
+    // contract over every answer, then the metrics of what was finally answered.
+    let app = match limits.rate_layer() {
+        Some(rate) => app.layer(rate),
+        None => app,
+    };
+    app.layer(middleware::from_fn(contract::error_contract))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
         .with_state(state)
 }
@@ -70,7 +96,7 @@ pub fn router(state: Shared, max_body_bytes: usize) -> Router {
 /// Records each request's latency by route pattern and status.
 async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method().as_str());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -233,6 +259,7 @@ async fn list_reports(
         .map(|s| s.parse())
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_query", e))?;
+    // The bounds are the OpenAPI description's, checked before this handler runs.
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let page = q.page.unwrap_or(1).max(1);
     let ledger = state.ledger.read();
@@ -297,9 +324,7 @@ async fn check(
     State(state): State<Shared>,
     Path(text): Path<String>,
 ) -> Result<Json<CheckResponse>, ApiError> {
-    let indicator: Indicator = text.parse().map_err(|e| {
-        ApiError::bad_request("invalid_indicator", format!("indicator {text:?}: {e}"))
-    })?;
+    let indicator: Indicator = text.parse().map_err(|e| invalid_indicator(&text, &e))?;
     let reports = state.ledger.read().check(&indicator);
     let confirmed = reports.iter().filter(|m| m.status == ReportStatus::Confirmed);
     let mut confidence = confirmed.clone().map(|m| m.confidence).max().unwrap_or(0);
@@ -332,15 +357,35 @@ async fn block(
     })))
 }
 
+/// The forms of an indicator, for people.
+const INDICATOR_FORMS: &str = "an indicator is an address (0x and 40 hex digits, or \
+    eip155:<chain id>:0x…), a domain name (example.com, or domain:example.com), \
+    codehash:0x and 64 hex digits, selector:0x and 8 hex digits, or tx:<chain id>:0x and 64 \
+    hex digits";
+
+/// A 400 for text that is no indicator: what is wrong with it as the kind it looks like, then
+/// the forms an indicator takes.
+fn invalid_indicator(text: &str, e: &vigil_core::IndicatorError) -> ApiError {
+    ApiError::bad_request(
+        "invalid_indicator",
+        format!("{} is not an indicator: {e}; {INDICATOR_FORMS}", contract::echo(text)),
+    )
+}
+
 async fn events(
     State(state): State<Shared>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let stream = BroadcastStream::new(state.events.subscribe()).filter_map(|item| {
+    client: Client,
+    axum::Extension(streams): axum::Extension<limits::EventStreams>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, limits::TooMany> {
+    let slot = streams.open(client)?;
+    let stream = BroadcastStream::new(state.events.subscribe()).filter_map(move |item| {
+        // The place is held for as long as the stream is.
+        let _held = &slot;
         // A slow listener that fell behind skips what it missed.
         let event = item.ok()?;
         SseEvent::default().event(event.name()).json_data(&event).ok().map(Ok)
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 async fn params(State(state): State<Shared>) -> Json<Value> {
@@ -444,7 +489,7 @@ async fn proposal(
     body["votes"] = json!(votes);
     Ok(Json(body))
 }
-/// The HTTP API.
+/// The HTTP API (`[api]`). A client is an IP address (IPv6: its /64).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
@@ -452,10 +497,98 @@ pub struct ApiConfig {
     pub listen: std::net::SocketAddr,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Longest request target (path and query string) accepted, in bytes.
+    pub max_uri_bytes: usize,
+    /// Requests per client.
+    pub rate_limit: RateLimitConfig,
+    /// Open connections in all; one more is answered 429 and closed.
+    pub max_connections: usize,
+    /// Open connections per client.
+    pub max_connections_per_client: usize,
+    /// Event-stream (`/v1/events`) subscribers in all.
+    pub max_event_subscribers: usize,
+    /// Event-stream subscribers per client.
+    pub max_event_subscribers_per_client: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: std::net::SocketAddr::from(([127, 0, 0, 1], 7070)), max_body_bytes: 1 << 20 }
+        Self {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 7070)),
+            max_body_bytes: 1 << 20,
+            max_uri_bytes: 8 * 1024,
+            rate_limit: RateLimitConfig::default(),
+            max_connections: 1024,
+            max_connections_per_client: 128,
+            max_event_subscribers: 256,
+            max_event_subscribers_per_client: 16,
+        }
+    }
+}
+
+impl ApiConfig {
+    /// Checks the limits; the error names the field and what is wrong.
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if self.max_body_bytes < 1024 {
+            return Err(("api.max_body_bytes", "must be at least 1024"));
+        }
+        if self.max_uri_bytes < 256 {
+            return Err(("api.max_uri_bytes", "must be at least 256"));
+        }
+        if self.rate_limit.per_second > 1_000_000_000 {
+            return Err(("api.rate_limit.per_second", "must be at most 1,000,000,000"));
+        }
+        if self.rate_limit.per_second > 0 && self.rate_limit.burst == 0 {
+            return Err(("api.rate_limit.burst", "must be at least 1 when a rate is set"));
+        }
+        if self.max_connections == 0 || self.max_connections_per_client == 0 {
+            return Err((
+                "api.max_connections",
+                "and max_connections_per_client must be at least 1",
+            ));
+        }
+        if self.max_event_subscribers_per_client > self.max_event_subscribers {
+            return Err((
+                "api.max_event_subscribers_per_client",
+                "must not exceed max_event_subscribers",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_settings_default_to_valid_limits_and_bad_ones_are_named() {
+        let defaults = ApiConfig::default();
+        assert_eq!(defaults.check(), Ok(()));
+        let parsed: ApiConfig =
+            toml::from_str("[rate_limit]\nper_second = 5\n").expect("a partial section");
+        assert_eq!((parsed.rate_limit.per_second, parsed.rate_limit.burst), (5, 400));
+        assert!(toml::from_str::<ApiConfig>("[rate_limit]\nper_sec = 5\n").is_err());
+        let cases = [
+            (ApiConfig { max_uri_bytes: 10, ..ApiConfig::default() }, "api.max_uri_bytes"),
+            (
+                ApiConfig {
+                    rate_limit: RateLimitConfig { per_second: 1, burst: 0 },
+                    ..ApiConfig::default()
+                },
+                "api.rate_limit.burst",
+            ),
+            (
+                ApiConfig { max_connections_per_client: 0, ..ApiConfig::default() },
+                "api.max_connections",
+            ),
+            (
+                ApiConfig { max_event_subscribers: 1, ..ApiConfig::default() },
+                "api.max_event_subscribers_per_client",
+            ),
+        ];
+        for (config, field) in cases {
+            assert_eq!(config.check().map_err(|(f, _)| f), Err(field));
+        }
     }
 }

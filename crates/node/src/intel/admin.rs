@@ -17,6 +17,7 @@ use super::IntelError;
 const MIN_TOKEN_LEN: usize = 32;
 
 /// The digest of the node's admin token.
+#[derive(Clone)]
 pub struct AdminToken {
     digest: [u8; 32],
 }

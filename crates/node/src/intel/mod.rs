@@ -257,7 +257,8 @@ fn review_entry(
         .transpose()?;
     Ok(ReviewEntry {
         seq: item.seq,
-        collection: item.collection,
+        // The collection posted to, not the store key of the poster's submissions in it.
+        collection: vigil_taxii::collection_of_key(&item.collection).to_owned(),
         id: item.id,
         version: vigil_taxii::format_micros(item.version),
         posted_by: item.posted_by,

@@ -22,15 +22,23 @@ pub fn open(
     tracing::info!(indicators = n, "indicator book loaded");
     let token = AdminToken::load_or_create(&config.admin_token_file)?;
     tracing::info!(file = %config.admin_token_file.display(), "admin token ready");
+    let operator = token.clone();
     let _ = intel.admin.set(token);
-    let taxii = taxii_state(state, taxii)?;
+    let taxii = taxii_state(state, taxii, operator)?;
     let _ = intel.taxii.set(taxii);
     Ok(())
 }
 
-fn taxii_state(state: &NodeState, config: &TaxiiConfig) -> Result<Arc<TaxiiState>, IntelError> {
+/// The TAXII server over the node's database; the admin token makes its bearer the operator,
+/// who may delete any inbox object.
+fn taxii_state(
+    state: &NodeState,
+    config: &TaxiiConfig,
+    operator: AdminToken,
+) -> Result<Arc<TaxiiState>, IntelError> {
     let store = vigil_taxii::RedbStore::new(state.store.database())?;
-    let taxii = TaxiiState::new(config.clone(), Arc::new(store))?;
+    let taxii = TaxiiState::new(config.clone(), Arc::new(store))?
+        .with_operator(move |headers| operator.verify(headers));
     let anonymous: Vec<&str> = config
         .collections
         .iter()

@@ -1,6 +1,7 @@
 //! Integration tests of the `vigil` binary: real processes on loopback, driven through the CLI
 //! and the HTTP API, with on-disk storage in temporary directories.
 
+mod abuse;
 mod bad_input;
 mod chaos;
 mod crash;
@@ -14,4 +15,5 @@ mod replay;
 mod respond;
 mod respond_webhooks;
 mod router;
+mod schemathesis;
 mod testnet;

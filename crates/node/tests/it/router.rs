@@ -8,7 +8,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use vigil_core::{Amount, Keypair};
 use vigil_ledger::{Genesis, GenesisAccount, Ledger};
-use vigil_node::api::{OPENAPI, router};
+use vigil_node::api::{ApiConfig, OPENAPI, router};
 use vigil_node::app::NodeState;
 use vigil_node::mempool::Mempool;
 use vigil_node::store::RedbStore;
@@ -35,7 +35,7 @@ fn state(dir: &std::path::Path) -> Arc<NodeState> {
 #[tokio::test]
 async fn every_documented_path_is_served() {
     let dir = tempfile::tempdir().unwrap();
-    let app = router(state(dir.path()), 1 << 20);
+    let app = router(state(dir.path()), &ApiConfig::default());
     let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 11);
@@ -68,7 +68,7 @@ async fn every_documented_path_is_served() {
 #[tokio::test]
 async fn the_event_stream_is_server_sent_events() {
     let dir = tempfile::tempdir().unwrap();
-    let app = router(state(dir.path()), 1 << 20);
+    let app = router(state(dir.path()), &ApiConfig::default());
     let resp = app.oneshot(Request::get("/v1/events").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
@@ -78,7 +78,7 @@ async fn the_event_stream_is_server_sent_events() {
 async fn status_reports_the_watch_and_its_trace_source_as_documented() {
     let dir = tempfile::tempdir().unwrap();
     let state = state(dir.path());
-    let app = router(Arc::clone(&state), 1 << 20);
+    let app = router(Arc::clone(&state), &ApiConfig::default());
     let status = |app: axum::Router| async move {
         let resp = app.oneshot(Request::get("/v1/status").body(Body::empty()).unwrap()).await;
         let body = resp.unwrap().into_body().collect().await.unwrap().to_bytes();

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use vigil_taxii::{STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, TaxiiStore, format_micros};
+use vigil_taxii::{STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, TaxiiConfig, TaxiiStore, format_micros};
 
 use crate::support::*;
 
@@ -18,7 +18,8 @@ async fn discovery_root_and_collections_by_requester() {
     let r = call(&s, As::Anonymous, Method::GET, "/taxii2/", None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers["content-type"], TAXII_MEDIA_TYPE);
-    assert_eq!(r.body["api_roots"], json!(["http://127.0.0.1:9999/taxii2/vigil/"]));
+    // No public_url and no allowed host: the request's Host is not echoed.
+    assert_eq!(r.body["api_roots"], json!(["http://localhost/taxii2/vigil/"]));
     let r = call(&s, As::Reader, Method::GET, "/taxii2", None).await;
     assert_eq!(r.status, StatusCode::OK, "without the trailing slash too");
 
@@ -46,9 +47,14 @@ async fn discovery_root_and_collections_by_requester() {
     assert_eq!(list.len(), 4);
     let inbox = list.iter().find(|c| c["alias"] == "inbox").unwrap();
     assert_eq!(inbox["can_write"], true);
+    assert_eq!(inbox["can_read"], true, "a poster reads their own submissions");
+    // A reader may neither read nor write the inbox: it is not listed for them.
+    let r = call(&s, As::Reader, Method::GET, &uri("/collections/"), None).await;
+    let list = r.body["collections"].as_array().unwrap();
+    assert!(list.iter().all(|c| c["alias"] != "inbox"), "{list:?}");
     let r = call(&s, As::Reader, Method::GET, &uri("/collections/inbox/"), None).await;
-    assert_eq!((r.status, r.body["can_write"].as_bool()), (StatusCode::OK, Some(false)));
-    let r = call(&s, As::Reader, Method::GET, &uri(&format!("/collections/{}/", inbox_id())), None)
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(&s, As::Writer, Method::GET, &uri(&format!("/collections/{}/", inbox_id())), None)
         .await;
     assert_eq!(r.body["id"], inbox_id());
 }
@@ -384,8 +390,9 @@ async fn posting_queues_for_review_and_reports_status() {
         StatusCode::UNAUTHORIZED
     );
 
-    // The object is in the inbox and queued for review; nothing reached the shared collections.
-    let r = call(&s, As::Reader, Method::GET, &uri("/collections/inbox/objects/"), None).await;
+    // The object is in the poster's part of the inbox and queued for review; nothing reached
+    // the shared collections.
+    let r = call(&s, As::Writer, Method::GET, &uri("/collections/inbox/objects/"), None).await;
     assert_eq!(ids(&r.body), [indicator(7, 0).id()]);
     assert_eq!(
         call(&s, As::Reader, Method::GET, &uri("/collections/indicators/objects/"), None)
@@ -413,7 +420,123 @@ async fn posting_queues_for_review_and_reports_status() {
     .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
-        call(&s, As::Reader, Method::GET, &uri("/collections/inbox/objects/"), None).await.body,
+        call(&s, As::Writer, Method::GET, &uri("/collections/inbox/objects/"), None).await.body,
         json!({})
+    );
+}
+
+async fn post(s: &TestServer, who: As, objects: Vec<Value>) -> Reply {
+    let env = serde_json::to_vec(&json!({ "objects": objects })).unwrap();
+    let path = uri("/collections/inbox/objects/");
+    call(s, who, Method::POST, &path, Some((TAXII_MEDIA_TYPE, env))).await
+}
+
+/// Regression (issue 15): a read-only user could read every poster's unreviewed objects, and
+/// any writer could delete another writer's.
+#[tokio::test]
+async fn inbox_submissions_are_seen_and_deleted_only_by_their_poster_or_the_operator() {
+    let s = TestServer::new();
+    let mine = indicator(21, 1_700_000_000);
+    let theirs = indicator(22, 1_700_000_000);
+    assert_eq!(
+        post(&s, As::Writer, vec![mine.clone().into_value()]).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(&s, As::OtherWriter, vec![theirs.clone().into_value()]).await.status,
+        StatusCode::ACCEPTED
+    );
+    // The same object posted by both is each one's submission, queued for each.
+    assert_eq!(
+        post(&s, As::OtherWriter, vec![mine.clone().into_value()]).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(s.store.review_queue(None, 10).unwrap().len(), 3);
+
+    let objects = uri("/collections/inbox/objects/");
+    let r = call(&s, As::Writer, Method::GET, &objects, None).await;
+    assert_eq!(ids(&r.body), [mine.id()]);
+    let r = call(&s, As::OtherWriter, Method::GET, &objects, None).await;
+    assert_eq!(ids(&r.body), [theirs.id(), mine.id()]);
+    // Readers never see unreviewed objects, in any form.
+    for path in [
+        objects.clone(),
+        uri("/collections/inbox/manifest/"),
+        uri(&format!("/collections/inbox/objects/{}/", mine.id())),
+        uri(&format!("/collections/inbox/objects/{}/versions/", mine.id())),
+    ] {
+        let r = call(&s, As::Reader, Method::GET, &path, None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.body);
+        let r = call(&s, As::Anonymous, Method::GET, &path, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    // Nor one poster another's.
+    let theirs_uri = uri(&format!("/collections/inbox/objects/{}/", theirs.id()));
+    let r = call(&s, As::Writer, Method::GET, &theirs_uri, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // A writer cannot delete another's submission; a reader nothing; the poster can.
+    let r = call(&s, As::Writer, Method::DELETE, &theirs_uri, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(&s, As::Reader, Method::DELETE, &theirs_uri, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(&s, As::Anonymous, Method::DELETE, &theirs_uri, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = call(&s, As::OtherWriter, Method::GET, &objects, None).await;
+    assert_eq!(ids(&r.body), [theirs.id(), mine.id()], "still there");
+    let mine_uri = uri(&format!("/collections/inbox/objects/{}/", mine.id()));
+    let r = call(&s, As::Writer, Method::DELETE, &mine_uri, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = call(&s, As::OtherWriter, Method::GET, &objects, None).await;
+    assert_eq!(ids(&r.body), [theirs.id(), mine.id()], "the other poster's copy stays");
+
+    // The operator deletes anyone's.
+    let r = call(&s, As::Operator, Method::DELETE, &theirs_uri, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = call(&s, As::Operator, Method::DELETE, &mine_uri, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(call(&s, As::OtherWriter, Method::GET, &objects, None).await.body, json!({}));
+    // Collections fed from the ledger lose nothing to anyone.
+    let r = call(
+        &s,
+        As::Operator,
+        Method::DELETE,
+        &uri(&format!("/collections/indicators/objects/{}/", mine.id())),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// Regression (issue 15): without `public_url`, discovery named whatever `Host` the client sent.
+#[tokio::test]
+async fn discovery_never_echoes_a_host_nobody_allowed() {
+    let ask = |s: TestServer, host: &'static str| async move {
+        let req = axum::http::Request::get("/taxii2/")
+            .header("host", host)
+            .header("accept", TAXII_MEDIA_TYPE)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = tower::ServiceExt::oneshot(s.router.clone(), req).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()["api_roots"][0]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(ask(TestServer::new(), "evil.example").await, "http://localhost/taxii2/vigil/");
+    let allowed = TaxiiConfig { allowed_hosts: vec!["node.example:7070".into()], ..config() };
+    assert_eq!(
+        ask(TestServer::with_config(allowed.clone()), "NODE.example:7070").await,
+        "http://NODE.example:7070/taxii2/vigil/"
+    );
+    assert_eq!(
+        ask(TestServer::with_config(allowed), "evil.example").await,
+        "http://localhost/taxii2/vigil/"
+    );
+    let public = TaxiiConfig { public_url: Some("https://intel.example/".into()), ..config() };
+    assert_eq!(
+        ask(TestServer::with_config(public), "evil.example").await,
+        "https://intel.example/taxii2/vigil/"
     );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vigil_taxii::{
-    RedbStore, TaxiiState, TaxiiStore, default_collection_id, format_micros, router,
+    RedbStore, ServedAt, TaxiiState, TaxiiStore, default_collection_id, format_micros, router,
 };
 
 use crate::support::{READER_PASSWORD, WRITER_TOKEN, config, indicator};
@@ -20,7 +20,9 @@ async fn serve(load: impl FnOnce(&RedbStore)) -> (std::net::SocketAddr, tempfile
     let state = Arc::new(TaxiiState::new(config(), store as Arc<dyn TaxiiStore>).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    // The embedding server says which address each request reached (discovery names it).
+    let app = router(state).layer(axum::Extension(ServedAt(addr)));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, dir)
 }
 

@@ -17,6 +17,9 @@ use vigil_taxii::{
 };
 
 pub const WRITER_TOKEN: &str = "writer-token-0123456789";
+pub const OTHER_WRITER_TOKEN: &str = "other-writer-token-0123456789";
+/// What the embedding node recognises as its operator (its admin token).
+pub const OPERATOR_TOKEN: &str = "operator-token-0123456789";
 pub const READER_PASSWORD: &str = "reader-password";
 
 /// A test server: the router, its store and a clock the test moves.
@@ -36,6 +39,11 @@ pub fn config() -> TaxiiConfig {
                 ..UserConfig::named("writer")
             },
             UserConfig { password: Some(READER_PASSWORD.into()), ..UserConfig::named("reader") },
+            UserConfig {
+                token: Some(OTHER_WRITER_TOKEN.into()),
+                can_write: true,
+                ..UserConfig::named("other-writer")
+            },
         ],
         default_page_size: 100,
         max_page_size: 1_000,
@@ -68,7 +76,10 @@ impl TestServer {
         let c = clock.clone();
         let state = TaxiiState::new(config, store.clone() as Arc<dyn TaxiiStore>)
             .unwrap()
-            .with_clock(move || c.load(Ordering::SeqCst));
+            .with_clock(move || c.load(Ordering::SeqCst))
+            .with_operator(|h| {
+                h.get("authorization").is_some_and(|v| v == &format!("Bearer {OPERATOR_TOKEN}"))
+            });
         Self { router: router(Arc::new(state)), store, clock, _dir: dir }
     }
 }
@@ -79,6 +90,10 @@ pub enum As {
     Anonymous,
     Reader,
     Writer,
+    /// A second writer, who must not see or delete the first one's submissions.
+    OtherWriter,
+    /// The node's operator.
+    Operator,
 }
 
 /// The result of a call.
@@ -118,6 +133,10 @@ pub async fn call_with(
             req = req.header("authorization", format!("Basic {b}"));
         }
         As::Writer => req = req.header("authorization", format!("Bearer {WRITER_TOKEN}")),
+        As::OtherWriter => {
+            req = req.header("authorization", format!("Bearer {OTHER_WRITER_TOKEN}"));
+        }
+        As::Operator => req = req.header("authorization", format!("Bearer {OPERATOR_TOKEN}")),
     }
     let req = match body {
         Some((ct, bytes)) => req.header("content-type", ct).body(Body::from(bytes)).unwrap(),
