@@ -1,5 +1,6 @@
 //! API errors: every failure becomes a status code and a JSON body `{error, message}` here,
-//! in one place.
+//! in one place. Answers of the layers below the handlers (axum's rejections, a 405) are
+//! turned into the same object by `contract::error_contract`.
 
 use axum::Json;
 use axum::extract::FromRequest;

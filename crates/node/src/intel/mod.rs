@@ -413,7 +413,8 @@ impl Intel {
                     &mut |_| {},
                 )
                 .map_err(|e| IntelError::BadImport(format!("{id}: {e}")))?;
-                let file = Some(format!("taxii {collection} {id}"));
+                let file =
+                    Some(format!("taxii {} {id}", vigil_taxii::collection_of_key(&collection)));
                 Some(self.import(ImportRequest { parsed, file, book })?)
             }
             ReviewDecision::Reject => {

@@ -78,6 +78,8 @@ fn schemathesis_finds_nothing_against_a_live_node() {
         .args(["--request-timeout", "10", "--wait-for-schema", "10", "--no-color"])
         .arg("--report-dir")
         .arg(&report)
+        // Its cache of crashes goes in the node's temporary directory, not the checkout.
+        .current_dir(node.dir.path())
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap())
