@@ -24,8 +24,8 @@ pub mod stix;
 mod time;
 
 pub use book::{
-    BookDecodeError, DomainVerdict, Entry, Hit, IndicatorBook, MatchKind, Merged, Recorded,
-    Sighting, SourceRecord,
+    BookBytes, BookDecodeError, DomainVerdict, Entry, Hit, IndicatorBook, MatchKind, MergeError,
+    MergePlan, Merged, Recorded, Sighting, SourceRecord,
 };
 pub use decay::{DecayPolicy, PolicyError};
 pub use domains::{DomainRules, FuzzyTarget, fuzzy_form};

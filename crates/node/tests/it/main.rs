@@ -5,6 +5,7 @@ mod bad_input;
 mod crash;
 mod flow;
 mod harness;
+mod import_memory;
 mod intel;
 mod onchain;
 mod pre_execution;
