@@ -103,6 +103,17 @@ enum Command {
     Taxii(cli::stix::TaxiiCommand),
 }
 
+/// jemalloc, as reth runs it: it hands freed memory back to the system after a short delay,
+/// where glibc's malloc keeps it in per-thread arenas (BENCHMARKS.md, issue 15).
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// mimalloc, when built with `--features mimalloc` (compared in BENCHMARKS.md, issue 15).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Stack of every runtime thread: call trees nest up to 1,024 calls, and what walks them
 /// (effects, detectors, serialisation) recurses once per level.
 const THREAD_STACK: usize = 8 * 1024 * 1024;
