@@ -103,13 +103,15 @@ enum Command {
     Taxii(cli::stix::TaxiiCommand),
 }
 
-/// jemalloc, as reth runs it: it hands freed memory back to the system after a short delay,
-/// where glibc's malloc keeps it in per-thread arenas (BENCHMARKS.md, issue 15).
+/// jemalloc (the default feature), as reth runs it: it hands freed pages back to the system
+/// after its decay time, where glibc's malloc keeps them in per-thread arenas; of the three it
+/// kept the node lowest with feed re-imports flat (BENCHMARKS.md, issue 15).
 #[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// mimalloc, when built with `--features mimalloc` (compared in BENCHMARKS.md, issue 15).
+/// mimalloc (`--no-default-features --features mimalloc`): flatter still, but about 20 MB
+/// more resident throughout (BENCHMARKS.md).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
