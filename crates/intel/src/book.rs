@@ -14,6 +14,10 @@ use crate::decay::{DecayPolicy, PolicyError};
 use crate::domains::DomainRules;
 use crate::time::Timestamp;
 
+mod merge;
+
+pub use merge::{BookBytes, MergeError, MergePlan};
+
 /// Format version written in front of [`IndicatorBook::to_bytes`].
 const BOOK_FORMAT: u8 = 1;
 
@@ -32,6 +36,32 @@ pub struct SourceRecord {
     pub confidence: Option<u8>,
     /// When the source says it stops being valid, if it says.
     pub valid_until: Option<Timestamp>,
+}
+
+impl SourceRecord {
+    /// Whether merging `new` into this record would leave it as it is.
+    fn absorbs(&self, new: &SourceRecord) -> bool {
+        new.labels.is_subset(&self.labels)
+            && new.first_seen >= self.first_seen
+            && new.last_seen <= self.last_seen
+            && !(self.category == Category::Other && new.category != Category::Other)
+            && new.confidence <= self.confidence
+            && new.valid_until <= self.valid_until
+    }
+
+    /// Merges what the same source says again: labels are a set, first seen the minimum, last
+    /// seen the maximum, a specific category beats "other" (otherwise the first one stays),
+    /// the highest confidence and the latest end of validity.
+    fn absorb(&mut self, new: SourceRecord) {
+        self.labels.extend(new.labels);
+        self.first_seen = self.first_seen.min(new.first_seen);
+        self.last_seen = self.last_seen.max(new.last_seen);
+        if self.category == Category::Other {
+            self.category = new.category;
+        }
+        self.confidence = self.confidence.max(new.confidence);
+        self.valid_until = self.valid_until.max(new.valid_until);
+    }
 }
 
 /// One indicator's entry: its sources by name.
@@ -220,18 +250,10 @@ impl IndicatorBook {
             None => (self.entries.entry(indicator).or_default(), Recorded::New),
         };
         let changed = match entry.sources.get_mut(&source) {
+            Some(rec) if rec.absorbs(&new) => false,
             Some(rec) => {
-                let before = rec.clone();
-                rec.labels.extend(new.labels);
-                rec.first_seen = rec.first_seen.min(new.first_seen);
-                rec.last_seen = rec.last_seen.max(new.last_seen);
-                // A specific category beats "other"; otherwise the first one stays.
-                if rec.category == Category::Other {
-                    rec.category = new.category;
-                }
-                rec.confidence = rec.confidence.max(new.confidence);
-                rec.valid_until = rec.valid_until.max(new.valid_until);
-                *rec != before
+                rec.absorb(new);
+                true
             }
             None => {
                 entry.sources.insert(source, new);
@@ -245,42 +267,18 @@ impl IndicatorBook {
     /// as [`record`](Self::record): labels are a set, first seen the minimum, last seen the
     /// maximum; allow and fuzzy names keep every source; a source's policy is taken only when
     /// this book has none for it. Merging the same book twice changes nothing the second time.
+    /// ([`plan_merge`](Self::plan_merge) does the same from a feed's storage form without
+    /// building it as a book.)
     pub fn merge(&mut self, other: IndicatorBook) -> Result<Merged, PolicyError> {
-        for policy in other.policies.values() {
-            policy.validate()?;
-        }
-        let mut out = Merged::default();
-        for (source, policy) in other.policies {
-            if let std::collections::btree_map::Entry::Vacant(slot) = self.policies.entry(source) {
-                slot.insert(policy);
-                out.changed = true;
-            }
-        }
-        for (indicator, entry) in other.entries {
-            let mut new = false;
-            for (source, rec) in entry.sources {
-                let (recorded, changed) = self.merge_record(indicator.clone(), source, rec);
-                new |= recorded == Recorded::New;
-                out.changed |= changed;
-            }
-            if new { out.new += 1 } else { out.merged += 1 }
-        }
-        let DomainRules { allow, fuzzy } = other.domain_rules;
-        for (domain, sources) in allow {
-            let known = self.domain_rules.allow.contains_key(&domain);
-            for source in sources {
-                out.changed |= self.domain_rules.allow(domain.clone(), &source);
-            }
-            if known { out.merged += 1 } else { out.new += 1 }
-        }
-        for (domain, target) in fuzzy {
-            let known = self.domain_rules.fuzzy.contains_key(&domain);
-            for source in target.sources {
-                out.changed |= self.domain_rules.fuzzy(domain.clone(), target.tolerance, &source);
-            }
-            if known { out.merged += 1 } else { out.new += 1 }
-        }
-        Ok(out)
+        let plan = match self.plan(other.into_items().map(Ok)) {
+            Ok(plan) => plan,
+            Err(MergeError::Policy(e)) => return Err(e),
+            // Items of a book in memory are never undecodable.
+            Err(MergeError::Decode(_)) => return Ok(Merged::default()),
+        };
+        let merged = plan.merged();
+        self.apply(plan);
+        Ok(merged)
     }
 
     /// Every source named in the book (by entries, domain rules or policies).

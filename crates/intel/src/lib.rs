@@ -4,6 +4,10 @@
 //! - the [`IndicatorBook`]: every indicator known from feeds, duplicates merged across feeds
 //!   with every source kept (name, labels, first/last seen), and a confidence that decays with
 //!   age after MISP's polynomial model, with parameters per source ([`DecayPolicy`]);
+//! - merging a feed that arrives in storage form ([`BookBytes`]) entry by entry: a
+//!   [`MergePlan`] of only what changes, the merged storage form streamed from book and plan,
+//!   and the plan applied in place — no copy of the book, nothing at all for a feed merged
+//!   before;
 //! - the feed importers ([`import()`]): Forta labelled datasets, OFAC lists, MetaMask's
 //!   `eth-phishing-detect` config (with its allow list and Levenshtein look-alike rule), generic
 //!   CSV/JSON lists, and STIX 2.1 bundles ([`stix::import_bundle`]);
@@ -24,8 +28,8 @@ pub mod stix;
 mod time;
 
 pub use book::{
-    BookDecodeError, DomainVerdict, Entry, Hit, IndicatorBook, MatchKind, Merged, Recorded,
-    Sighting, SourceRecord,
+    BookBytes, BookDecodeError, DomainVerdict, Entry, Hit, IndicatorBook, MatchKind, MergeError,
+    MergePlan, Merged, Recorded, Sighting, SourceRecord,
 };
 pub use decay::{DecayPolicy, PolicyError};
 pub use domains::{DomainRules, FuzzyTarget, fuzzy_form};

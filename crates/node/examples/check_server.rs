@@ -218,6 +218,7 @@ fn load_book(state: &NodeState, derived: usize) -> Vec<String> {
         let mut book = IndicatorBook::new();
         let opts = ImportOptions { source: Some(source.into()), ..ImportOptions::seen_at(now) };
         let parsed = vigil_intel::import(&mut book, kind, input, &opts, &mut |_| {}).unwrap();
+        let book = vigil_intel::BookBytes::from(&book);
         let outcome = state.intel.import(ImportRequest { parsed, file: None, book }).unwrap();
         eprintln!("{}", outcome.report.summary());
     };

@@ -103,6 +103,19 @@ enum Command {
     Taxii(cli::stix::TaxiiCommand),
 }
 
+/// jemalloc (the default feature), as reth runs it: it hands freed pages back to the system
+/// after its decay time, where glibc's malloc keeps them in per-thread arenas; of the three it
+/// kept the node lowest with feed re-imports flat (BENCHMARKS.md, issue 15).
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// mimalloc (`--no-default-features --features mimalloc`): flatter still, but about 20 MB
+/// more resident throughout (BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Stack of every runtime thread: call trees nest up to 1,024 calls, and what walks them
 /// (effects, detectors, serialisation) recurses once per level.
 const THREAD_STACK: usize = 8 * 1024 * 1024;

@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use vigil_core::{Amount, Category, EvmChainId, Report, Severity, TxBody};
-use vigil_intel::{FeedKind, ImportOptions, IndicatorBook, Timestamp};
+use vigil_intel::{BookBytes, FeedKind, ImportOptions, IndicatorBook, Timestamp};
 use vigil_node::client::Client;
 use vigil_node::intel::{ImportOutcome, ImportRequest};
 
@@ -195,6 +195,7 @@ async fn import(
     let spinner = ProgressBar::new_spinner().with_style(bar_style("{spinner} {msg} ({elapsed})"));
     spinner.set_message(format!("sending {records} records to the node at {}", client.base()));
     spinner.enable_steady_tick(Duration::from_millis(120));
+    let book = BookBytes::from(&book);
     let body = serde_json::to_vec(&ImportRequest { parsed, file, book })?;
     let url = format!("{}/v1/intel/imports", client.base());
     let response = reqwest::Client::builder()

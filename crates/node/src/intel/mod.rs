@@ -4,10 +4,12 @@
 //! confirmed indicators to the TAXII collections as blocks commit.
 //!
 //! Invariants: the book in memory is always the one last committed to the database — an import
-//! is merged into a copy, written in one redb write transaction, and only then swapped in, so a
+//! is compared with the book entry by entry into a plan of what changes, the merged book is
+//! written in one redb write transaction, and only then is the plan applied in memory, so a
 //! failed or refused import changes nothing; imports are serialised; merging the same feed twice
-//! writes nothing the second time. Readers (`/v1/check`, detectors) take a snapshot
-//! ([`Intel::book`]) without waiting for an import. Secrets (the admin token, TAXII
+//! writes nothing the second time, and copies nothing. Readers (`/v1/check`, detectors) take a
+//! snapshot ([`Intel::book`]); they wait for an import only while its committed changes are put
+//! into the book (one insert per changed record), never while it is read, compared or written. Secrets (the admin token, TAXII
 //! credentials) never reach a log.
 
 mod admin;
@@ -28,7 +30,7 @@ use tokio::sync::watch;
 use vigil_core::Indicator;
 use vigil_detect::{IndicatorIndex, IndicatorMeta, IndicatorUpdate};
 use vigil_intel::stix::Tlp;
-use vigil_intel::{BookDecodeError, ImportReport, IndicatorBook, Merged, Timestamp};
+use vigil_intel::{BookBytes, BookDecodeError, ImportReport, IndicatorBook, MergePlan, Timestamp};
 use vigil_taxii::TaxiiState;
 
 pub use admin::AdminToken;
@@ -132,29 +134,31 @@ pub struct ImportRequest {
     pub file: Option<String>,
     /// The parsed feed: entries, allow/fuzzy names and policy of the one source
     /// `parsed.source`, in its storage form ([`IndicatorBook::to_bytes`]) as base64 — compact,
-    /// and checked as it is decoded.
+    /// and checked as it is decoded. The node merges it from that form entry by entry: it is
+    /// never built as a second book.
     #[serde(with = "book_base64")]
-    pub book: IndicatorBook,
+    pub book: BookBytes,
 }
 
-/// An [`IndicatorBook`] as base64 of its storage form.
+/// A book's storage form as base64.
 mod book_base64 {
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
-    use vigil_intel::IndicatorBook;
+    use vigil_intel::BookBytes;
 
-    pub fn serialize<S: Serializer>(book: &IndicatorBook, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&STANDARD.encode(book.to_bytes()))
+    pub fn serialize<S: Serializer>(book: &BookBytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(book.as_bytes()))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IndicatorBook, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BookBytes, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         let bytes = STANDARD
             .decode(text.as_bytes())
             .map_err(|e| D::Error::custom(format!("book is not base64: {e}")))?;
-        IndicatorBook::from_bytes(&bytes).map_err(D::Error::custom)
+        drop(text);
+        BookBytes::new(bytes).map_err(D::Error::custom)
     }
 }
 
@@ -415,7 +419,7 @@ impl Intel {
                 .map_err(|e| IntelError::BadImport(format!("{id}: {e}")))?;
                 let file =
                     Some(format!("taxii {} {id}", vigil_taxii::collection_of_key(&collection)));
-                Some(self.import(ImportRequest { parsed, file, book })?)
+                Some(self.import(ImportRequest { parsed, file, book: BookBytes::from(&book) })?)
             }
             ReviewDecision::Reject => {
                 store.delete(&collection, &id, &[vigil_taxii::VersionSel::At(version)])?;
@@ -445,20 +449,23 @@ impl Intel {
     /// Merges a feed parsed elsewhere into the book, atomically: the merged book and a
     /// history record are written in one transaction before the node uses them. Nothing is
     /// written when the feed adds nothing new.
+    ///
+    /// The feed is compared entry by entry with the book (a [`MergePlan`] of only what
+    /// changes), the merged book is streamed from the book and the plan into the database, and
+    /// only then is the plan applied to the book in memory. No copy of the book or of the feed
+    /// as a book is made, so importing the same feed again costs no more than reading it.
     pub fn import(&self, request: ImportRequest) -> Result<ImportOutcome, IntelError> {
         let ImportRequest { parsed, file, book: incoming } = request;
         let source = parsed.source.clone();
         if source.trim().is_empty() || source.len() > 200 {
             return Err(IntelError::BadImport("source name must be 1 to 200 bytes".into()));
         }
-        if let Some(other) = incoming.sources().into_iter().find(|s| *s != source) {
+        if let Some(other) = incoming.sources().iter().find(|s| **s != source) {
             return Err(IntelError::BadImport(format!(
                 "the import for source {source:?} also names source {other:?}"
             )));
         }
-        let incoming_items = incoming.len()
-            + incoming.domain_rules().allow.len()
-            + incoming.domain_rules().fuzzy.len();
+        let incoming_items = incoming.len() + incoming.domain_rules_len();
         if u64::try_from(incoming_items).unwrap_or(u64::MAX) != parsed.imported {
             return Err(IntelError::BadImport(format!(
                 "the report says {} records were imported but the book holds {incoming_items}",
@@ -467,45 +474,76 @@ impl Intel {
         }
         let _writer = self.writer.lock();
         let started = std::time::Instant::now();
-        let mut book = IndicatorBook::clone(&self.book());
-        let merged: Merged =
-            book.merge(incoming).map_err(|e| IntelError::BadImport(format!("policy: {e}")))?;
+        // Imports are serialised by `writer`: the book cannot change under this snapshot.
+        let book = self.book();
+        let plan = book.plan_merge(&incoming).map_err(|e| IntelError::BadImport(e.to_string()))?;
+        drop(incoming);
+        let merged = plan.merged();
         let report = ImportReport {
             imported: merged.new,
             merged: parsed.merged.saturating_add(merged.merged),
             ..parsed
         };
-        if merged.changed {
-            let txn = self.db.begin_write().map_err(db_err)?;
-            {
-                txn.open_table(BOOK)
-                    .map_err(db_err)?
-                    .insert(BOOK_KEY, book.to_bytes().as_slice())
-                    .map_err(db_err)?;
-                let mut imports = txn.open_table(IMPORTS).map_err(db_err)?;
-                let seq = imports
-                    .last()
-                    .map_err(db_err)?
-                    .map(|(k, _)| k.value().saturating_add(1))
-                    .unwrap_or(0);
-                let record = ImportRecord { seq, at: now(), file, report: report.clone() };
-                let json = serde_json::to_vec(&record).map_err(db_err)?;
-                imports.insert(seq, json.as_slice()).map_err(db_err)?;
-            }
-            txn.commit().map_err(db_err)?;
-            let indicators = book.len();
-            *self.book.write() = Arc::new(book);
-            self.version.send_modify(|v| *v += 1);
-            tracing::info!(
-                %source,
-                new = merged.new,
-                indicators,
-                elapsed_ms = started.elapsed().as_millis(),
-                "indicator book updated"
-            );
-            return Ok(ImportOutcome { report, changed: true, indicators });
+        if plan.is_empty() {
+            return Ok(ImportOutcome { report, changed: false, indicators: book.len() });
         }
-        Ok(ImportOutcome { report, changed: false, indicators: book.len() })
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(BOOK).map_err(db_err)?;
+            let len = book.merged_len(&plan);
+            let mut value = table.insert_reserve(BOOK_KEY, len).map_err(db_err)?;
+            let mut out: &mut [u8] = value.as_mut();
+            book.write_merged(&plan, &mut out).map_err(db_err)?;
+            if !out.is_empty() {
+                return Err(IntelError::Db(format!(
+                    "the merged book came out {} bytes short of its length",
+                    out.len()
+                )));
+            }
+            drop(value);
+            let mut imports = txn.open_table(IMPORTS).map_err(db_err)?;
+            let seq = imports
+                .last()
+                .map_err(db_err)?
+                .map(|(k, _)| k.value().saturating_add(1))
+                .unwrap_or(0);
+            let record = ImportRecord { seq, at: now(), file, report: report.clone() };
+            let json = serde_json::to_vec(&record).map_err(db_err)?;
+            imports.insert(seq, json.as_slice()).map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)?;
+        drop(book);
+        let records = plan.records();
+        let indicators = self.apply(plan);
+        self.version.send_modify(|v| *v += 1);
+        tracing::info!(
+            %source,
+            new = merged.new,
+            records,
+            indicators,
+            elapsed_ms = started.elapsed().as_millis(),
+            "indicator book updated"
+        );
+        Ok(ImportOutcome { report, changed: true, indicators })
+    }
+
+    /// Applies a committed plan to the book in memory; returns the book's size. In place when
+    /// no reader holds a snapshot (readers wait only for the plan's inserts); otherwise into a
+    /// copy that replaces the book, so the reader's snapshot stays as it was.
+    fn apply(&self, plan: MergePlan) -> usize {
+        {
+            let mut slot = self.book.write();
+            if let Some(book) = Arc::get_mut(&mut slot) {
+                book.apply(plan);
+                return book.len();
+            }
+        }
+        tracing::debug!("a reader holds the indicator book: merging into a copy");
+        let mut book = IndicatorBook::clone(&self.book());
+        book.apply(plan);
+        let indicators = book.len();
+        *self.book.write() = Arc::new(book);
+        indicators
     }
 
     /// The history of imports that changed the book, oldest first.
@@ -544,7 +582,7 @@ mod tests {
         let parsed =
             vigil_intel::import(&mut book, FeedKind::Csv, text.as_bytes(), &opts, &mut |_| {})
                 .unwrap();
-        ImportRequest { parsed, file: Some("list.csv".into()), book }
+        ImportRequest { parsed, file: Some("list.csv".into()), book: BookBytes::from(&book) }
     }
 
     const LIST: &str = "address,label\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,ronin\n\

@@ -8,6 +8,7 @@ mod crash;
 mod flood;
 mod flow;
 mod harness;
+mod import_memory;
 mod intel;
 mod onchain;
 mod pre_execution;
