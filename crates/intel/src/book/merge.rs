@@ -634,8 +634,9 @@ mod tests {
             b.record("a.example".parse().unwrap(), sighting("s", "l", 1));
             b.to_bytes()
         };
-        // [format][u32 count][entry a][entry b][rules, policies]: swap the entries.
-        let entry_len = one.len() - 1 - 4 - 12;
+        // [format][u32 count][entry a][entry b][rules, policies]: swap the entries. One entry's
+        // length is what the second one adds, whatever the trailer holds.
+        let entry_len = bytes.len() - one.len();
         let (a, b) = (5..5 + entry_len, 5 + entry_len..5 + 2 * entry_len);
         let mut swapped = bytes.clone();
         swapped[a.clone()].copy_from_slice(&bytes[b.clone()]);
