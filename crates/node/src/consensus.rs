@@ -481,11 +481,10 @@ impl ConsensusApp for NodeApp {
             drop(mempool);
             // The block's own transactions left the journal with the block; the rest were made
             // stale by it (another transaction took their nonce).
-            if pruned.len() > block.txs.len() {
-                let in_block: std::collections::HashSet<TxId> =
-                    block.txs.iter().map(SignedTx::id).collect();
-                let stale: Vec<TxId> =
-                    pruned.into_iter().filter(|id| !in_block.contains(id)).collect();
+            let in_block: std::collections::HashSet<TxId> =
+                block.txs.iter().map(SignedTx::id).collect();
+            let stale: Vec<TxId> = pruned.into_iter().filter(|id| !in_block.contains(id)).collect();
+            if !stale.is_empty() {
                 state.dropped_from_mempool(
                     &stale,
                     "another transaction with the same nonce committed first",

@@ -3,7 +3,6 @@
 
 mod abuse;
 mod bad_input;
-mod chaos;
 mod crash;
 mod flood;
 mod flow;
@@ -16,5 +15,3 @@ mod replay;
 mod respond;
 mod respond_webhooks;
 mod router;
-mod schemathesis;
-mod testnet;

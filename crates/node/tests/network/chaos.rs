@@ -142,6 +142,7 @@ async fn validators(node: &crate::testnet::Validator) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_under_load_and_random_kills_lose_nothing_and_slash_an_equivocator() {
+    let _one = crate::ONE_AT_A_TIME.lock().await;
     let started = Instant::now();
     let phase = |what: &str| eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());
     let users = USERS.to_string();

@@ -404,6 +404,7 @@ async fn transfer_commits(net: &Testnet, j: usize, at: usize, check: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validator_processes_agree_survive_one_crash_halt_on_two_and_catch_up() {
+    let _one = crate::ONE_AT_A_TIME.lock().await;
     let started = Instant::now();
     let mut net = Testnet::start();
     let phase = |what: &str| eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());

@@ -38,6 +38,7 @@ fn python() -> Option<String> {
 
 #[test]
 fn schemathesis_finds_nothing_against_a_live_node() {
+    let _one = crate::ONE_AT_A_TIME.blocking_lock();
     let Some(python) = python() else { return };
     let version = Command::new(&python).args(["-m", "schemathesis.cli", "--version"]).output();
     let version = version.expect("run the venv's python");
