@@ -80,13 +80,21 @@ pub(crate) async fn error_contract(request: Request, next: Next) -> Response {
         Err(_) => String::new(),
     };
     let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        // The router adds `Allow` outside this layer, so it may not be here yet; the client
+        // gets it on the response either way.
         let allowed = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok());
-        format!(
-            "method {} is not allowed on {}; allowed: {}",
-            echo(method.as_str()),
-            echo(&path),
-            allowed.filter(|a| !a.is_empty()).unwrap_or("none")
-        )
+        match allowed.filter(|a| !a.is_empty()) {
+            Some(allowed) => format!(
+                "method {} is not allowed on {}; allowed: {allowed}",
+                echo(method.as_str()),
+                echo(&path),
+            ),
+            None => format!(
+                "method {} is not allowed on {}; the Allow header lists the methods that are",
+                echo(method.as_str()),
+                echo(&path),
+            ),
+        }
     } else if text.is_empty() {
         status.canonical_reason().unwrap_or("request failed").to_lowercase()
     } else {
