@@ -12,32 +12,13 @@ use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use vigil_core::{Amount, Keypair};
-use vigil_ledger::{Genesis, GenesisAccount, Ledger};
 use vigil_node::api::{ApiConfig, router};
 use vigil_node::app::NodeState;
-use vigil_node::mempool::Mempool;
-use vigil_node::store::RedbStore;
 
 use crate::harness::{TestNode, eventually};
 
 fn state(dir: &std::path::Path) -> Arc<NodeState> {
-    let key = Keypair::from_seed(&[6; 32]);
-    let genesis = Genesis {
-        chain_id: "vigil-abuse".parse().unwrap(),
-        genesis_time: 0,
-        params: Default::default(),
-        treasury: Amount::vgl(1),
-        reward_pool: Amount::ZERO,
-        accounts: vec![GenesisAccount {
-            account: key.account_id(),
-            balance: Amount::vgl(1),
-            bonded: Amount::vgl(1),
-            validator: true,
-        }],
-    };
-    let ledger = Ledger::open(RedbStore::open(&dir.join("db.redb")).unwrap(), &genesis).unwrap();
-    NodeState::new(ledger, Mempool::new(10, 1 << 20), key.account_id())
+    crate::harness::in_process_state(dir, "vigil-abuse", 6)
 }
 
 /// An answer: status, headers, body as JSON (`Null` when it is not JSON).

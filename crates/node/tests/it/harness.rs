@@ -312,3 +312,30 @@ pub fn anvil() -> Option<String> {
     eprintln!("SKIP: anvil not found (set VIGIL_ANVIL or run scripts/test.sh)");
     None
 }
+
+/// A node's shared state over a fresh redb file in `dir`, with one funded validator (key from
+/// `seed`) on `chain`: for driving the HTTP router in-process, without a socket.
+pub fn in_process_state(
+    dir: &std::path::Path,
+    chain: &str,
+    seed: u8,
+) -> std::sync::Arc<vigil_node::app::NodeState> {
+    let key = Keypair::from_seed(&[seed; 32]);
+    let genesis = Genesis {
+        chain_id: chain.parse().unwrap(),
+        genesis_time: 0,
+        params: Default::default(),
+        treasury: Amount::vgl(1),
+        reward_pool: Amount::ZERO,
+        accounts: vec![GenesisAccount {
+            account: key.account_id(),
+            balance: Amount::vgl(1),
+            bonded: Amount::vgl(1),
+            validator: true,
+        }],
+    };
+    let store = vigil_node::store::RedbStore::open(&dir.join("db.redb")).unwrap();
+    let ledger = vigil_ledger::Ledger::open(store, &genesis).unwrap();
+    let mempool = vigil_node::mempool::Mempool::new(10, 1 << 20);
+    vigil_node::app::NodeState::new(ledger, mempool, key.account_id())
+}

@@ -6,30 +6,11 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use vigil_core::{Amount, Keypair};
-use vigil_ledger::{Genesis, GenesisAccount, Ledger};
 use vigil_node::api::{ApiConfig, OPENAPI, router};
 use vigil_node::app::NodeState;
-use vigil_node::mempool::Mempool;
-use vigil_node::store::RedbStore;
 
 fn state(dir: &std::path::Path) -> Arc<NodeState> {
-    let key = Keypair::from_seed(&[5; 32]);
-    let genesis = Genesis {
-        chain_id: "vigil-router".parse().unwrap(),
-        genesis_time: 0,
-        params: Default::default(),
-        treasury: Amount::vgl(1),
-        reward_pool: Amount::ZERO,
-        accounts: vec![GenesisAccount {
-            account: key.account_id(),
-            balance: Amount::vgl(1),
-            bonded: Amount::vgl(1),
-            validator: true,
-        }],
-    };
-    let ledger = Ledger::open(RedbStore::open(&dir.join("db.redb")).unwrap(), &genesis).unwrap();
-    NodeState::new(ledger, Mempool::new(10, 1 << 20), key.account_id())
+    crate::harness::in_process_state(dir, "vigil-router", 5)
 }
 
 #[tokio::test]
