@@ -1,8 +1,12 @@
 //! EVM primitive values: 20-byte addresses with EIP-55 checksums, 32-byte hashes and 4-byte
 //! function selectors.
 //!
-//! Parsing is strict about shape and lenient about case, as EIP-55 asks: an all-lower or
-//! all-upper address is accepted as is; a mixed-case address must carry a correct checksum.
+//! Parsing is strict about shape and lenient about case. Data that comes in (feeds, lookups,
+//! reports, API requests) is parsed with [`FromStr`]: a mixed-case address whose EIP-55
+//! checksum is wrong still names the same 20 bytes — real lists contain such entries — so it is
+//! accepted, and [`EvmAddress::checksum_mismatch`] tells a caller to count or warn about it.
+//! What an operator writes by hand (rules, config) goes through [`EvmAddress::parse_strict`],
+//! where a wrong checksum most likely means a typo and is an error.
 
 use std::fmt;
 use std::str::FromStr;
@@ -148,22 +152,50 @@ impl EvmAddress {
     }
 }
 
+impl EvmAddress {
+    /// Parses an address and also checks its EIP-55 checksum: for text an operator wrote by
+    /// hand, where a mixed-case address with a wrong checksum is most likely a typo.
+    pub fn parse_strict(s: &str) -> Result<Self, HexValueError> {
+        let address: EvmAddress = s.parse()?;
+        if Self::checksum_mismatch(s) {
+            return Err(HexValueError::BadChecksum {
+                input: s.to_owned(),
+                expected: address.to_checksummed(),
+            });
+        }
+        Ok(address)
+    }
+
+    /// Whether `s`, a well-formed address, is written in mixed case with a case pattern that
+    /// is not its EIP-55 checksum. All-lower and all-upper forms carry no checksum.
+    pub fn checksum_mismatch(s: &str) -> bool {
+        let Ok(bytes) = decode_prefixed::<20>("address", s.trim()) else { return false };
+        let digits = &s.trim()[2..];
+        let has_lower = digits.bytes().any(|b| b.is_ascii_lowercase());
+        let has_upper = digits.bytes().any(|b| b.is_ascii_uppercase());
+        has_lower && has_upper && EvmAddress(bytes).to_checksummed()[2..] != *digits
+    }
+}
+
 impl FromStr for EvmAddress {
     type Err = HexValueError;
 
+    /// Parses `0x` + 40 hex digits in any case; see the module docs on checksums.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bytes = decode_prefixed::<20>("address", s)?;
-        let address = EvmAddress(bytes);
-        let digits = &s[2..];
-        let has_lower = digits.bytes().any(|b| b.is_ascii_lowercase());
-        let has_upper = digits.bytes().any(|b| b.is_ascii_uppercase());
-        if has_lower && has_upper {
-            let expected = address.to_checksummed();
-            if expected[2..] != *digits {
-                return Err(HexValueError::BadChecksum { input: s.to_owned(), expected });
-            }
-        }
-        Ok(address)
+        decode_prefixed::<20>("address", s).map(EvmAddress)
+    }
+}
+
+/// Serde for an address field written by hand (config): the checksum is checked.
+pub mod strict_address {
+    use serde::{Deserialize, Deserializer};
+
+    use super::EvmAddress;
+
+    /// Deserialises with [`EvmAddress::parse_strict`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EvmAddress, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        EvmAddress::parse_strict(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -327,10 +359,16 @@ mod tests {
     }
 
     #[test]
-    fn wrong_checksum_is_rejected_with_the_right_form() {
+    fn wrong_checksum_is_accepted_as_data_and_refused_by_the_strict_parser() {
         // Flip the case of one letter in a valid checksummed address.
         let bad = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD";
-        let err = bad.parse::<EvmAddress>().unwrap_err();
+        let good = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+        assert_eq!(bad.parse::<EvmAddress>().unwrap(), good.parse::<EvmAddress>().unwrap());
+        assert!(EvmAddress::checksum_mismatch(bad));
+        assert!(!EvmAddress::checksum_mismatch(good));
+        assert!(!EvmAddress::checksum_mismatch(&good.to_lowercase()));
+        assert!(!EvmAddress::checksum_mismatch("0xnothex"));
+        let err = EvmAddress::parse_strict(bad).unwrap_err();
         assert_eq!(
             err,
             HexValueError::BadChecksum {

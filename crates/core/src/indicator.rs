@@ -10,6 +10,7 @@
 //! | function selector | `selector:0x` + 8 hex, or `0x` + 8 hex | `selector:0x42b0b77c` |
 //! | domain | `domain:<name>` or the bare name | `myetherwa11et.com` |
 //! | transaction | `tx:<chain>:0x` + 64 hex | `tx:1:0x…` |
+//! | web page | `http(s)://…`, or `url:` + it | `https://opensae.io/login` |
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ use serde_with::{DeserializeFromStr, SerializeDisplay};
 use crate::chain_id::EvmChainId;
 use crate::domain::{Domain, DomainError};
 use crate::evm::{B256, EvmAddress, HexValueError, Selector};
+use crate::url::{WebUrl, WebUrlError};
 
 /// One indicator of compromise.
 #[derive(
@@ -55,6 +57,8 @@ pub enum Indicator {
         /// The transaction hash.
         hash: B256,
     },
+    /// A web page (a phishing page, a drainer script), matched by its full URL and its host.
+    Url(WebUrl),
 }
 
 /// The kind of an indicator, without its value.
@@ -84,6 +88,8 @@ pub enum IndicatorKind {
     Domain,
     /// [`Indicator::TxHash`].
     TxHash,
+    /// [`Indicator::Url`].
+    Url,
 }
 
 impl Indicator {
@@ -100,6 +106,7 @@ impl Indicator {
             Self::Selector(_) => IndicatorKind::Selector,
             Self::Domain(_) => IndicatorKind::Domain,
             Self::TxHash { .. } => IndicatorKind::TxHash,
+            Self::Url(_) => IndicatorKind::Url,
         }
     }
 }
@@ -113,6 +120,9 @@ pub enum IndicatorError {
     /// The domain is malformed.
     #[error("{0}")]
     Domain(#[from] DomainError),
+    /// The URL is malformed.
+    #[error("{0}")]
+    Url(#[from] WebUrlError),
     /// A 32-byte hash without a prefix could be a tx hash or a code hash.
     #[error("a bare 32-byte hash is ambiguous: write codehash:0x… or tx:<chain id>:0x…")]
     AmbiguousHash,
@@ -122,9 +132,18 @@ pub enum IndicatorError {
     /// A chain id that is not a number.
     #[error("chain id {0:?} is not a number")]
     BadChainId(String),
+    /// Another chain's address (Vigil's indicators are EVM addresses).
+    #[error("{value:?} looks like a {kind}; Vigil's address indicators are EVM addresses (0x…)")]
+    OtherChain {
+        /// The value (shortened).
+        value: String,
+        /// What it looks like, e.g. `Bitcoin address`.
+        kind: &'static str,
+    },
     /// A `prefix:` that is not one of the indicator kinds.
     #[error(
-        "unknown indicator prefix {0:?}; expected eip155:, codehash:, selector:, domain: or tx:"
+        "unknown indicator prefix {0:?}; expected eip155:, codehash:, selector:, domain:, tx:, \
+         url: or http(s)://"
     )]
     UnknownPrefix(String),
 }
@@ -138,6 +157,17 @@ impl FromStr for Indicator {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
+        Self::parse_text(s).map_err(|e| match other_chain_address(s) {
+            Some(kind) if !matches!(e, IndicatorError::Hex(_)) => {
+                IndicatorError::OtherChain { value: s.chars().take(64).collect(), kind }
+            }
+            _ => e,
+        })
+    }
+}
+
+impl Indicator {
+    fn parse_text(s: &str) -> Result<Self, IndicatorError> {
         if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
             return match hex.len() {
                 40 => Ok(Self::address(s.parse()?)),
@@ -167,6 +197,8 @@ impl FromStr for Indicator {
             "codehash" => Ok(Self::CodeHash(rest.parse()?)),
             "selector" => Ok(Self::Selector(rest.parse()?)),
             "domain" => Ok(Self::Domain(rest.parse()?)),
+            "http" | "https" => Ok(Self::Url(s.parse()?)),
+            "url" => Ok(Self::Url(rest.parse()?)),
             "tx" => {
                 let (chain, hash) = rest
                     .split_once(':')
@@ -175,6 +207,69 @@ impl FromStr for Indicator {
             }
             other => Err(IndicatorError::UnknownPrefix(other.chars().take(32).collect())),
         }
+    }
+}
+
+const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+fn is_base58(s: &str) -> bool {
+    s.bytes().all(|b| BASE58.contains(&b))
+}
+
+fn is_bech32_data(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        && !s.bytes().any(|b| matches!(b, b'1' | b'b' | b'i' | b'o'))
+}
+
+/// The kind of a cryptocurrency address of another chain (`Bitcoin address`, `Tron address`,
+/// …), recognised by its shape (prefix, alphabet, length), or `None`. Meant for values that are
+/// not Vigil indicators, to say what they are instead: it does not verify checksums.
+pub fn other_chain_address(value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    let lower = v.to_ascii_lowercase();
+    for (hrp, kind) in [
+        ("bc1", "Bitcoin address"),
+        ("tb1", "Bitcoin testnet address"),
+        ("ltc1", "Litecoin address"),
+        ("bitcoincash:", "Bitcoin Cash address"),
+        ("cosmos1", "Cosmos address"),
+        ("terra1", "Terra address"),
+        ("osmo1", "Osmosis address"),
+        ("addr1", "Cardano address"),
+    ] {
+        if let Some(data) = lower.strip_prefix(hrp)
+            && (v == lower || v == v.to_ascii_uppercase())
+            && (20..=100).contains(&data.len())
+            && is_bech32_data(data)
+        {
+            return Some(kind);
+        }
+    }
+    if !is_base58(v) {
+        return match v.as_bytes() {
+            [b'0', b'x' | b'X', ..] => None,
+            _ if v.len() == 56
+                && v.starts_with('G')
+                && v.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                Some("Stellar address")
+            }
+            _ if v.len() == 95 && v.starts_with('4') => Some("Monero address"),
+            _ => None,
+        };
+    }
+    let len = v.len();
+    let first = v.as_bytes().first().copied()?;
+    match (first, len) {
+        (b'1' | b'3', 25..=35) => Some("Bitcoin address"),
+        (b'T', 34) => Some("Tron address"),
+        (b'L' | b'M', 33..=35) => Some("Litecoin address"),
+        (b'D', 34) => Some("Dogecoin address"),
+        (b'r', 25..=35) => Some("XRP address"),
+        (b'X', 34) => Some("Dash address"),
+        (b'4', 95) => Some("Monero address"),
+        (_, 32..=44) => Some("Solana address"),
+        _ => None,
     }
 }
 
@@ -191,6 +286,7 @@ impl fmt::Display for Indicator {
             }
             Self::Domain(domain) => write!(f, "{domain}"),
             Self::TxHash { chain, hash } => write!(f, "tx:{chain}:{hash}"),
+            Self::Url(url) => write!(f, "{url}"),
         }
     }
 }
@@ -222,6 +318,8 @@ mod tests {
                 "tx:1:0x0000000000000000000000000000000000000000000000000000000000000001",
                 IndicatorKind::TxHash,
             ),
+            ("https://opensae.io/login", IndicatorKind::Url),
+            ("url:HTTP://OpenSae.io/login?x=1", IndicatorKind::Url),
         ];
         for (text, kind) in cases {
             let ind: Indicator = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -245,6 +343,9 @@ mod tests {
             Err(IndicatorError::UnknownPrefix("ipfs".into()))
         );
         assert!(matches!("not a domain".parse::<Indicator>(), Err(IndicatorError::Domain(_))));
+        let e = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa".parse::<Indicator>().unwrap_err();
+        assert!(matches!(e, IndicatorError::OtherChain { kind: "Bitcoin address", .. }), "{e}");
+        assert!(e.to_string().contains("EVM addresses"), "{e}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod protocol;
 mod report;
 mod signed;
 mod tx;
+mod url;
 
 pub use alert::{Alert, AlertId, AlertKind, TxRef};
 pub use amount::{Amount, AmountError, UNITS_PER_VGL};
@@ -34,11 +35,11 @@ pub use chain_id::{ChainId, ChainIdError, EvmChainId};
 pub use consensus::{Equivocation, EquivocationError, SignedStatement};
 pub use domain::{Domain, DomainError};
 pub use encoding::{ContentId, ContentIdError, DecodeError};
-pub use evm::{B256, EvmAddress, HexValueError, Selector, keccak256};
+pub use evm::{B256, EvmAddress, HexValueError, Selector, keccak256, strict_address};
 pub use identity::{
     AccountId, IdError, Keypair, Signature, SignatureError, Verifiable, verify_batch,
 };
-pub use indicator::{Indicator, IndicatorError, IndicatorKind};
+pub use indicator::{Indicator, IndicatorError, IndicatorKind, other_chain_address};
 pub use protocol::{
     BreakerPolicy, MAX_PROTOCOL_MEMBERS, OnChainAction, ProposalAction, ProtocolId,
     ProtocolIdError, ProtocolShapeError, ProtocolSpec, VoteChoice,
@@ -50,3 +51,4 @@ pub use report::{
 };
 pub use signed::{Signed, SignedPayload};
 pub use tx::{MAX_TX_BYTES, SignedTx, TX_DOMAIN, Tx, TxBody, TxId};
+pub use url::{WebUrl, WebUrlError};

@@ -15,6 +15,7 @@ pub struct ProtectedContract {
     /// A name for people, e.g. `LendingVault`.
     pub name: String,
     /// Its address.
+    #[serde(deserialize_with = "vigil_core::strict_address::deserialize")]
     pub address: EvmAddress,
     /// The share of one of its balances, in basis points, that a single pending transaction
     /// may be predicted to take before the drain detector fires (default: `[detect.drain]`).

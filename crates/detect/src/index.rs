@@ -15,7 +15,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use vigil_core::{B256, Category, Domain, EvmAddress, EvmChainId, Indicator, Selector};
+use vigil_core::{B256, Category, Domain, EvmAddress, EvmChainId, Indicator, Selector, WebUrl};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -244,6 +244,7 @@ pub struct IndicatorIndex {
     selectors: FastMap<Selector, Entries>,
     transactions: FastMap<B256, Entries>,
     domains: FastMap<Domain, Entries>,
+    urls: FastMap<WebUrl, Entries>,
     strings: Interner,
     len: usize,
 }
@@ -337,6 +338,7 @@ impl IndicatorIndex {
                 upsert_in(&mut self.transactions, *hash, entry(chain.0))
             }
             Indicator::Domain(d) => upsert_in(&mut self.domains, d.clone(), entry(0)),
+            Indicator::Url(u) => upsert_in(&mut self.urls, u.clone(), entry(0)),
         };
         if new {
             self.len += 1;
@@ -358,6 +360,7 @@ impl IndicatorIndex {
                 remove_in(&mut self.transactions, hash, same(chain.0))
             }
             Indicator::Domain(d) => remove_in(&mut self.domains, d, same(0)),
+            Indicator::Url(u) => remove_in(&mut self.urls, u, same(0)),
         };
         self.len -= removed;
         removed > 0
@@ -370,7 +373,8 @@ impl IndicatorIndex {
             + remove_all(&mut self.code_hashes, id)
             + remove_all(&mut self.selectors, id)
             + remove_all(&mut self.transactions, id)
-            + remove_all(&mut self.domains, id);
+            + remove_all(&mut self.domains, id)
+            + remove_all(&mut self.urls, id);
         self.len -= removed;
         removed
     }
@@ -434,6 +438,7 @@ impl IndicatorIndex {
             Indicator::Selector(s) => self.match_selector(s),
             Indicator::TxHash { chain, hash } => self.match_tx(*chain, hash),
             Indicator::Domain(d) => self.match_domain(d),
+            Indicator::Url(u) => self.hits(self.urls.get(u), 0),
         }
     }
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
-use vigil_core::{Category, Domain, Indicator, MAX_REPORT_INDICATORS, Report, Severity};
+use vigil_core::{Category, Domain, Indicator, MAX_REPORT_INDICATORS, Report, Severity, WebUrl};
 
 use crate::decay::{DecayPolicy, PolicyError};
 use crate::domains::DomainRules;
@@ -119,6 +119,10 @@ pub enum MatchKind {
     AnyChain,
     /// A parent of the domain is listed.
     ParentDomain(Domain),
+    /// The URL's host (or a parent of it) is listed as a domain.
+    UrlHost(Domain),
+    /// A page on this domain is listed as a URL.
+    UrlOnHost(WebUrl),
     /// The domain is a look-alike of a fuzzy-list name.
     LookAlike {
         /// The name it imitates.
@@ -365,6 +369,19 @@ impl IndicatorBook {
         if let Some((key, entry)) = self.entries.get_key_value(indicator) {
             return Some(self.hit(MatchKind::Exact, key, entry, now));
         }
+        if let Indicator::Url(url) = indicator {
+            return match self.check_domain(url.host(), now) {
+                DomainVerdict::Flagged(hit) => Some(Hit {
+                    kind: match hit.kind {
+                        MatchKind::ParentDomain(d) => MatchKind::UrlHost(d),
+                        MatchKind::Exact => MatchKind::UrlHost(url.host().clone()),
+                        other => other,
+                    },
+                    ..hit
+                }),
+                DomainVerdict::Allowed { .. } | DomainVerdict::Unknown => None,
+            };
+        }
         if let Indicator::Address { chain: Some(_), address } = indicator {
             let any = Indicator::address(*address);
             if let Some((key, entry)) = self.entries.get_key_value(&any) {
@@ -396,6 +413,14 @@ impl IndicatorBook {
                 ));
             }
         }
+        if let Some((url, key, entry)) = self.url_on_host(domain) {
+            return DomainVerdict::Flagged(self.hit(
+                MatchKind::UrlOnHost(url.clone()),
+                key,
+                entry,
+                now,
+            ));
+        }
         if let Some((of, distance)) = self.domain_rules.look_alike_of(domain) {
             let rule = &self.domain_rules.fuzzy[of];
             let base = rule.sources.iter().map(|s| self.policy(s).base_score).max().unwrap_or(0);
@@ -407,6 +432,22 @@ impl IndicatorBook {
             });
         }
         DomainVerdict::Unknown
+    }
+
+    /// The first listed URL whose host is `domain` (http or https, any port): URLs sort by
+    /// their text, so those of one host sit together after `http(s)://host/`.
+    fn url_on_host(&self, domain: &Domain) -> Option<(&WebUrl, &Indicator, &Entry)> {
+        ["http", "https"].into_iter().find_map(|scheme| {
+            let start: WebUrl = format!("{scheme}://{domain}/").parse().ok()?;
+            let prefix = format!("{scheme}://{domain}");
+            self.entries
+                .range(Indicator::Url(start)..)
+                .map_while(|(i, e)| match i {
+                    Indicator::Url(u) if u.as_str().starts_with(&prefix) => Some((u, i, e)),
+                    _ => None,
+                })
+                .find(|(u, _, _)| u.host() == domain)
+        })
     }
 
     /// Ledger reports carrying what one source listed, for publishing a signed local import:

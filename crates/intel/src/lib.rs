@@ -34,7 +34,7 @@ pub use book::{
 pub use decay::{DecayPolicy, PolicyError};
 pub use domains::{DomainRules, FuzzyTarget, fuzzy_form};
 pub use import::{
-    FeedKind, ImportError, ImportOptions, ImportReport, Progress, Rejection, UnknownFeedKind,
-    import,
+    CategoryMap, CategoryMapError, FeedKind, ImportError, ImportOptions, ImportReport, JsonPath,
+    JsonPathError, Progress, Rejection, UnknownFeedKind, import,
 };
 pub use time::{Timestamp, TimestampError};

@@ -20,14 +20,33 @@ use cli::testnet::{AlertCommand, TestnetArgs};
 #[derive(Parser)]
 #[command(name = "vigil", version, about = "Vigil: a community-run security network for DeFi")]
 struct Cli {
-    /// The node to talk to.
-    #[arg(long, global = true, env = "VIGIL_NODE", default_value = "http://127.0.0.1:7070")]
-    node: String,
+    /// The node to talk to, before the command (`vigil --node URL status`): kept for scripts
+    /// written that way; the commands that talk to a node take `--node` themselves.
+    #[arg(long, hide = true, value_name = "URL")]
+    node: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The node a command talks to; only commands that contact a node take it.
+#[derive(clap::Args)]
+struct NodeArgs {
+    /// The node's API URL [default: http://127.0.0.1:7070].
+    #[arg(long, global = true, env = "VIGIL_NODE", value_name = "URL")]
+    node: Option<String>,
+}
+
+/// The API of `vigil up`'s node.
+const DEFAULT_NODE: &str = "http://127.0.0.1:7070";
+
+impl NodeArgs {
+    /// A client of the node named here, else before the command, else the default.
+    fn client(&self, before: &Option<String>) -> Client {
+        Client::new(self.node.as_deref().or(before.as_deref()).unwrap_or(DEFAULT_NODE))
+    }
 }
 
 #[derive(Subcommand)]
@@ -37,9 +56,10 @@ enum Command {
         /// Data directory (created with a dev genesis and demo keys if new).
         #[arg(long, default_value = ".vigil")]
         data: PathBuf,
-        /// API address for a new data directory.
-        #[arg(long, default_value = "127.0.0.1:7070")]
-        listen: SocketAddr,
+        /// API address (default 127.0.0.1:7070 for a new data directory; for an existing one
+        /// it overrides its config.toml for this run).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
         /// Do not run the demo on a fresh chain.
         #[arg(long)]
         no_demo: bool,
@@ -54,50 +74,90 @@ enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// The node's chain, height and app hash.
-    Status,
+    Status {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// Send a transfer, bond or unbond transaction.
-    #[command(subcommand)]
-    Tx(TxCommand),
+    Tx {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: TxCommand,
+    },
     /// Submit, attest, show and list threat reports.
-    #[command(subcommand)]
-    Report(ReportCommand),
+    Report {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: ReportCommand,
+    },
     /// Show an account (yours with --key).
     Account {
         /// The account id.
         account: Option<AccountId>,
         #[command(flatten)]
         key: KeyArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
-    /// Whether an address, domain, code hash, selector or tx hash is flagged.
+    /// Whether an address, domain, URL, code hash, selector or tx hash is flagged.
     Check {
-        /// e.g. 0x… (address), eip155:1:0x…, codehash:0x…, selector:0x…, a domain, tx:1:0x…
+        /// e.g. 0x… (address), eip155:1:0x…, codehash:0x…, selector:0x…, a domain, a URL,
+        /// tx:1:0x…
         indicator: String,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Register protocols and inspect their security.
-    #[command(subcommand)]
-    Protocol(ProtocolCommand),
+    Protocol {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: ProtocolCommand,
+    },
     /// Trip, reset and inspect circuit breakers.
-    #[command(subcommand)]
-    Breaker(BreakerCommand),
+    Breaker {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: BreakerCommand,
+    },
     /// Governance proposals and votes.
-    #[command(subcommand)]
-    Gov(GovCommand),
+    Gov {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: GovCommand,
+    },
     /// Write keys, a shared genesis and configs for a local multi-validator network.
     Testnet(TestnetArgs),
     /// Publish signed alerts to every node by gossip.
-    #[command(subcommand)]
-    Alert(AlertCommand),
+    Alert {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: AlertCommand,
+    },
     /// Watch an EVM chain and its mempool, printing alerts as detectors and rules fire.
     Monitor(cli::watch::MonitorArgs),
     /// Run every detector and rule over recorded transactions (geth callTracer, parity traces,
     /// Vigil recordings) and print the alerts with a per-detector summary.
     Replay(cli::replay::ReplayArgs),
     /// Import threat-intelligence feeds into the node, list them, publish them as reports.
-    #[command(subcommand)]
-    Feed(cli::feed::FeedCommand),
+    Feed {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: cli::feed::FeedCommand,
+    },
     /// Export the node's intelligence as STIX 2.1.
-    #[command(subcommand)]
-    Stix(cli::stix::StixCommand),
+    Stix {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: cli::stix::StixCommand,
+    },
     /// TAXII server helpers.
     #[command(subcommand)]
     Taxii(cli::stix::TaxiiCommand),
@@ -134,34 +194,84 @@ fn main() {
         }
     };
     if let Err(e) = runtime.block_on(run(cli)) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", cli::errors::render(&e));
         std::process::exit(1);
     }
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let client = Client::new(&cli.node);
     let json = cli.json;
+    let before = cli.node;
+    if before.is_some() && !cli.command.talks_to_a_node() {
+        anyhow::bail!(
+            "--node was given, but `vigil {}` does not talk to a node; it applies to status, \
+             tx, report, account, check, protocol, breaker, gov, alert, feed and stix",
+            cli.command.name()
+        );
+    }
+    let b = &before;
     match cli.command {
         Command::Up { data, listen, no_demo } => cli::run::up(&data, listen, no_demo).await,
         Command::Node { config } => cli::run::node(&config).await,
         Command::Key(cmd) => cli::keys::run(cmd),
-        Command::Status => cli::ledger::status(&client, json).await,
-        Command::Tx(cmd) => cli::ledger::tx(&client, cmd, json).await,
-        Command::Report(cmd) => cli::ledger::report(&client, cmd, json).await,
-        Command::Account { account, key } => {
-            cli::ledger::account(&client, account, &key, json).await
+        Command::Status { node } => cli::ledger::status(&node.client(b), json).await,
+        Command::Tx { node, cmd } => cli::ledger::tx(&node.client(b), cmd, json).await,
+        Command::Report { node, cmd } => cli::ledger::report(&node.client(b), cmd, json).await,
+        Command::Account { account, key, node } => {
+            cli::ledger::account(&node.client(b), account, &key, json).await
         }
-        Command::Check { indicator } => cli::ledger::check(&client, &indicator, json).await,
-        Command::Protocol(cmd) => cli::respond::protocol(&client, cmd, json).await,
-        Command::Breaker(cmd) => cli::respond::breaker(&client, cmd, json).await,
-        Command::Gov(cmd) => cli::respond::gov(&client, cmd, json).await,
+        Command::Check { indicator, node } => {
+            cli::ledger::check(&node.client(b), &indicator, json).await
+        }
+        Command::Protocol { node, cmd } => cli::respond::protocol(&node.client(b), cmd, json).await,
+        Command::Breaker { node, cmd } => cli::respond::breaker(&node.client(b), cmd, json).await,
+        Command::Gov { node, cmd } => cli::respond::gov(&node.client(b), cmd, json).await,
         Command::Testnet(args) => cli::testnet::testnet(args, json),
-        Command::Alert(cmd) => cli::testnet::alert(&client, cmd, json).await,
+        Command::Alert { node, cmd } => cli::testnet::alert(&node.client(b), cmd, json).await,
         Command::Monitor(args) => cli::watch::run(args, json).await,
         Command::Replay(args) => cli::replay::run(args, json),
-        Command::Feed(cmd) => cli::feed::run(&client, cmd, json).await,
-        Command::Stix(cmd) => cli::stix::stix(&client, cmd).await,
+        Command::Feed { node, cmd } => cli::feed::run(&node.client(b), cmd, json).await,
+        Command::Stix { node, cmd } => cli::stix::stix(&node.client(b), cmd).await,
         Command::Taxii(cmd) => cli::stix::taxii(cmd),
+    }
+}
+
+impl Command {
+    /// Whether the command talks to a node's API.
+    fn talks_to_a_node(&self) -> bool {
+        !matches!(
+            self,
+            Command::Up { .. }
+                | Command::Node { .. }
+                | Command::Key(_)
+                | Command::Testnet(_)
+                | Command::Monitor(_)
+                | Command::Replay(_)
+                | Command::Taxii(_)
+        )
+    }
+
+    /// The command's name on the command line.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Up { .. } => "up",
+            Command::Node { .. } => "node",
+            Command::Key(_) => "key",
+            Command::Status { .. } => "status",
+            Command::Tx { .. } => "tx",
+            Command::Report { .. } => "report",
+            Command::Account { .. } => "account",
+            Command::Check { .. } => "check",
+            Command::Protocol { .. } => "protocol",
+            Command::Breaker { .. } => "breaker",
+            Command::Gov { .. } => "gov",
+            Command::Testnet(_) => "testnet",
+            Command::Alert { .. } => "alert",
+            Command::Monitor(_) => "monitor",
+            Command::Replay(_) => "replay",
+            Command::Feed { .. } => "feed",
+            Command::Stix { .. } => "stix",
+            Command::Taxii(_) => "taxii",
+        }
     }
 }

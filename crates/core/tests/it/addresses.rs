@@ -39,7 +39,10 @@ fn a_case_flip_in_a_real_checksummed_address_is_caught() {
         flipped[position].to_ascii_uppercase()
     };
     let flipped: String = flipped.into_iter().collect();
-    assert!(matches!(flipped.parse::<EvmAddress>(), Err(HexValueError::BadChecksum { .. })));
+    assert!(matches!(EvmAddress::parse_strict(&flipped), Err(HexValueError::BadChecksum { .. })));
+    // As data it still names the same 20 bytes, with the mismatch reported.
+    assert_eq!(flipped.parse::<EvmAddress>().unwrap(), line.parse::<EvmAddress>().unwrap());
+    assert!(EvmAddress::checksum_mismatch(&flipped));
 }
 
 proptest! {

@@ -50,7 +50,7 @@ pub(crate) fn normalise_hex(source: &str) -> Result<String, String> {
             }
             let token = &source[i..end];
             if end - start == 40 {
-                token.parse::<EvmAddress>().map_err(|e| e.to_string())?;
+                EvmAddress::parse_strict(token).map_err(|e| e.to_string())?;
             }
             out.push_str(&token.to_ascii_lowercase());
             i = end;

@@ -2,6 +2,7 @@
 
 use vigil_core::{Category, EvmAddress, Indicator};
 
+use super::values;
 use super::{ImportError, ImportOptions, Parsed, Staged, Ticker};
 
 /// The three layouts of Forta's labelled datasets.
@@ -53,14 +54,16 @@ fn text<'r>(
     }
 }
 
-/// Walks the records of a CSV whose header was read, with line numbers and progress; `row`
-/// turns one record into a parsed record or a rejection reason.
+/// Walks the records of a CSV whose header was read, with line numbers and progress. Each
+/// non-blank row counts as one record read; `row` stages what the row holds (a row with
+/// several values adds to `read` for each one after the first) or names why the row is
+/// rejected.
 fn each_record(
     rdr: &mut csv::Reader<&[u8]>,
     names: &[String],
     ticker: &mut Ticker<'_>,
     staged: &mut Staged,
-    mut row: impl FnMut(&csv::ByteRecord) -> Result<Option<Parsed>, String>,
+    mut row: impl FnMut(&csv::ByteRecord, u64, &mut Staged) -> Result<(), Rejected>,
 ) {
     let mut rec = csv::ByteRecord::new();
     loop {
@@ -71,7 +74,7 @@ fn each_record(
             Err(e) => {
                 staged.read += 1;
                 let line = e.position().map_or(line_before, csv::Position::line);
-                staged.reject(line, format!("unreadable CSV record: {e}"));
+                staged.reject(line, "unreadable CSV record", format!("unreadable CSV record: {e}"));
                 continue;
             }
         }
@@ -85,6 +88,7 @@ fn each_record(
         if rec.len() != names.len() {
             staged.reject(
                 line,
+                "wrong number of fields",
                 format!(
                     "expected {} fields ({}), found {}",
                     names.len(),
@@ -94,17 +98,35 @@ fn each_record(
             );
             continue;
         }
-        match row(&rec) {
-            Ok(Some(parsed)) => staged.records.push(parsed),
-            Ok(None) => {}
-            Err(reason) => staged.reject(line, reason),
+        match row(&rec, line, staged) {
+            Ok(()) => {}
+            Err(Rejected::Field(reason)) => staged.reject(line, "bad field", reason),
+            Err(Rejected::Empty(reason)) => staged.reject(line, "row without an indicator", reason),
         }
     }
 }
 
-fn evm_address(s: Option<&str>, what: &str) -> Result<EvmAddress, String> {
+/// Why a CSV row was not imported.
+enum Rejected {
+    /// A field is empty, not UTF-8 or malformed (the reason names it).
+    Field(String),
+    /// The row has no value in any indicator column.
+    Empty(String),
+}
+
+impl From<String> for Rejected {
+    fn from(reason: String) -> Self {
+        Self::Field(reason)
+    }
+}
+
+fn evm_address(s: Option<&str>, what: &str, staged: &mut Staged) -> Result<EvmAddress, String> {
     let s = s.ok_or_else(|| format!("{what} is empty"))?;
-    s.parse::<EvmAddress>().map_err(|e| format!("{what} {:?}: {e}", truncate(s)))
+    let address = s.parse::<EvmAddress>().map_err(|e| format!("{what} {:?}: {e}", truncate(s)))?;
+    if EvmAddress::checksum_mismatch(s) {
+        staged.warn(values::CHECKSUM_WARNING);
+    }
+    Ok(address)
 }
 
 pub(super) fn truncate(s: &str) -> String {
@@ -142,7 +164,7 @@ pub(super) fn forta(
     };
     let mut staged = Staged::default();
     let chain = options.chain;
-    each_record(&mut rdr, &names.clone(), ticker, &mut staged, |rec| {
+    each_record(&mut rdr, &names.clone(), ticker, &mut staged, |rec, _, staged| {
         let (address, tag, category) = match layout {
             FortaLayout::EtherscanLabels { address, tag, data_source } => {
                 let source = text(rec, data_source, &names)?.unwrap_or_default();
@@ -161,25 +183,49 @@ pub(super) fn forta(
             FortaLayout::PhishingScams { address, tag } => (address, tag, Category::Phishing),
         };
         let name = names[address].as_str();
-        let address = evm_address(text(rec, address, &names)?, name)?;
-        Ok(Some(Parsed {
+        let address = evm_address(text(rec, address, &names)?, name, staged)?;
+        staged.records.push(Parsed {
             indicator: Indicator::Address { chain, address },
             category,
             label: text(rec, tag, &names)?.map(str::to_owned),
             seen: None,
             confidence: None,
             valid_until: None,
-        }))
+        });
+        Ok(())
     });
     Ok(staged)
 }
 
 /// Column names accepted for the indicator of a generic CSV.
-const INDICATOR_COLUMNS: [&str; 6] = ["indicator", "address", "domain", "value", "ioc", "host"];
+const INDICATOR_COLUMNS: [&str; 15] = [
+    "indicator",
+    "indicators",
+    "address",
+    "addresses",
+    "domain",
+    "domains",
+    "url",
+    "urls",
+    "value",
+    "ioc",
+    "host",
+    "hosts",
+    "hostname",
+    "wallet",
+    "wallets",
+];
+/// Column names accepted for a record's label.
+const LABEL_COLUMNS: [&str; 6] = ["label", "tag", "name", "comment", "description", "title"];
+/// Column names accepted for a record's category (the feed's own words are mapped).
+const CATEGORY_COLUMNS: [&str; 3] = ["category", "threat", "threat_type"];
 
 /// A generic CSV: either headerless (`indicator[,label[,category]]` per line) or with a header
-/// naming an indicator column (`indicator`, `address`, `domain`, `value`, `ioc` or `host`) and
-/// optional `label`/`tag`/`name`, `category` and `confidence` columns.
+/// naming indicator columns (`indicator`, `address`, `domain`, `url`, `value`, `ioc`, `host`,
+/// `hostname`, `wallet`, or a plural of them; every one present is read, and a cell may list
+/// several values) and optional label (`label`, `tag`, `name`, `comment`,
+/// `description`, `title`), category (`category`, `threat`, `threat_type`: the feed's
+/// words, mapped by the [`CategoryMap`](super::CategoryMap)) and `confidence` columns.
 pub(super) fn generic(
     input: &[u8],
     options: &ImportOptions,
@@ -195,7 +241,10 @@ pub(super) fn generic(
             Err(e) => return Err(csv_error(&e)),
         }
     };
-    let headerless = first_field.is_some_and(|f| f.parse::<Indicator>().is_ok());
+    let headerless = first_field.is_some_and(|f| {
+        let mut probe = Staged::default();
+        !matches!(values::classify(&f, None, &mut probe), Err(values::NotImported::Reject { .. }))
+    });
     let mut rdr =
         csv::ReaderBuilder::new().flexible(true).has_headers(!headerless).from_reader(input);
     let names: Vec<String> = if headerless {
@@ -214,54 +263,62 @@ pub(super) fn generic(
     } else {
         header_names(&mut rdr)?
     };
-    let Some(ind_col) = column(&names, &INDICATOR_COLUMNS) else {
+    let indicator_cols: Vec<usize> =
+        (0..names.len()).filter(|i| INDICATOR_COLUMNS.contains(&names[*i].as_str())).collect();
+    if indicator_cols.is_empty() {
         return Err(ImportError::Columns {
             expected: format!("a column named one of {}", INDICATOR_COLUMNS.join(", ")),
             found: names,
         });
-    };
-    let label_col = column(&names, &["label", "tag", "name"]);
-    let category_col = column(&names, &["category"]);
-    let confidence_col = column(&names, &["confidence"]);
-    let default_category = options.category;
+    }
+    let columns_named =
+        indicator_cols.iter().map(|i| names[*i].as_str()).collect::<Vec<_>>().join(", ");
+    let label_col = column(&names, &LABEL_COLUMNS);
+    let category_col = column(&names, &CATEGORY_COLUMNS);
+    let confidence_col = column(&names, &["confidence", "score"]);
     let chain = options.chain;
     let mut staged = Staged::default();
-    each_record(&mut rdr, &names.clone(), ticker, &mut staged, |rec| {
-        let value =
-            text(rec, ind_col, &names)?.ok_or_else(|| format!("{} is empty", names[ind_col]))?;
-        let indicator = parse_indicator(value, chain)?;
-        let category = match category_col.map(|c| text(rec, c, &names)).transpose()?.flatten() {
-            Some(c) => c.parse::<Category>().map_err(|e| e.to_string())?,
-            None => default_category,
-        };
+    each_record(&mut rdr, &names.clone(), ticker, &mut staged, |rec, line, staged| {
+        let mut cells = Vec::new();
+        for &c in &indicator_cols {
+            cells.extend(text(rec, c, &names)?);
+        }
+        // A cell may list several values (`0xa… 0xb…`, `a.io; b.io`).
+        let tokens: Vec<&str> = cells
+            .iter()
+            .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || ch == ';' || ch == '|'))
+            .filter(|v| !v.is_empty())
+            .collect();
+        if tokens.is_empty() {
+            return Err(Rejected::Empty(format!("no value in {columns_named}")));
+        }
+        let word = category_col.map(|c| text(rec, c, &names)).transpose()?.flatten();
         let confidence = match confidence_col.map(|c| text(rec, c, &names)).transpose()?.flatten() {
             Some(c) => Some(parse_confidence(c)?),
             None => None,
         };
         let label =
             label_col.map(|c| text(rec, c, &names)).transpose()?.flatten().map(str::to_owned);
-        Ok(Some(Parsed { indicator, category, label, seen: None, confidence, valid_until: None }))
+        staged.read += tokens.len() as u64 - 1;
+        for value in tokens {
+            match values::classify(value, chain, staged) {
+                Ok(indicator) => {
+                    let category = options.categories.resolve(word, staged);
+                    staged.records.push(Parsed {
+                        indicator,
+                        category,
+                        label: label.clone(),
+                        seen: None,
+                        confidence,
+                        valid_until: None,
+                    });
+                }
+                Err(why) => staged.not_imported(line, why),
+            }
+        }
+        Ok(())
     });
     Ok(staged)
-}
-
-/// Parses an indicator of a generic list; an address without a chain gets the feed's chain.
-pub(super) fn parse_indicator(
-    value: &str,
-    chain: Option<vigil_core::EvmChainId>,
-) -> Result<Indicator, String> {
-    let indicator: Indicator = match value.parse() {
-        Ok(i) => i,
-        // A domain that starts with "0x" (0xproject.co) reads as a bad hex value first.
-        Err(e) => match value.parse::<vigil_core::Domain>() {
-            Ok(d) if value.contains('.') => Indicator::Domain(d),
-            _ => return Err(format!("{:?} is not an indicator: {e}", truncate(value))),
-        },
-    };
-    Ok(match indicator {
-        Indicator::Address { chain: None, address } => Indicator::Address { chain, address },
-        other => other,
-    })
 }
 
 /// Parses a 0–100 confidence.

@@ -8,8 +8,12 @@
 
 mod csv_feeds;
 mod json_feeds;
+mod json_path;
 mod lines;
+mod text_feed;
+mod values;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -22,7 +26,9 @@ use crate::domains::DomainRules;
 use crate::stix::StixError;
 use crate::time::Timestamp;
 
+pub use json_path::{JsonPath, JsonPathError};
 pub(crate) use lines::LineIndex;
+pub use values::{CategoryMap, CategoryMapError};
 
 /// Largest input accepted by default (256 MiB).
 pub const DEFAULT_MAX_BYTES: usize = 256 * 1024 * 1024;
@@ -48,17 +54,20 @@ pub enum FeedKind {
     Json,
     /// A STIX 2.1 bundle.
     Stix,
+    /// A text file with one value per line (`#` comments; hosts-file lines too).
+    Text,
 }
 
 impl FeedKind {
     /// Every kind.
-    pub const ALL: [FeedKind; 6] = [
+    pub const ALL: [FeedKind; 7] = [
         FeedKind::Forta,
         FeedKind::Ofac,
         FeedKind::MetaMask,
         FeedKind::Csv,
         FeedKind::Json,
         FeedKind::Stix,
+        FeedKind::Text,
     ];
 
     /// The CLI name.
@@ -70,6 +79,7 @@ impl FeedKind {
             Self::Csv => "csv",
             Self::Json => "json",
             Self::Stix => "stix",
+            Self::Text => "text",
         }
     }
 
@@ -79,7 +89,7 @@ impl FeedKind {
             Self::Ofac => DecayPolicy::SANCTIONS,
             Self::Forta => DecayPolicy::LABELLED_ADDRESSES,
             Self::MetaMask => DecayPolicy::PHISHING_DOMAINS,
-            Self::Csv | Self::Json | Self::Stix => DecayPolicy::DEFAULT,
+            Self::Csv | Self::Json | Self::Stix | Self::Text => DecayPolicy::DEFAULT,
         }
     }
 }
@@ -92,7 +102,7 @@ impl fmt::Display for FeedKind {
 
 /// An unknown feed kind name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown feed kind {0:?}; expected forta, ofac, metamask, csv, json or stix")]
+#[error("unknown feed kind {0:?}; expected forta, ofac, metamask, csv, json, stix or text")]
 pub struct UnknownFeedKind(pub String);
 
 impl FromStr for FeedKind {
@@ -116,8 +126,11 @@ pub struct ImportOptions {
     pub seen: Timestamp,
     /// The EVM chain the feed's addresses belong to; every chain when `None`.
     pub chain: Option<EvmChainId>,
-    /// The category of generic CSV/JSON records that name none.
-    pub category: Category,
+    /// The categories of generic CSV/JSON/text records: the feed's own words mapped to
+    /// Vigil's, and the default for records that name none.
+    pub categories: CategoryMap,
+    /// Where a generic JSON feed keeps its values; detected from the common shapes when empty.
+    pub json_paths: Vec<JsonPath>,
     /// Largest input accepted, in bytes.
     pub max_bytes: usize,
 }
@@ -129,7 +142,8 @@ impl ImportOptions {
             source: None,
             seen,
             chain: None,
-            category: Category::Other,
+            categories: CategoryMap::default(),
+            json_paths: Vec::new(),
             max_bytes: DEFAULT_MAX_BYTES,
         }
     }
@@ -176,15 +190,23 @@ pub struct ImportReport {
     /// Records whose indicator or rule was already known (a duplicate in this input, or listed
     /// before by this or another feed): merged into the existing entry.
     pub merged: u64,
-    /// Records deliberately not imported (non-EVM addresses in OFAC lists, STIX objects that
-    /// carry no indicator Vigil can use).
+    /// Records deliberately not imported (other chains' addresses, STIX objects that carry
+    /// no indicator Vigil can use).
     pub skipped: u64,
-    /// Why records were skipped, when any were.
-    pub skipped_reason: Option<String>,
+    /// Skipped records by kind (e.g. `Bitcoin address` → 12).
+    #[serde(default)]
+    pub skipped_by: BTreeMap<String, u64>,
     /// Records rejected as malformed (total, including those beyond the listed ones).
     pub rejected_total: u64,
+    /// Rejections by kind of problem (e.g. `not an indicator` → 3).
+    #[serde(default)]
+    pub rejected_by: BTreeMap<String, u64>,
     /// The first [`MAX_LISTED_REJECTIONS`] rejections with line and reason.
     pub rejected: Vec<Rejection>,
+    /// Records imported with something worth knowing (a wrong EIP-55 checksum, a category
+    /// word Vigil does not know), by what it was.
+    #[serde(default)]
+    pub warnings: BTreeMap<String, u64>,
 }
 
 impl ImportReport {
@@ -195,11 +217,30 @@ impl ImportReport {
             self.source, self.kind, self.read, self.imported, self.merged, self.rejected_total
         );
         if self.skipped > 0 {
-            let why = self.skipped_reason.as_deref().unwrap_or("skipped");
-            s.push_str(&format!(", skipped {} ({why})", self.skipped));
+            s.push_str(&format!(", skipped {} ({})", self.skipped, counts(&self.skipped_by)));
         }
         s
     }
+
+    /// Lines that break the counts down: rejections and skips by kind, then warnings.
+    pub fn details(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (why, n) in &self.rejected_by {
+            out.push(format!("rejected {n:>7}  {why}"));
+        }
+        for (why, n) in &self.skipped_by {
+            out.push(format!("skipped  {n:>7}  {why}"));
+        }
+        for (why, n) in &self.warnings {
+            out.push(format!("warning  {n:>7}  {why}"));
+        }
+        out
+    }
+}
+
+fn counts(by: &BTreeMap<String, u64>) -> String {
+    let parts: Vec<String> = by.iter().map(|(why, n)| format!("{n} {why}")).collect();
+    if parts.is_empty() { "no reason recorded".into() } else { parts.join(", ") }
 }
 
 /// Why an import failed as a whole (the book is unchanged).
@@ -274,23 +315,58 @@ pub(crate) struct Staged {
     pub fuzzy: Vec<(vigil_core::Domain, u32)>,
     pub read: u64,
     pub skipped: u64,
-    pub skipped_reason: Option<String>,
+    pub skipped_by: BTreeMap<String, u64>,
     pub rejected_total: u64,
+    pub rejected_by: BTreeMap<String, u64>,
     pub rejected: Vec<Rejection>,
+    pub warnings: BTreeMap<String, u64>,
 }
 
+/// Distinct warning texts kept; beyond this they are counted under one line.
+const MAX_WARNING_KINDS: usize = 100;
+
 impl Staged {
-    pub fn reject(&mut self, line: u64, reason: impl Into<String>) {
+    /// Rejects a record: `class` is a short fixed description that counts rejections of one
+    /// kind; `reason` names the value.
+    pub fn reject(&mut self, line: u64, class: &str, reason: impl Into<String>) {
         self.rejected_total += 1;
+        bump(&mut self.rejected_by, class);
         if self.rejected.len() < MAX_LISTED_REJECTIONS {
             self.rejected.push(Rejection { line, reason: reason.into() });
         }
     }
 
-    pub fn skip(&mut self, reason: &str) {
+    pub fn skip(&mut self, kind: &str) {
         self.skipped += 1;
-        if self.skipped_reason.is_none() {
-            self.skipped_reason = Some(reason.to_owned());
+        bump(&mut self.skipped_by, kind);
+    }
+
+    pub fn warn(&mut self, what: &str) {
+        if self.warnings.len() < MAX_WARNING_KINDS || self.warnings.contains_key(what) {
+            bump(&mut self.warnings, what);
+        } else {
+            bump(&mut self.warnings, "other warnings");
+        }
+    }
+
+    pub fn warn_owned(&mut self, what: String) {
+        self.warn(&what);
+    }
+
+    /// Records the outcome of [`values::classify`] for a value read at `line`.
+    pub fn not_imported(&mut self, line: u64, why: values::NotImported) {
+        match why {
+            values::NotImported::Skip(kind) => self.skip(kind),
+            values::NotImported::Reject { class, reason } => self.reject(line, class, reason),
+        }
+    }
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
         }
     }
 }
@@ -349,6 +425,7 @@ pub fn import(
         FeedKind::MetaMask => json_feeds::metamask(input, options, &mut ticker)?,
         FeedKind::Json => json_feeds::generic(input, options, &mut ticker)?,
         FeedKind::Stix => crate::stix::import::stage(input, options, &mut ticker, false)?.0,
+        FeedKind::Text => text_feed::text(input, options, &mut ticker)?,
     };
     ticker.finish();
     let source = options.source.clone().unwrap_or_else(|| kind.as_str().to_owned());
@@ -374,9 +451,11 @@ pub(crate) fn apply(
         imported: 0,
         merged: 0,
         skipped: staged.skipped,
-        skipped_reason: staged.skipped_reason,
+        skipped_by: staged.skipped_by,
         rejected_total: staged.rejected_total,
+        rejected_by: staged.rejected_by,
         rejected: staged.rejected,
+        warnings: staged.warnings,
     };
     for p in staged.records {
         let sighting = Sighting {

@@ -87,6 +87,7 @@ fn kind_name(kind: IndicatorKind) -> &'static str {
         IndicatorKind::Selector => "function selector",
         IndicatorKind::Domain => "domain",
         IndicatorKind::TxHash => "transaction",
+        IndicatorKind::Url => "URL",
     }
 }
 

@@ -94,7 +94,7 @@ pub fn evm_observable(indicator: &Indicator) -> Option<StixObject> {
         Indicator::TxHash { chain, hash } => {
             (TRANSACTION_TYPE, into_map(json!({ "hash": hash.to_string(), "chain_id": chain.0 })))
         }
-        Indicator::Domain(_) => return None,
+        Indicator::Domain(_) | Indicator::Url(_) => return None,
     };
     let mut obj = contributing.clone();
     obj.insert("type".into(), json!(t));

@@ -182,7 +182,7 @@ pub(crate) fn stage(
             {
                 Ok(o) => o,
                 Err(reason) => {
-                    staged.reject(line, format!("object {index}: {reason}"));
+                    staged.reject(line, "invalid STIX object", format!("object {index}: {reason}"));
                     continue;
                 }
             };
@@ -198,12 +198,12 @@ pub(crate) fn stage(
                     } else {
                         "an object must be a JSON object".to_owned()
                     };
-                    staged.reject(line, format!("object {index}: {reason}"));
+                    staged.reject(line, "invalid STIX object", format!("object {index}: {reason}"));
                     continue;
                 }
             };
             if let Err(e) = check_object(|k| lite.prop(k)) {
-                staged.reject(line, format!("object {index}: {e}"));
+                staged.reject(line, "invalid STIX object", format!("object {index}: {e}"));
                 continue;
             }
             indicator_records(&View::of_lite(&lite), options)
@@ -233,8 +233,11 @@ fn indicator_records(object: &View<'_>, options: &ImportOptions) -> Option<Vec<P
         .and_then(Value::as_u64)
         .and_then(|c| u8::try_from(c).ok())
         .filter(|c| *c <= 100);
-    let category =
-        object.labels.iter().find_map(|l| l.parse::<Category>().ok()).unwrap_or(options.category);
+    let category = object
+        .labels
+        .iter()
+        .find_map(|l| l.parse::<Category>().ok())
+        .unwrap_or(options.categories.default_category());
     let label = object.name.map(str::to_owned);
     Some(
         indicators

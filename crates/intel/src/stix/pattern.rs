@@ -6,7 +6,7 @@
 //! Anything richer (`FOLLOWEDBY`, qualifiers, other operators) is reported as unusable rather
 //! than guessed at.
 
-use vigil_core::{B256, Domain, EvmAddress, EvmChainId, Indicator, Selector};
+use vigil_core::{B256, Domain, EvmAddress, EvmChainId, Indicator, Selector, WebUrl};
 
 use super::extension::{ADDRESS_TYPE, CODE_HASH_TYPE, SELECTOR_TYPE, TRANSACTION_TYPE};
 
@@ -207,6 +207,7 @@ fn single(c: &Comparison) -> Option<Indicator> {
         (CODE_HASH_TYPE, "value") => Some(Indicator::CodeHash(v.parse::<B256>().ok()?)),
         (SELECTOR_TYPE, "value") => Some(Indicator::Selector(v.parse::<Selector>().ok()?)),
         ("domain-name", "value") => Some(Indicator::Domain(v.parse::<Domain>().ok()?)),
+        ("url", "value") => Some(Indicator::Url(v.parse::<WebUrl>().ok()?)),
         _ => None,
     }
 }
@@ -256,6 +257,7 @@ pub fn pattern_of(indicator: &Indicator, wallet_convention: bool) -> String {
         Indicator::CodeHash(h) => format!("[{CODE_HASH_TYPE}:value = {}]", quote(&h.to_string())),
         Indicator::Selector(s) => format!("[{SELECTOR_TYPE}:value = {}]", quote(&s.to_string())),
         Indicator::Domain(d) => format!("[domain-name:value = {}]", quote(d.as_str())),
+        Indicator::Url(u) => format!("[url:value = {}]", quote(u.as_str())),
         Indicator::TxHash { chain, hash } => format!(
             "[{TRANSACTION_TYPE}:hash = {} AND {TRANSACTION_TYPE}:chain_id = {chain}]",
             quote(&hash.to_string())
@@ -279,6 +281,7 @@ mod tests {
             "codehash:0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470",
             "selector:0x42b0b77c",
             "evil.example.com",
+            "https://opensae.io/login?ref='x'",
             "tx:1:0x0000000000000000000000000000000000000000000000000000000000000001",
         ] {
             let i = ind(text);

@@ -2,5 +2,6 @@
 //! official examples, schemas and the Python `stix2-validator`.
 
 mod feeds;
+mod shapes;
 mod stix;
 mod support;

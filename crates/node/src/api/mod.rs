@@ -318,6 +318,9 @@ pub struct CheckResponse {
     /// never flag it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_by: Option<String>,
+    /// What was accepted but is worth knowing about the query (a wrong EIP-55 checksum).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 async fn check(
@@ -335,7 +338,17 @@ async fn check(
         flagged = true;
         confidence = confidence.max(f.confidence);
     }
-    Ok(Json(CheckResponse { indicator, flagged, confidence, reports, feeds, allowed_by }))
+    let mut warnings = Vec::new();
+    if let Indicator::Address { address, .. } = &indicator {
+        let written = text.trim().rsplit(':').next().unwrap_or_default();
+        if vigil_core::EvmAddress::checksum_mismatch(written) {
+            warnings.push(format!(
+                "{written} has a wrong EIP-55 checksum (checked as the address {address}): \
+                 a typo in a letter's case, or a list that mangled it"
+            ));
+        }
+    }
+    Ok(Json(CheckResponse { indicator, flagged, confidence, reports, feeds, allowed_by, warnings }))
 }
 
 async fn block(
@@ -359,8 +372,8 @@ async fn block(
 
 /// The forms of an indicator, for people.
 const INDICATOR_FORMS: &str = "an indicator is an address (0x and 40 hex digits, or \
-    eip155:<chain id>:0x…), a domain name (example.com, or domain:example.com), \
-    codehash:0x and 64 hex digits, selector:0x and 8 hex digits, or tx:<chain id>:0x and 64 \
+    eip155:<chain id>:0x…), a domain name (example.com, or domain:example.com), a URL \
+    (http:// or https://, or url: and it), codehash:0x and 64 hex digits, selector:0x and 8 hex digits, or tx:<chain id>:0x and 64 \
     hex digits";
 
 /// A 400 for text that is no indicator: what is wrong with it as the kind it looks like, then

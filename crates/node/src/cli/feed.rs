@@ -13,7 +13,9 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use vigil_core::{Amount, Category, EvmChainId, Report, Severity, TxBody};
-use vigil_intel::{BookBytes, FeedKind, ImportOptions, IndicatorBook, Timestamp};
+use vigil_intel::{
+    BookBytes, CategoryMap, FeedKind, ImportOptions, IndicatorBook, JsonPath, Timestamp,
+};
 use vigil_node::client::Client;
 use vigil_node::intel::{ImportOutcome, ImportRequest};
 
@@ -25,8 +27,12 @@ const SHOWN_REJECTIONS: usize = 20;
 #[derive(Subcommand)]
 pub enum FeedCommand {
     /// Import a feed file into the node's indicator book (re-importing changes nothing).
+    ///
+    /// Generic feeds (csv, json, text) take the feed's own category words through
+    /// --map-category; a JSON file's shape is detected, or named with --path. README.md
+    /// ("Formats") shows each format with an example.
     Import {
-        /// forta, ofac, metamask, csv, json or stix.
+        /// forta, ofac, metamask, csv, json, stix or text (one value a line).
         kind: FeedKind,
         /// The feed file.
         path: PathBuf,
@@ -36,9 +42,19 @@ pub enum FeedCommand {
         /// EVM chain id of the feed's addresses (default: every chain).
         #[arg(long)]
         chain: Option<u64>,
-        /// Category of generic CSV/JSON records that name none (default: other).
-        #[arg(long)]
-        category: Option<Category>,
+        /// Category of records that name none, or whose category word is not known
+        /// (default: other).
+        #[arg(long, visible_alias = "category", value_name = "CATEGORY")]
+        default_category: Option<Category>,
+        /// Map the feed's own category word to a Vigil category, e.g. `Scamming=scam`
+        /// (case-insensitive; repeatable). Vigil's names and common synonyms need no mapping.
+        #[arg(long, value_name = "FROM=TO")]
+        map_category: Vec<String>,
+        /// Where a JSON feed keeps its values, e.g. `domains`, `'*'` (an object's keys),
+        /// `'*.[]'` (the values of each key), `result.[].address` (repeatable; detected from
+        /// the common shapes when absent).
+        #[arg(long = "path", value_name = "PATH")]
+        json_path: Vec<JsonPath>,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -117,13 +133,31 @@ impl AdminArgs {
 /// Runs `vigil feed …`.
 pub async fn run(client: &Client, cmd: FeedCommand, json: bool) -> Result<()> {
     match cmd {
-        FeedCommand::Import { kind, path, source, chain, category, admin } => {
+        FeedCommand::Import {
+            kind,
+            path: file,
+            source,
+            chain,
+            default_category,
+            map_category,
+            json_path: json_paths,
+            admin,
+        } => {
+            if !json_paths.is_empty() && kind != FeedKind::Json {
+                bail!("--path applies to json feeds only; this is a {kind} feed");
+            }
+            let mut categories = CategoryMap::new(default_category);
+            for mapping in &map_category {
+                categories.add(mapping)?;
+            }
             let opts = ImportOptions {
                 source,
                 chain: chain.map(EvmChainId),
-                category: category.unwrap_or(Category::Other),
-                ..ImportOptions::seen_at(modified_time(&path)?)
+                categories,
+                json_paths,
+                ..ImportOptions::seen_at(modified_time(&file)?)
             };
+            let path = file;
             import(client, kind, &path, opts, &admin, json).await
         }
         FeedCommand::List => list(client, json).await,
@@ -222,6 +256,9 @@ async fn import(
             "book        unchanged ({} indicators): the node already had all of this",
             outcome.indicators
         );
+    }
+    for line in r.details() {
+        println!("  {line}");
     }
     for rejection in r.rejected.iter().take(SHOWN_REJECTIONS) {
         println!("  rejected  {rejection}");

@@ -69,11 +69,21 @@ impl PassphraseArgs {
             return Ok(Some(p));
         }
         if keyfile::is_encrypted(path)? {
-            let p = rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))?;
+            let p = ask(&format!("Passphrase for {}: ", path.display()))?;
             return Ok(Some(SecretString::from(p)));
         }
         Ok(None)
     }
+}
+
+/// Asks for a passphrase on the terminal; without one (a script, CI) says how else to give it.
+fn ask(prompt: &str) -> Result<String> {
+    rpassword::prompt_password(prompt).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot ask for the passphrase: no terminal to ask on ({e}); give it with \
+             --passphrase-file FILE or the VIGIL_KEY_PASSPHRASE environment variable"
+        )
+    })
 }
 
 impl KeyArgs {
@@ -94,8 +104,8 @@ pub fn run(cmd: KeyCommand) -> Result<()> {
             let pass = match passphrase.given()? {
                 Some(p) => Some(p),
                 None if encrypt => {
-                    let first = rpassword::prompt_password("New passphrase: ")?;
-                    let again = rpassword::prompt_password("Repeat passphrase: ")?;
+                    let first = ask("New passphrase: ")?;
+                    let again = ask("Repeat passphrase: ")?;
                     if first != again {
                         bail!("the passphrases differ");
                     }

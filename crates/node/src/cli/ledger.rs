@@ -345,6 +345,9 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
 /// follow).
 pub fn print_check(c: &vigil_node::api::CheckResponse) {
     let i = &c.indicator;
+    for w in &c.warnings {
+        println!("warning: {w}");
+    }
     if c.flagged {
         println!("{i} is FLAGGED (confidence {}/100)", c.confidence);
     } else if let Some(by) = &c.allowed_by {
@@ -366,6 +369,12 @@ pub fn print_check(c: &vigil_node::api::CheckResponse) {
         }
         vigil_node::intel::check::FeedMatchKind::LookAlike => {
             format!("look-alike of {} (distance {})", f.matched, f.distance.unwrap_or(0))
+        }
+        vigil_node::intel::check::FeedMatchKind::UrlHost => {
+            format!("its host {} is listed", f.matched)
+        }
+        vigil_node::intel::check::FeedMatchKind::UrlOnHost => {
+            format!("a page on it is listed: {}", f.matched)
         }
     };
     println!(

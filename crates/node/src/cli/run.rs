@@ -57,10 +57,23 @@ pub async fn node(config: &Path) -> Result<()> {
 }
 
 /// Runs `vigil up`.
-pub async fn up(data: &Path, listen: SocketAddr, no_demo: bool) -> Result<()> {
+/// The API address of a new `vigil up` data directory.
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 7070);
+
+pub async fn up(data: &Path, listen: Option<SocketAddr>, no_demo: bool) -> Result<()> {
     init_logging("info,vigil_node=info");
-    let net = devnet::init(data, listen)?;
-    let config = NodeConfig::load(&net.config_path)?;
+    let net = devnet::init(data, listen.unwrap_or(DEFAULT_LISTEN))?;
+    let mut config = NodeConfig::load(&net.config_path)?;
+    // An existing directory keeps its config.toml; --listen overrides it for this run.
+    let overridden = match listen {
+        Some(addr) if !net.created && addr != config.api.listen => {
+            let was = config.api.listen;
+            config.api.listen = addr;
+            Some(was)
+        }
+        _ => None,
+    };
     let key = node_key(&config)?;
     let node = Node::open(config, key).await?;
     let fresh = node.state.ledger.read().height() == 0;
@@ -88,6 +101,13 @@ pub async fn up(data: &Path, listen: SocketAddr, no_demo: bool) -> Result<()> {
     );
     if api != "http://127.0.0.1:7070" {
         println!("             (add --node {api} to talk to this node)");
+    }
+    if let Some(was) = overridden {
+        println!(
+            "             (--listen overrides {}'s {was} for this run; edit [api] listen there \
+             to keep it)",
+            net.config_path.display()
+        );
     }
     println!("Press Ctrl-C to stop.");
     println!();

@@ -36,6 +36,10 @@ pub enum FeedMatchKind {
     AnyChain,
     /// A parent domain is listed.
     ParentDomain,
+    /// The URL's host (or a parent of it) is listed.
+    UrlHost,
+    /// A page on this domain is listed as a URL.
+    UrlOnHost,
     /// The domain looks like a name on a phishing list's fuzzy list.
     LookAlike,
 }
@@ -64,6 +68,8 @@ fn answer(book: &IndicatorBook, hit: Hit<'_>, now: Timestamp) -> FeedAnswer {
         (MatchKind::Exact, Some((i, _))) => (FeedMatchKind::Exact, i.to_string(), None),
         (MatchKind::AnyChain, Some((i, _))) => (FeedMatchKind::AnyChain, i.to_string(), None),
         (MatchKind::ParentDomain(d), _) => (FeedMatchKind::ParentDomain, d.to_string(), None),
+        (MatchKind::UrlHost(d), _) => (FeedMatchKind::UrlHost, d.to_string(), None),
+        (MatchKind::UrlOnHost(u), _) => (FeedMatchKind::UrlOnHost, u.to_string(), None),
         (MatchKind::LookAlike { of, distance }, _) => {
             (FeedMatchKind::LookAlike, of.to_string(), Some(*distance))
         }

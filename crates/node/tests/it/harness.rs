@@ -21,7 +21,7 @@ pub fn vigil() -> Command {
 /// range, so no outgoing connection of a concurrent test holds it as its source port and no
 /// readiness probe can connect to itself on it. Spread by process id and call, so the tests of
 /// one run ask for different ports.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     for _ in 0..1_000 {
         let call = CALLS.fetch_add(1, Ordering::Relaxed);

@@ -87,17 +87,22 @@ fn real_feeds_import_into_a_running_node_answer_check_and_survive_a_restart() {
     );
     assert_eq!(mode & 0o777, 0o600);
 
-    // Forta: 7,780 rows dedupe to 7,259 addresses; two rows carry bad checksums.
+    // Forta: 7,780 rows dedupe to 7,259 addresses; two rows carry bad checksums, which are
+    // merged into their lower-case twins and shown as warnings.
     let text = import(&node, "forta", &forta, &["--source", "forta-etherscan"]);
     assert!(text.status.success(), "{}", stderr(&text));
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(stdout.contains("read 7780, imported 7259"), "{stdout}");
-    assert!(stdout.contains("rejected  line 1825"), "{stdout}");
+    assert!(stdout.contains("rejected 0"), "{stdout}");
+    assert!(
+        stdout.contains("warning        2  mixed-case address with a wrong EIP-55"),
+        "{stdout}"
+    );
     // The same file again changes nothing.
     let again = import_json(&node, "forta", &forta, &["--source", "forta-etherscan"]);
     assert_eq!(again["changed"], false, "{again}");
     assert_eq!(again["report"]["imported"], 0);
-    assert_eq!(again["report"]["merged"], 7_778);
+    assert_eq!(again["report"]["merged"], 7_780);
     assert_eq!(again["indicators"], 7_259);
 
     // OFAC USDT: exactly 8 EVM addresses, the rest skipped and counted.
@@ -343,7 +348,7 @@ fn bad_feed_files_get_clear_errors_and_lose_nothing() {
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.text().unwrap().contains("invalid_json"));
     let parsed = json!({"kind": "csv", "source": "x", "read": 1, "imported": 1, "merged": 0,
-        "skipped": 0, "skipped_reason": null, "rejected_total": 0, "rejected": []});
+        "skipped": 0, "rejected_total": 0, "rejected": []});
     for (book, expected) in [("AQ==", "indicator book is corrupt"), ("!!", "not base64")] {
         let resp = client
             .post(&url)

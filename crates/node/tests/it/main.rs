@@ -4,8 +4,10 @@
 mod abuse;
 mod bad_input;
 mod crash;
+mod first_hour;
 mod flood;
 mod flow;
+mod formats;
 mod harness;
 mod import_memory;
 mod intel;
