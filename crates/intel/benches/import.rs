@@ -1,5 +1,6 @@
-//! Import throughput: 100k indicators from a generic CSV list and from a STIX bundle, and the
-//! real Forta Etherscan labels when `../shared/data` is there.
+//! Import throughput: 100k indicators from a generic CSV list, a STIX bundle, a JSON object
+//! keyed by domains, a text list of URLs, and the real Forta Etherscan labels when
+//! `../shared/data` is there.
 
 use std::hint::black_box;
 
@@ -75,6 +76,38 @@ fn bench(c: &mut Criterion) {
                 stix::import_bundle(&mut book, black_box(&bundle), &opts, &mut |_| {}).unwrap();
             assert_eq!(out.report.imported, N as u64);
             (book, out.bundle)
+        })
+    });
+
+    // Community shapes (issue 16): an object mapping 25k domains to 3 addresses each (100k
+    // values, detected shape), and a text list of 100k phishing URLs.
+    let mut map = String::from("{\n");
+    for d in 0..N / 4 {
+        let addrs: Vec<String> =
+            (0..3).map(|k| format!("\"0x{}\"", hex(&address(d * 3 + k).0))).collect();
+        let sep = if d + 1 < N / 4 { "," } else { "" };
+        map.push_str(&format!("  \"drain-{d}.example\": [{}]{sep}\n", addrs.join(", ")));
+    }
+    map.push('}');
+    let map = map.into_bytes();
+    g.bench_function("json_domain_to_addresses_100k_values", |b| {
+        b.iter(|| {
+            let mut book = IndicatorBook::new();
+            let r = import(&mut book, FeedKind::Json, black_box(&map), &opts, &mut |_| {}).unwrap();
+            assert_eq!(r.imported, N as u64);
+            book
+        })
+    });
+    let urls: String =
+        (0..N).map(|i| format!("https://claim-{}.example/connect?ref={i}\n", i % 5_000)).collect();
+    let urls = urls.into_bytes();
+    g.bench_function("text_100k_urls", |b| {
+        b.iter(|| {
+            let mut book = IndicatorBook::new();
+            let r =
+                import(&mut book, FeedKind::Text, black_box(&urls), &opts, &mut |_| {}).unwrap();
+            assert_eq!(r.imported, N as u64);
+            book
         })
     });
 

@@ -194,3 +194,30 @@ fn text_lists_one_value_a_line() {
     assert_eq!(r.skipped_by.get("Tron address"), Some(&1));
     assert_eq!(book.get(&ind("opensae.io")).unwrap().category(), Category::Phishing);
 }
+
+#[test]
+fn stix_url_patterns_import_and_export_as_urls() {
+    let bundle =
+        br#"{"type": "bundle", "id": "bundle--6f1b6c2e-1f6a-4c89-9a43-0c2d0a7a1b11", "objects": [
+      {"type": "indicator", "spec_version": "2.1",
+       "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+       "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+       "name": "phishing page", "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z",
+       "pattern": "[url:value = 'https://OpenSae.io/login#x']", "labels": ["phishing"]}
+    ]}"#;
+    let mut book = IndicatorBook::new();
+    let r = run_with(&mut book, FeedKind::Stix, bundle, &ImportOptions::seen_at(SEEN));
+    assert_eq!(
+        (r.read, r.imported, r.rejected_total),
+        (1, 1, 0),
+        "{}: {:?}",
+        r.summary(),
+        r.rejected
+    );
+    let url = ind("https://opensae.io/login");
+    assert_eq!(book.get(&url).unwrap().category(), Category::Phishing);
+    assert_eq!(
+        vigil_intel::stix::pattern::pattern_of(&url, true),
+        "[url:value = 'https://opensae.io/login']"
+    );
+}
