@@ -183,6 +183,12 @@ impl CategoryMap {
         let Some(word) = word.map(str::trim).filter(|w| !w.is_empty()) else {
             return self.default_category();
         };
+        // Most feeds use Vigil's names: no allocation for them unless a mapping may apply.
+        if self.explicit.is_empty()
+            && let Ok(c) = word.parse::<Category>()
+        {
+            return c;
+        }
         let key = normalise(word);
         if let Some(c) = self.explicit.get(&key) {
             return *c;
