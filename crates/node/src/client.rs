@@ -63,7 +63,11 @@ impl Client {
         url: &str,
         response: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<(u16, T), ClientError> {
-        let http = |source| ClientError::Http { url: url.to_owned(), source };
+        // The URL is in the message once, not again inside reqwest's.
+        let http = |source: reqwest::Error| ClientError::Http {
+            url: url.to_owned(),
+            source: source.without_url(),
+        };
         let response = response.map_err(http)?;
         let status = response.status().as_u16();
         if response.status().is_client_error() || response.status().is_server_error() {

@@ -348,7 +348,10 @@ async fn decode<T: serde::de::DeserializeOwned>(
     response: Result<reqwest::Response, reqwest::Error>,
     on_error: &str,
 ) -> Result<T> {
-    let response = response.with_context(|| format!("cannot reach the node at {url}"))?;
+    let response = response.map_err(|source| vigil_node::client::ClientError::Http {
+        url: url.to_owned(),
+        source: source.without_url(),
+    })?;
     let status = response.status();
     let bytes = response.bytes().await.with_context(|| format!("reading the answer of {url}"))?;
     if !status.is_success() {

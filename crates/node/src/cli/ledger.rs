@@ -176,6 +176,9 @@ pub async fn account(
 
 /// Runs `vigil check`.
 pub async fn check(client: &Client, indicator: &str, json: bool) -> Result<()> {
+    // Said here, before the node is asked, so the reason is the parser's own (another chain's
+    // address, a wrong length) rather than the API's list of forms.
+    indicator.parse::<Indicator>()?;
     let c = client.check(indicator).await?;
     if json {
         print_json(&serde_json::to_value(&c)?);

@@ -85,7 +85,10 @@ pub async fn stix(client: &Client, cmd: StixCommand) -> Result<()> {
         .get(&url)
         .send()
         .await
-        .with_context(|| format!("cannot reach the node at {url}"))?;
+        .map_err(|source| vigil_node::client::ClientError::Http {
+            url: url.clone(),
+            source: source.without_url(),
+        })?;
     let status = response.status();
     let bytes = response.bytes().await.with_context(|| format!("reading {url}"))?;
     if !status.is_success() {
