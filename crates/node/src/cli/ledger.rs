@@ -287,11 +287,13 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
                 println!("indicator   {}", i.as_str().unwrap_or(""));
             }
             let t = &r["tally"];
+            let attestations = t["attestations"].as_u64().unwrap_or(0);
             println!(
-                "tally       confirm {} · dispute {} of weight (stake × reputation), {} attestations",
+                "tally       confirm {} · dispute {} of weight (stake × reputation), {attestations} \
+                 attestation{}",
                 vgl(&t["confirm_weight"]),
                 vgl(&t["dispute_weight"]),
-                t["attestations"]
+                if attestations == 1 { "" } else { "s" }
             );
             for a in r["attestations"].as_array().into_iter().flatten() {
                 println!(
@@ -445,7 +447,7 @@ fn explain_report(id: &ContentId, r: &Value) -> Vec<(&'static str, String)> {
                 ),
             ));
             let need = format!(
-                "the quorum is {} of weight ({} of the {} bonded now)",
+                "the quorum is {} of weight, {} of the {} bonded now",
                 Amount(quorum),
                 percent(num(&rule["quorum_bps"])),
                 vgl(&rule["total_bonded"])
@@ -453,11 +455,11 @@ fn explain_report(id: &ContentId, r: &Value) -> Vec<(&'static str, String)> {
             out.push((
                 "quorum",
                 if cast > 0 && cast >= quorum {
-                    format!("{} of weight cast: reached ({need})", Amount(cast))
+                    format!("{} of weight cast: reached; {need}", Amount(cast))
                 } else {
                     format!(
                         "{} of weight cast, {} more needed by height {deadline} or the report \
-                         escalates to governance ({need})",
+                         escalates to governance; {need}",
                         Amount(cast),
                         Amount(quorum.saturating_sub(cast).max(1))
                     )

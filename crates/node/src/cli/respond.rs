@@ -483,7 +483,7 @@ async fn describe_action(client: &Client, p: &Value) -> Result<(String, Vec<Stri
         "breaker_reset" => {
             let protocol = text(&action["protocol"]);
             let state = match client.get::<Value>(&format!("/v1/protocols/{protocol}")).await {
-                Ok(record) => format!("its breaker is {} now", breaker_line(&record["breaker"])),
+                Ok(record) => format!("its breaker is now {}", breaker_line(&record["breaker"])),
                 Err(e) => format!("the protocol cannot be read: {e}"),
             };
             (format!("re-arm the breaker of {protocol}"), vec![state])

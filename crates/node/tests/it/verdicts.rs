@@ -333,7 +333,7 @@ fn gov_show_decodes_actions_and_proposals_without_effect_are_refused() {
     );
     let reset = ok(&node, &["gov", "show", &proposal_id(&proposed)]);
     assert!(reset.contains("re-arm the breaker of lendingvault"), "{reset}");
-    assert!(reset.contains("its breaker is TRIPPED at height"), "{reset}");
+    assert!(reset.contains("its breaker is now TRIPPED at height"), "{reset}");
     let proposed = ok(
         &node,
         &[
@@ -351,4 +351,57 @@ fn gov_show_decodes_actions_and_proposals_without_effect_are_refused() {
     let spend = ok(&node, &["gov", "show", &proposal_id(&proposed)]);
     assert!(spend.contains(&format!("pay 5 VGL from the treasury to {}", id("carol"))), "{spend}");
     assert!(spend.contains("the treasury holds"), "{spend}");
+}
+
+#[test]
+fn the_short_report_ids_the_demo_of_vigil_up_prints_work_with_report_show() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut up = crate::harness::vigil()
+        .args(["up", "--data"])
+        .arg(dir.path().join("devnet"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, got) = std::sync::mpsc::channel();
+    let pipe = up.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // "height N: alice's report <12 hex digits> is confirmed"
+    let mut log = String::new();
+    let short = loop {
+        let line = match got.recv_timeout(Duration::from_secs(90)) {
+            Ok(line) => line,
+            Err(e) => {
+                up.kill().unwrap();
+                panic!("no verdict in the demo's log ({e}):\n{log}");
+            }
+        };
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(rest) = line.split("alice's report ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    assert_eq!(short.len(), 12, "{log}");
+    let out = crate::harness::vigil().args(["--node", &url, "report", "show", &short]).output();
+    up.kill().unwrap();
+    up.wait().unwrap();
+    let out = out.unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}\n{log}", stderr(&out));
+    assert!(text.contains(&format!("report      {short}")), "{text}");
+    assert!(text.contains("verdict     confirmed at height"), "{text}");
 }
