@@ -456,9 +456,7 @@ impl<S: Store> Ledger<S> {
             .proposals()
             .filter(|(_, r)| r.status == ProposalStatus::Executed)
             .filter_map(|(id, r)| match &r.action {
-                ProposalAction::ParameterChange { params } => {
-                    Some(((r.execute_at?, *id), params))
-                }
+                ProposalAction::ParameterChange { params } => Some(((r.execute_at?, *id), params)),
                 _ => None,
             })
             .filter(|(order, _)| *order < (at, proposal))

@@ -162,10 +162,12 @@ fn proposals_that_could_not_have_an_effect_are_refused_with_the_reason() {
     let tx = propose(&net, 0, ProposalAction::ParameterChange { params: same }, None);
     assert_eq!(net.ledger.check_tx(&tx).unwrap_err(), TxError::ParamsUnchanged);
     // Resolving an open report, then a confirmed one.
-    let report = crate::harness::report("a drainer", &["0x098B716B8Aaf21512996dC57EB0615e2383E2f96"]);
+    let report =
+        crate::harness::report("a drainer", &["0x098B716B8Aaf21512996dC57EB0615e2383E2f96"]);
     let id = report.id();
     net.block(vec![net.tx(1, TxBody::SubmitReport { report, bond: Amount::vgl(10) })]);
-    let resolve = propose(&net, 0, ProposalAction::ResolveReport { report: id, confirm: true }, None);
+    let resolve =
+        propose(&net, 0, ProposalAction::ResolveReport { report: id, confirm: true }, None);
     let err = net.ledger.check_tx(&resolve).unwrap_err();
     assert_eq!(err, TxError::ReportNotEscalated { report: id, status: ReportStatus::Open });
     assert!(err.to_string().contains("governance decides only escalated reports"), "{err}");
@@ -185,7 +187,12 @@ fn a_parameter_change_is_measured_against_the_set_it_replaced() {
     let second = Params { timelock: 3, ..first.clone() };
     for (proposal, params) in [(1u64, &first), (2, &second)] {
         let encoded = vigil_core::encoding::encode(params);
-        net.block(vec![propose(&net, 0, ProposalAction::ParameterChange { params: encoded }, None)]);
+        net.block(vec![propose(
+            &net,
+            0,
+            ProposalAction::ParameterChange { params: encoded },
+            None,
+        )]);
         assert_eq!(net.ledger.params_before(proposal).as_ref(), Some(net.ledger.params()));
         net.block((1..=4).map(|i| vote(&net, i, proposal, VoteChoice::Yes)).collect());
         for _ in 0..4 {
@@ -198,7 +205,10 @@ fn a_parameter_change_is_measured_against_the_set_it_replaced() {
     assert_eq!(net.ledger.params_before(2), Some(first.clone()));
     let shown = net.ledger.params_before(2).unwrap().changes_to(&second);
     assert_eq!(shown.len(), 1);
-    assert_eq!(format!("{} {} {}", shown[0].name, shown[0].from, shown[0].to), "timelock 1 block 3 blocks");
+    assert_eq!(
+        format!("{} {} {}", shown[0].name, shown[0].from, shown[0].to),
+        "timelock 1 block 3 blocks"
+    );
     assert_eq!(net.ledger.params_before(9), None);
 }
 

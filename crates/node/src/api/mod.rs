@@ -337,9 +337,7 @@ fn verdict_rule(
     let at_deadline = || {
         let events = state.store.events(r.deadline).ok().flatten()?;
         events.into_iter().find_map(|e| match e {
-            vigil_ledger::Event::Verdict { report, quorum, .. } if report == *id => {
-                Some(quorum)
-            }
+            vigil_ledger::Event::Verdict { report, quorum, .. } if report == *id => Some(quorum),
             _ => None,
         })
     };

@@ -498,7 +498,10 @@ fn explain_report(id: &ContentId, r: &Value) -> Vec<(&'static str, String)> {
                 format!("no side won the {} of weight cast: {sides}", Amount(cast))
             };
             out.push(("verdict", format!("escalated because {why}; governance decides it")));
-            out.push(("locked", "the bond and the attesters' stakes stay locked until then".into()));
+            out.push((
+                "locked",
+                "the bond and the attesters' stakes stay locked until then".into(),
+            ));
             let pending: Vec<&Value> = proposals
                 .iter()
                 .filter(|p| matches!(p["status"].as_str(), Some("voting" | "passed")))
@@ -551,8 +554,7 @@ fn explain_report(id: &ContentId, r: &Value) -> Vec<(&'static str, String)> {
             out.push((
                 "next",
                 if status == "confirmed" {
-                    "nothing: the verdict is final; its indicators now flag in `vigil check`"
-                        .into()
+                    "nothing: the verdict is final; its indicators now flag in `vigil check`".into()
                 } else {
                     "nothing: the verdict is final (the settlement shows who was slashed and paid)"
                         .into()

@@ -151,7 +151,8 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
             for c in p["spec"]["contracts"].as_array().into_iter().flatten() {
                 println!("contract    {}", c.as_str().unwrap_or(""));
             }
-            let guardians = p["spec"]["guardians"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let guardians =
+                p["spec"]["guardians"].as_array().map(Vec::as_slice).unwrap_or_default();
             println!(
                 "guardians   {} of these {} must approve a reset (any one may trip the breaker):",
                 p["spec"]["threshold"],
@@ -162,7 +163,9 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
             }
             let monitors = p["spec"]["policy"]["monitors"].as_array().map(Vec::as_slice);
             match monitors.unwrap_or_default() {
-                [] => println!("monitors    none: no monitor may trip the breaker on the fast path"),
+                [] => {
+                    println!("monitors    none: no monitor may trip the breaker on the fast path")
+                }
                 monitors => {
                     println!(
                         "monitors    {} may trip the breaker on the fast path with a signed alert:",
@@ -463,8 +466,8 @@ async fn describe_action(client: &Client, p: &Value) -> Result<(String, Vec<Stri
             };
             let changes = before.changes_to(&new);
             let head = match changes.len() {
-                0 => format!("change no parameter (the set is the one in force)"),
-                1 => format!("change 1 parameter"),
+                0 => "change no parameter (the set is the one in force)".to_owned(),
+                1 => "change 1 parameter".to_owned(),
                 n => format!("change {n} parameters"),
             };
             let lines = changes
@@ -476,7 +479,11 @@ async fn describe_action(client: &Client, p: &Value) -> Result<(String, Vec<Stri
         "treasury_spend" => {
             let now: Value = client.get("/v1/params").await?;
             (
-                format!("pay {} from the treasury to {}", vgl(&action["amount"]), text(&action["to"])),
+                format!(
+                    "pay {} from the treasury to {}",
+                    vgl(&action["amount"]),
+                    text(&action["to"])
+                ),
                 vec![format!("the treasury holds {} now", vgl(&now["globals"]["treasury"]))],
             )
         }
@@ -497,7 +504,8 @@ async fn describe_action(client: &Client, p: &Value) -> Result<(String, Vec<Stri
             vec!["bonded and unbonding stake; never more than is slashable".into()],
         ),
         "resolve_report" => {
-            let verdict = if action["confirm"].as_bool() == Some(true) { "confirm" } else { "reject" };
+            let verdict =
+                if action["confirm"].as_bool() == Some(true) { "confirm" } else { "reject" };
             let report = text(&action["report"]);
             let detail = match client.get::<Value>(&format!("/v1/reports/{report}")).await {
                 Ok(r) => format!(

@@ -33,7 +33,9 @@ fn refused(node: &TestNode, args: &[&str]) -> String {
 
 fn report(summary: &str) -> Report {
     Report {
-        indicators: vec!["0x098B716B8Aaf21512996dC57EB0615e2383E2f96".parse::<Indicator>().unwrap()],
+        indicators: vec![
+            "0x098B716B8Aaf21512996dC57EB0615e2383E2f96".parse::<Indicator>().unwrap(),
+        ],
         severity: Severity::High,
         category: Category::Exploit,
         summary: summary.into(),
@@ -101,7 +103,14 @@ fn report_show_explains_open_and_escalated_reports_and_short_ids_resolve() {
 
     // Bob confirms with 100 VGL; a newcomer's reputation counts one half: 50 VGL of weight.
     let out = node.cli_json(&[
-        "report", "attest", &short, "--confirm", "--stake", "100", "--key", &key("bob"),
+        "report",
+        "attest",
+        &short,
+        "--confirm",
+        "--stake",
+        "100",
+        "--key",
+        &key("bob"),
     ]);
     assert_eq!(out["status"], "committed", "{out}");
     let shown = ok(&node, &["report", "show", &short]);
@@ -154,7 +163,10 @@ fn report_show_explains_open_and_escalated_reports_and_short_ids_resolve() {
     assert!(gov.contains("\"Ronin bridge exploiter\", escalated now"), "{gov}");
     assert!(gov.contains(&format!("vigil gov vote {proposal} --choice yes|no|abstain")), "{gov}");
     let pending = ok(&node, &["report", "show", &short]);
-    assert!(pending.contains(&format!("proposal {proposal} (voting) would confirm it")), "{pending}");
+    assert!(
+        pending.contains(&format!("proposal {proposal} (voting) would confirm it")),
+        "{pending}"
+    );
     for who in ["alice", "bob", "carol", "dave"] {
         node.cli_json(&["gov", "vote", &proposal, "--choice", "yes", "--key", &key(who)]);
     }
@@ -262,7 +274,10 @@ fn gov_show_decodes_actions_and_proposals_without_effect_are_refused() {
             &key("alice"),
         ],
     );
-    assert!(armed.contains("the breaker of lendingvault is armed; there is nothing to reset"), "{armed}");
+    assert!(
+        armed.contains("the breaker of lendingvault is armed; there is nothing to reset"),
+        "{armed}"
+    );
     let same = refused(
         &node,
         &[
