@@ -612,3 +612,66 @@ pub fn print_check(c: &vigil_node::api::CheckResponse) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report as `GET /v1/reports/{id}` answers it, with the verdict rule's figures in VGL.
+    fn answer(status: &str, confirm: u64, dispute: u64, quorum: u64) -> Value {
+        let vgl = |n: u64| n * 1_000_000;
+        serde_json::json!({
+            "status": status, "deadline": 16, "height": 20,
+            "tally": { "confirm_weight": vgl(confirm), "dispute_weight": vgl(dispute) },
+            "verdict_rule": {
+                "quorum": vgl(quorum), "cast": vgl(confirm + dispute), "threshold_bps": 6_667,
+                "quorum_bps": 1_000, "total_bonded": vgl(quorum * 10),
+            },
+            "settlement": { "at_height": 16 },
+            "proposals": [],
+        })
+    }
+
+    fn explained(r: &Value) -> String {
+        let id = ContentId([0xab; 32]);
+        explain_report(&id, r).iter().map(|(l, t)| format!("{l}: {t}\n")).collect()
+    }
+
+    #[test]
+    fn each_way_to_a_status_is_explained_with_the_next_command() {
+        let nobody = explained(&answer("escalated", 0, 0, 500));
+        assert!(nobody.contains("nobody attested before the deadline (height 16)"), "{nobody}");
+        assert!(nobody.contains("--resolve-report abababababab confirm|reject"), "{nobody}");
+        let split = explained(&answer("escalated", 300, 300, 500));
+        assert!(
+            split.contains("no side won the 600 VGL of weight cast: confirm has 50.00% of it"),
+            "{split}"
+        );
+        let confirmed = explained(&answer("confirmed", 700, 50, 500));
+        assert!(
+            confirmed.contains("confirmed at height 16: the weight cast, 750 VGL, reached the quorum 500 VGL, and confirm has 93.33% of it, dispute 6.66%; a side needs 66.67%"),
+            "{confirmed}"
+        );
+        assert!(confirmed.contains("next: nothing: the verdict is final"), "{confirmed}");
+        let mut decided = answer("rejected", 0, 0, 500);
+        decided["proposals"] =
+            serde_json::json!([{ "id": 4, "status": "executed", "confirm": false }]);
+        assert!(explained(&decided).contains("rejected by governance: proposal 4 decided it"));
+        let mut open = answer("open", 600, 0, 500);
+        open["height"] = serde_json::json!(10);
+        open["verdict_rule"]["if_closed_now"] = serde_json::json!("confirmed");
+        let open = explained(&open);
+        assert!(open.contains("until height 16 (now 10, 6 blocks left)"), "{open}");
+        assert!(open.contains("600 VGL of weight cast: reached"), "{open}");
+        assert!(open.contains("now, it would be confirmed"), "{open}");
+    }
+
+    #[test]
+    fn shares_and_percentages_round_down_and_survive_zero() {
+        assert_eq!(percent(6_667), "66.67%");
+        assert_eq!(percent(5), "0.05%");
+        assert_eq!(share_bps(1, 3), 3_333);
+        assert_eq!(share_bps(5, 0), 0);
+        assert_eq!(share_bps(u64::MAX, 1), u64::MAX);
+    }
+}
