@@ -243,6 +243,20 @@ pub enum TxError {
     /// A validator submitting evidence against itself (it would collect the reward).
     #[error("a validator cannot submit evidence against itself")]
     SelfEvidence,
+    /// A proposal to resolve a report that governance cannot decide: it is still open or
+    /// already final.
+    #[error(
+        "report {report} is {status}, not escalated: governance decides only escalated reports (an open report gets its verdict when its challenge window closes; a confirmed or rejected one is final)"
+    )]
+    ReportNotEscalated {
+        /// The report.
+        report: ReportId,
+        /// Its status.
+        status: ReportStatus,
+    },
+    /// A parameter change that proposes the parameters already in force.
+    #[error("the proposed parameters are the ones in force: the proposal would change nothing")]
+    ParamsUnchanged,
 }
 
 impl From<ReportShapeError> for TxError {

@@ -41,6 +41,9 @@ pub(crate) fn propose(
             if p.epoch_length != state.params().epoch_length {
                 return Err(shape("epoch_length cannot change by governance".into()));
             }
+            if p == *state.params() {
+                return Err(TxError::ParamsUnchanged);
+            }
         }
         ProposalAction::TreasurySpend { amount, .. } | ProposalAction::Slash { amount, .. } => {
             if amount.is_zero() {
@@ -48,14 +51,17 @@ pub(crate) fn propose(
             }
         }
         ProposalAction::BreakerReset { protocol } => {
-            if state.protocol(protocol).is_none() {
-                return Err(TxError::UnknownProtocol(protocol.clone()));
+            let p = state.protocol(protocol).ok_or(TxError::UnknownProtocol(protocol.clone()))?;
+            // Re-arming an armed breaker would do nothing; a trip after the vote is a new
+            // incident that deserves its own proposal.
+            if !p.breaker.is_tripped() {
+                return Err(TxError::NotTripped(protocol.clone()));
             }
         }
         ProposalAction::ResolveReport { report, .. } => {
             let r = state.report(report).ok_or(TxError::UnknownReport(*report))?;
             if r.status != ReportStatus::Escalated {
-                return Err(shape(format!("report {report} is {}, not escalated", r.status)));
+                return Err(TxError::ReportNotEscalated { report: *report, status: r.status });
             }
         }
     }

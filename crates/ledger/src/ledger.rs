@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 
 use jmt::{JellyfishMerkleTree, KeyHash};
 use sha2::Sha256;
-use vigil_core::encoding::encode;
+use vigil_core::encoding::{decode, encode};
 use vigil_core::{
-    AccountId, Block, ChainId, ContentId, Indicator, MAX_TX_BYTES, ReportId, SignedTx, Verifiable,
-    verify_batch,
+    AccountId, Block, ChainId, ContentId, Indicator, MAX_TX_BYTES, ProposalAction, ReportId,
+    SignedTx, Verifiable, verify_batch,
 };
 
 use crate::block::end_block;
@@ -21,7 +21,9 @@ use crate::events::{Event, TxResult};
 use crate::exec::{check_body_shape, plan};
 use crate::params::{Genesis, Params};
 use crate::settle::validator_set_from_stake;
-use crate::state::{Account, Globals, ReportRecord, ReportStatus, State, StateKey, index_key};
+use crate::state::{
+    Account, Globals, ProposalStatus, ReportRecord, ReportStatus, State, StateKey, index_key,
+};
 use crate::store::{AppHash, CommitBatch, CommitInfo, StateWrite, Store};
 
 /// What `finalize_block` returns: per-transaction results, events and the new app hash.
@@ -85,6 +87,9 @@ pub struct Ledger<S: Store> {
     chain_id: ChainId,
     last: CommitInfo,
     pending: Option<Pending>,
+    /// The parameters of the genesis, to show what the first parameter change replaced
+    /// (not state: the state holds only the parameters in force).
+    genesis_params: Params,
 }
 
 fn key_hash(key_bytes: &[u8]) -> KeyHash {
@@ -116,7 +121,14 @@ impl<S: Store> Ledger<S> {
                         genesis: genesis.chain_id.to_string(),
                     });
                 }
-                Ok(Self { store, state, chain_id: genesis.chain_id.clone(), last, pending: None })
+                Ok(Self {
+                    store,
+                    state,
+                    chain_id: genesis.chain_id.clone(),
+                    last,
+                    pending: None,
+                    genesis_params: genesis.params.clone(),
+                })
             }
         }
     }
@@ -163,6 +175,7 @@ impl<S: Store> Ledger<S> {
             chain_id: genesis.chain_id.clone(),
             last: CommitInfo::default(),
             pending: None,
+            genesis_params: genesis.params.clone(),
         };
         let batch = ledger.prepare_commit(0, None, Vec::new(), Vec::new())?;
         ledger.last = batch.info;
@@ -428,6 +441,32 @@ impl<S: Store> Ledger<S> {
         self.state.account(id).map(|a| a.nonce).unwrap_or(0)
     }
 
+    /// The parameters a parameter-change proposal is measured against: for one that executed,
+    /// the set it replaced (the genesis parameters with every parameter change executed before
+    /// it applied, in execution order); for any other, the parameters in force now. `None` for
+    /// an unknown proposal.
+    pub fn params_before(&self, proposal: u64) -> Option<Params> {
+        let record = self.state.proposal(proposal)?;
+        let Some(at) = record.execute_at.filter(|_| record.status == ProposalStatus::Executed)
+        else {
+            return Some(self.params().clone());
+        };
+        let earlier = self
+            .state
+            .proposals()
+            .filter(|(_, r)| r.status == ProposalStatus::Executed)
+            .filter_map(|(id, r)| match &r.action {
+                ProposalAction::ParameterChange { params } => Some(((r.execute_at?, *id), params)),
+                _ => None,
+            })
+            .filter(|(order, _)| *order < (at, proposal))
+            .max_by_key(|(order, _)| *order);
+        Some(match earlier {
+            Some((_, encoded)) => decode(encoded).ok()?,
+            None => self.genesis_params.clone(),
+        })
+    }
+
     /// A report.
     pub fn report(&self, id: &ReportId) -> Option<&ReportRecord> {
         self.state.report(id)
@@ -510,7 +549,7 @@ impl<S: Store> Ledger<S> {
             sum = sum.saturating_add(u128::from(p.bounty_pool.0));
         }
         for (_, p) in self.state.proposals() {
-            if p.status == crate::state::ProposalStatus::Voting {
+            if p.status == ProposalStatus::Voting {
                 sum = sum.saturating_add(u128::from(p.deposit.0));
             }
         }

@@ -58,8 +58,11 @@ pub use governance::{SecurityReport, security};
 pub use ledger::{
     AccountView, CheckMatch, FinalizedBlock, Ledger, app_hash_from_scratch, block_hash,
 };
-pub use params::{BPS, Genesis, GenesisAccount, GenesisError, ParamError, Params};
+pub use params::{
+    BPS, Genesis, GenesisAccount, GenesisError, ParamChange, ParamError, ParamValue, Params,
+};
 pub use reputation::Reputation;
+pub use settle::{attestation_quorum, verdict_of};
 pub use state::{
     Account, Attestation, AttestationOutcome, BreakerState, Globals, ProposalRecord,
     ProposalStatus, ProtocolRecord, ReportOrigin, ReportRecord, ReportStatus, Settlement, State,

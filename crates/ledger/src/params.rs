@@ -118,6 +118,121 @@ impl Default for Params {
     }
 }
 
+/// A parameter's value with its unit, for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "unit", content = "value", rename_all = "snake_case")]
+pub enum ParamValue {
+    /// A number of blocks.
+    Blocks(u64),
+    /// An amount of VGL.
+    Amount(Amount),
+    /// A fraction in basis points.
+    Bps(u32),
+    /// A plain count.
+    Count(u32),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Blocks(1) => f.write_str("1 block"),
+            Self::Blocks(n) => write!(f, "{n} blocks"),
+            Self::Amount(a) => write!(f, "{a}"),
+            Self::Bps(b) => {
+                let whole = b.checked_div(100).unwrap_or(0);
+                let cents = b.checked_rem(100).unwrap_or(0);
+                write!(f, "{whole}.{cents:02}% ({b} bps)")
+            }
+            Self::Count(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// One parameter that a new parameter set changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ParamChange {
+    /// The parameter's name (its field and TOML key).
+    pub name: &'static str,
+    /// Its value now.
+    pub from: ParamValue,
+    /// Its value in the new set.
+    pub to: ParamValue,
+}
+
+impl Params {
+    /// Every parameter with its name, in declaration order.
+    pub fn values(&self) -> Vec<(&'static str, ParamValue)> {
+        use ParamValue::{Amount as A, Blocks as B, Bps as P, Count as C};
+        // Destructured so that a new field does not compile until it is listed here.
+        let Params {
+            unbonding_delay,
+            min_report_bond,
+            min_attestation_stake,
+            challenge_window,
+            attestation_quorum_bps,
+            verdict_threshold_bps,
+            attester_slash_bps,
+            reporter_slash_bps,
+            reporter_reward_bps,
+            winner_reward_bps,
+            confirmed_report_reward,
+            reputation_decay_bps,
+            reputation_decay_period,
+            epoch_length,
+            max_validators,
+            proposal_deposit,
+            voting_period,
+            governance_quorum_bps,
+            governance_threshold_bps,
+            timelock,
+            monitor_slash_bps,
+            tx_fee,
+            tx_fee_per_kib,
+            equivocation_slash_bps,
+            evidence_reward_bps,
+            evidence_max_age,
+        } = self.clone();
+        vec![
+            ("unbonding_delay", B(unbonding_delay)),
+            ("min_report_bond", A(min_report_bond)),
+            ("min_attestation_stake", A(min_attestation_stake)),
+            ("challenge_window", B(challenge_window)),
+            ("attestation_quorum_bps", P(attestation_quorum_bps)),
+            ("verdict_threshold_bps", P(verdict_threshold_bps)),
+            ("attester_slash_bps", P(attester_slash_bps)),
+            ("reporter_slash_bps", P(reporter_slash_bps)),
+            ("reporter_reward_bps", P(reporter_reward_bps)),
+            ("winner_reward_bps", P(winner_reward_bps)),
+            ("confirmed_report_reward", A(confirmed_report_reward)),
+            ("reputation_decay_bps", P(reputation_decay_bps)),
+            ("reputation_decay_period", B(reputation_decay_period)),
+            ("epoch_length", B(epoch_length)),
+            ("max_validators", C(max_validators)),
+            ("proposal_deposit", A(proposal_deposit)),
+            ("voting_period", B(voting_period)),
+            ("governance_quorum_bps", P(governance_quorum_bps)),
+            ("governance_threshold_bps", P(governance_threshold_bps)),
+            ("timelock", B(timelock)),
+            ("monitor_slash_bps", P(monitor_slash_bps)),
+            ("tx_fee", A(tx_fee)),
+            ("tx_fee_per_kib", A(tx_fee_per_kib)),
+            ("equivocation_slash_bps", P(equivocation_slash_bps)),
+            ("evidence_reward_bps", P(evidence_reward_bps)),
+            ("evidence_max_age", B(evidence_max_age)),
+        ]
+    }
+
+    /// The parameters whose value differs in `new`, in declaration order.
+    pub fn changes_to(&self, new: &Params) -> Vec<ParamChange> {
+        self.values()
+            .into_iter()
+            .zip(new.values())
+            .filter(|((_, from), (_, to))| from != to)
+            .map(|((name, from), (_, to))| ParamChange { name, from, to })
+            .collect()
+    }
+}
+
 /// Why a parameter set is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("parameter {name}: {why}")]
@@ -297,5 +412,42 @@ impl Genesis {
             supply = supply.and_then(|s| s.checked_add(a.balance)?.checked_add(a.bonded));
         }
         supply.map(|_| ()).ok_or(GenesisError::SupplyOverflow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_parameter_is_named_as_its_field_and_a_change_is_found_with_its_unit() {
+        let params = Params::default();
+        let json = serde_json::to_value(&params).unwrap();
+        let fields: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut named: Vec<&str> = params.values().iter().map(|(n, _)| *n).collect();
+        named.sort_unstable();
+        let mut fields = fields;
+        fields.sort_unstable();
+        assert_eq!(named, fields);
+        let new = Params {
+            min_report_bond: Amount::vgl(25),
+            attestation_quorum_bps: 2_500,
+            timelock: 1,
+            ..params.clone()
+        };
+        let shown: Vec<String> = params
+            .changes_to(&new)
+            .iter()
+            .map(|c| format!("{} {} -> {}", c.name, c.from, c.to))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "min_report_bond 10 VGL -> 25 VGL",
+                "attestation_quorum_bps 10.00% (1000 bps) -> 25.00% (2500 bps)",
+                "timelock 100 blocks -> 1 block",
+            ]
+        );
+        assert!(params.changes_to(&params).is_empty());
     }
 }

@@ -11,8 +11,10 @@ use vigil_core::{AccountId, Amount, ReportId, Stance};
 
 use crate::error::LedgerError;
 use crate::events::{Event, RewardReason, SlashReason};
-use crate::params::BPS;
-use crate::state::{AttestationOutcome, ReportOrigin, ReportStatus, Settlement, State, Unbonding};
+use crate::params::{BPS, Params};
+use crate::state::{
+    AttestationOutcome, ReportOrigin, ReportStatus, Settlement, State, Tally, Unbonding,
+};
 
 fn overflow(what: &'static str) -> LedgerError {
     LedgerError::Overflow(what)
@@ -38,6 +40,28 @@ fn reaches(side: u64, cast: u64, threshold_bps: u32) -> bool {
         >= u128::from(cast).saturating_mul(u128::from(threshold_bps))
 }
 
+/// The weight that must be cast on a report for a verdict when `total_bonded` is bonded: the
+/// `attestation_quorum_bps` share of it, rounded down.
+pub fn attestation_quorum(total_bonded: Amount, params: &Params) -> u64 {
+    mul_div(total_bonded.0, u64::from(params.attestation_quorum_bps), u64::from(BPS))
+}
+
+/// The verdict the rule gives a tally: Confirmed or Rejected when some weight was cast, it
+/// reaches `quorum` and one side has `threshold_bps` of it; Escalated otherwise.
+pub fn verdict_of(tally: &Tally, quorum: u64, threshold_bps: u32) -> ReportStatus {
+    let Some(cast) = tally.confirm_weight.checked_add(tally.dispute_weight) else {
+        return ReportStatus::Escalated;
+    };
+    let decided = cast > 0 && cast >= quorum;
+    if decided && reaches(tally.confirm_weight, cast, threshold_bps) {
+        ReportStatus::Confirmed
+    } else if decided && reaches(tally.dispute_weight, cast, threshold_bps) {
+        ReportStatus::Rejected
+    } else {
+        ReportStatus::Escalated
+    }
+}
+
 /// Settles a report whose window closed (or, with `forced`, an escalated report that governance
 /// decided).
 pub(crate) fn settle_report(
@@ -52,22 +76,9 @@ pub(crate) fn settle_report(
     };
     let params = state.params().clone();
     let tally = record.tally;
-    let cast = tally.confirm_weight.checked_add(tally.dispute_weight).ok_or(overflow("tally"))?;
-    let quorum = mul_div(
-        state.globals().total_bonded.0,
-        u64::from(params.attestation_quorum_bps),
-        u64::from(BPS),
-    );
-    let decided = cast > 0 && cast >= quorum;
-    let status = if let Some(forced) = forced {
-        forced
-    } else if decided && reaches(tally.confirm_weight, cast, params.verdict_threshold_bps) {
-        ReportStatus::Confirmed
-    } else if decided && reaches(tally.dispute_weight, cast, params.verdict_threshold_bps) {
-        ReportStatus::Rejected
-    } else {
-        ReportStatus::Escalated
-    };
+    tally.confirm_weight.checked_add(tally.dispute_weight).ok_or(overflow("tally"))?;
+    let quorum = attestation_quorum(state.globals().total_bonded, &params);
+    let status = forced.unwrap_or_else(|| verdict_of(&tally, quorum, params.verdict_threshold_bps));
     events.push(Event::Verdict {
         report: id,
         status,

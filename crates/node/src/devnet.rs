@@ -322,7 +322,8 @@ fn log_event(
     match event {
         Event::Verdict { report, status, .. } => {
             let whose = if *report == true_report.id() { "alice's" } else { "mallory's" };
-            tracing::info!(target: "demo", "height {height}: {whose} report {} is {status}", report.short());
+            let short = report.short();
+            tracing::info!(target: "demo", "height {height}: {whose} report {short} is {status} (`vigil report show {short}` explains why)");
             let confirmed = *status == ReportStatus::Confirmed;
             if confirmed
                 && let Some(hit) = state.ledger.read().check(&true_report.indicators[0]).first()

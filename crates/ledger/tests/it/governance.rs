@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use vigil_core::{Amount, ProposalAction, TxBody, VoteChoice};
-use vigil_ledger::{BreakerState, Event, Params, ProposalStatus, ResetBy};
+use vigil_ledger::{BreakerState, Event, Params, ProposalStatus, ReportStatus, ResetBy, TxError};
 
 use crate::breakers::{GUARDIANS, breaker, pid, registered};
 use crate::harness::{Net, key};
@@ -149,6 +149,67 @@ fn a_parameter_change_takes_effect_at_the_stated_height() {
         None,
     );
     assert!(net.ledger.check_tx(&tx).unwrap_err().to_string().contains("epoch_length"));
+}
+
+#[test]
+fn proposals_that_could_not_have_an_effect_are_refused_with_the_reason() {
+    let mut net = registered();
+    // Resetting an armed breaker.
+    let reset = propose(&net, 0, ProposalAction::BreakerReset { protocol: pid() }, None);
+    assert_eq!(net.ledger.check_tx(&reset).unwrap_err(), TxError::NotTripped(pid()));
+    // The parameters in force, proposed again.
+    let same = vigil_core::encoding::encode(net.ledger.params());
+    let tx = propose(&net, 0, ProposalAction::ParameterChange { params: same }, None);
+    assert_eq!(net.ledger.check_tx(&tx).unwrap_err(), TxError::ParamsUnchanged);
+    // Resolving an open report, then a confirmed one.
+    let report =
+        crate::harness::report("a drainer", &["0x098B716B8Aaf21512996dC57EB0615e2383E2f96"]);
+    let id = report.id();
+    net.block(vec![net.tx(1, TxBody::SubmitReport { report, bond: Amount::vgl(10) })]);
+    let resolve =
+        propose(&net, 0, ProposalAction::ResolveReport { report: id, confirm: true }, None);
+    let err = net.ledger.check_tx(&resolve).unwrap_err();
+    assert_eq!(err, TxError::ReportNotEscalated { report: id, status: ReportStatus::Open });
+    assert!(err.to_string().contains("governance decides only escalated reports"), "{err}");
+    // A refused proposal committed in a block fails and takes no deposit.
+    let before = net.ledger.account(&key(0).account_id()).unwrap().state.balance;
+    let out = net.block(vec![reset]);
+    assert!(out.tx_results[0].outcome.is_err());
+    assert_eq!(net.ledger.account(&key(0).account_id()).unwrap().state.balance, before);
+    assert_eq!(net.ledger.state().globals().next_proposal, 1);
+}
+
+#[test]
+fn a_parameter_change_is_measured_against_the_set_it_replaced() {
+    let mut net = Net::new(9);
+    let genesis = net.ledger.params().clone();
+    let first = Params { min_report_bond: Amount::vgl(25), ..genesis.clone() };
+    let second = Params { timelock: 3, ..first.clone() };
+    for (proposal, params) in [(1u64, &first), (2, &second)] {
+        let encoded = vigil_core::encoding::encode(params);
+        net.block(vec![propose(
+            &net,
+            0,
+            ProposalAction::ParameterChange { params: encoded },
+            None,
+        )]);
+        assert_eq!(net.ledger.params_before(proposal).as_ref(), Some(net.ledger.params()));
+        net.block((1..=4).map(|i| vote(&net, i, proposal, VoteChoice::Yes)).collect());
+        for _ in 0..4 {
+            net.block(vec![]);
+        }
+        assert_eq!(status(&net, proposal), ProposalStatus::Executed);
+    }
+    assert_eq!(net.ledger.params(), &second);
+    assert_eq!(net.ledger.params_before(1), Some(genesis.clone()));
+    assert_eq!(net.ledger.params_before(2), Some(first.clone()));
+    let shown = net.ledger.params_before(2).unwrap().changes_to(&second);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(
+        format!("{} {} {}", shown[0].name, shown[0].from, shown[0].to),
+        "timelock 1 block 3 blocks"
+    );
+    assert_eq!(net.ledger.params_before(9), None);
 }
 
 #[test]

@@ -231,6 +231,8 @@ struct ReportQuery {
     status: Option<String>,
     page: Option<usize>,
     limit: Option<usize>,
+    /// Hex digits the id starts with (so a client can resolve a short id).
+    prefix: Option<String>,
 }
 
 fn report_summary(id: &ContentId, r: &ReportRecord) -> Value {
@@ -262,9 +264,15 @@ async fn list_reports(
     // The bounds are the OpenAPI description's, checked before this handler runs.
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let page = q.page.unwrap_or(1).max(1);
+    // The OpenAPI description's pattern admits only hex digits after an optional 0x.
+    let prefix = q.prefix.map(|p| p.trim_start_matches("0x").to_ascii_lowercase());
     let ledger = state.ledger.read();
-    let mut matching: Vec<(&ContentId, &ReportRecord)> =
-        ledger.state().reports().filter(|(_, r)| status.is_none_or(|s| r.status == s)).collect();
+    let mut matching: Vec<(&ContentId, &ReportRecord)> = ledger
+        .state()
+        .reports()
+        .filter(|(_, r)| status.is_none_or(|s| r.status == s))
+        .filter(|(id, _)| prefix.as_ref().is_none_or(|p| id.to_string().starts_with(p.as_str())))
+        .collect();
     // Newest first.
     matching.sort_by(|a, b| b.1.submitted_at.cmp(&a.1.submitted_at).then(a.0.cmp(b.0)));
     let total = matching.len();
@@ -297,7 +305,61 @@ async fn report(
     let mut body = serde_json::to_value(record).map_err(ApiError::internal)?;
     body["id"] = json!(id);
     body["attestations"] = json!(attestations);
+    body["height"] = json!(ledger.height());
+    body["verdict_rule"] = verdict_rule(&state, &ledger, &id, record);
+    let proposals: Vec<Value> = ledger
+        .state()
+        .proposals()
+        .filter_map(|(pid, p)| match p.action {
+            vigil_core::ProposalAction::ResolveReport { report, confirm } if report == id => {
+                Some(json!({ "id": pid, "status": p.status, "confirm": confirm }))
+            }
+            _ => None,
+        })
+        .collect();
+    body["proposals"] = json!(proposals);
     Ok(Json(body))
+}
+
+/// The figures the verdict rule applies to a report: the quorum it was (or, while it is open,
+/// would now be) held to, the threshold, the weight cast and, while it is open, the verdict if
+/// the window closed now.
+fn verdict_rule(
+    state: &NodeState,
+    ledger: &vigil_ledger::Ledger<crate::store::RedbStore>,
+    id: &ContentId,
+    r: &ReportRecord,
+) -> Value {
+    let params = ledger.params();
+    let total_bonded = ledger.state().globals().total_bonded;
+    let now = vigil_ledger::attestation_quorum(total_bonded, params);
+    // An escalated report keeps no settlement: its quorum is the one its verdict event named.
+    let at_deadline = || {
+        let events = state.store.events(r.deadline).ok().flatten()?;
+        events.into_iter().find_map(|e| match e {
+            vigil_ledger::Event::Verdict { report, quorum, .. } if report == *id => Some(quorum),
+            _ => None,
+        })
+    };
+    let (quorum, quorum_at) = match (r.status, r.settlement) {
+        (ReportStatus::Open, _) => (now, "now"),
+        (_, Some(s)) => (s.quorum_weight, "verdict"),
+        (_, None) => at_deadline().map_or((now, "now"), |q| (q, "verdict")),
+    };
+    let cast = r.tally.confirm_weight.saturating_add(r.tally.dispute_weight);
+    let mut rule = json!({
+        "quorum": quorum,
+        "quorum_at": quorum_at,
+        "quorum_bps": params.attestation_quorum_bps,
+        "threshold_bps": params.verdict_threshold_bps,
+        "total_bonded": total_bonded,
+        "cast": cast,
+    });
+    if r.status == ReportStatus::Open {
+        rule["if_closed_now"] =
+            json!(vigil_ledger::verdict_of(&r.tally, quorum, params.verdict_threshold_bps));
+    }
+    rule
 }
 
 /// `GET /v1/check/{indicator}`.
@@ -500,6 +562,15 @@ async fn proposal(
         .collect();
     let mut body = proposal_json(id, p);
     body["votes"] = json!(votes);
+    body["height"] = json!(ledger.height());
+    if let vigil_core::ProposalAction::ParameterChange { params } = &p.action
+        && let Ok(new) = vigil_core::encoding::decode::<vigil_ledger::Params>(params)
+        && let Some(before) = ledger.params_before(id)
+    {
+        body["params"] = json!(new);
+        body["params_before"] = json!(before);
+        body["changes"] = json!(before.changes_to(&new));
+    }
     Ok(Json(body))
 }
 /// The HTTP API (`[api]`). A client is an IP address (IPv6: its /64).

@@ -73,11 +73,12 @@ pub enum ReportCommand {
         send: SendArgs,
     },
     /// Confirm or dispute a report, locking stake behind the attestation.
+    #[command(group(clap::ArgGroup::new("stance").required(true).args(["confirm", "dispute"])))]
     Attest {
-        /// The report id.
-        id: ContentId,
+        /// The report id, or a unique prefix of it (at least 4 hex digits).
+        id: String,
         /// The report is true.
-        #[arg(long, conflicts_with = "dispute", required_unless_present = "dispute")]
+        #[arg(long, conflicts_with = "dispute")]
         confirm: bool,
         /// The report is false.
         #[arg(long)]
@@ -88,10 +89,11 @@ pub enum ReportCommand {
         #[command(flatten)]
         send: SendArgs,
     },
-    /// Show a report with its attestations.
+    /// Show a report with its attestations, and explain its status: the weight cast against
+    /// the quorum and the threshold, what happens next and the command to do it.
     Show {
-        /// The report id.
-        id: ContentId,
+        /// The report id, or a unique prefix of it (at least 4 hex digits).
+        id: String,
     },
     /// List reports, newest first.
     List {
@@ -262,10 +264,12 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
             Ok(())
         }
         ReportCommand::Attest { id, confirm, dispute: _, stake, send } => {
+            let id = resolve_report(client, &id).await?;
             let stance = if confirm { Stance::Confirm } else { Stance::Dispute };
             send_tx(client, TxBody::Attest { report: id, stance, stake }, &send, json).await
         }
         ReportCommand::Show { id } => {
+            let id = resolve_report(client, &id).await?;
             let r = client.report(&id).await?;
             if json {
                 print_json(&r);
@@ -286,17 +290,21 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
                 println!("indicator   {}", i.as_str().unwrap_or(""));
             }
             let t = &r["tally"];
+            let attestations = t["attestations"].as_u64().unwrap_or(0);
             println!(
-                "tally       confirm {} / dispute {} (weight), {} attestations",
-                t["confirm_weight"], t["dispute_weight"], t["attestations"]
+                "tally       confirm {} · dispute {} of weight (stake × reputation), {attestations} \
+                 attestation{}",
+                vgl(&t["confirm_weight"]),
+                vgl(&t["dispute_weight"]),
+                if attestations == 1 { "" } else { "s" }
             );
             for a in r["attestations"].as_array().into_iter().flatten() {
                 println!(
                     "  {} {:<8} stake {} weight {}{}",
                     a["attester"].as_str().unwrap_or(""),
                     a["stance"].as_str().unwrap_or(""),
-                    Amount(a["stake"].as_u64().unwrap_or(0)),
-                    a["weight"],
+                    vgl(&a["stake"]),
+                    vgl(&a["weight"]),
                     match a["outcome"].as_object() {
                         Some(o) => format!(
                             " → {} (slashed {}, reward {})",
@@ -316,6 +324,9 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
                     Amount(s["winners_reward"].as_u64().unwrap_or(0)),
                     Amount(s["to_treasury"].as_u64().unwrap_or(0)),
                 );
+            }
+            for (label, line) in explain_report(&id, &r) {
+                println!("{label:<11} {line}");
             }
             Ok(())
         }
@@ -342,6 +353,220 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
             Ok(())
         }
     }
+}
+
+/// An amount in base units, as JSON, for people.
+pub fn vgl(v: &Value) -> Amount {
+    Amount(v.as_u64().unwrap_or(0))
+}
+
+/// A fraction in basis points as a percentage, e.g. `66.67%`.
+pub fn percent(bps: u64) -> String {
+    format!("{}.{:02}%", bps / 100, bps % 100)
+}
+
+/// `part` as basis points of `whole` (0 when `whole` is 0), rounded down.
+fn share_bps(part: u64, whole: u64) -> u64 {
+    if whole == 0 {
+        return 0;
+    }
+    u64::try_from(u128::from(part) * 10_000 / u128::from(whole)).unwrap_or(u64::MAX)
+}
+
+/// A report id from its 64 hex digits or from a unique prefix of at least 4 (with or without
+/// 0x, as `vigil report list` and the demo print them), resolved against the node.
+pub async fn resolve_report(client: &Client, text: &str) -> Result<ContentId> {
+    let text = text.trim();
+    let hex = text.strip_prefix("0x").unwrap_or(text);
+    if hex.len() == 64 {
+        return Ok(text.parse()?);
+    }
+    if hex.len() < 4 || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "{text:?} is not a report id: give its 64 hex digits or a unique prefix of at least 4 \
+             (`vigil report list` shows the ids)"
+        );
+    }
+    let hex = hex.to_ascii_lowercase();
+    let list: Value = client.get(&format!("/v1/reports?prefix={hex}&limit=10")).await?;
+    let reports = list["reports"].as_array().map(Vec::as_slice).unwrap_or_default();
+    match (list["total"].as_u64().unwrap_or(0), reports) {
+        (0, _) | (_, []) => {
+            bail!("no report id starts with {hex} (`vigil report list` shows the reports)")
+        }
+        (1, [only]) => Ok(only["id"].as_str().unwrap_or_default().parse()?),
+        (total, some) => {
+            let mut candidates: Vec<String> = some
+                .iter()
+                .map(|r| {
+                    format!(
+                        "  {} {} {}",
+                        r["id"].as_str().unwrap_or(""),
+                        r["status"].as_str().unwrap_or(""),
+                        r["summary"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            if total > some.len() as u64 {
+                candidates.push(format!("  … and {} more", total - some.len() as u64));
+            }
+            bail!(
+                "report id prefix {hex} is ambiguous: {total} reports start with it; give more \
+                 digits:\n{}",
+                candidates.join("\n")
+            )
+        }
+    }
+}
+
+/// Why a report has its status, in words, with what happens next and the command to do it:
+/// `(label, line)` pairs for `report show`.
+fn explain_report(id: &ContentId, r: &Value) -> Vec<(&'static str, String)> {
+    let short = id.short();
+    let rule = &r["verdict_rule"];
+    let num = |v: &Value| v.as_u64().unwrap_or(0);
+    let (quorum, cast) = (num(&rule["quorum"]), num(&rule["cast"]));
+    let threshold = num(&rule["threshold_bps"]);
+    let confirm = num(&r["tally"]["confirm_weight"]);
+    let dispute = num(&r["tally"]["dispute_weight"]);
+    let deadline = num(&r["deadline"]);
+    let sides = format!(
+        "confirm has {} of it, dispute {}; a side needs {}",
+        percent(share_bps(confirm, cast)),
+        percent(share_bps(dispute, cast)),
+        percent(threshold)
+    );
+    let proposals = r["proposals"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut out = Vec::new();
+    match r["status"].as_str().unwrap_or("") {
+        "open" => {
+            let height = num(&r["height"]);
+            out.push((
+                "verdict",
+                format!(
+                    "open for attestations until height {deadline} (now {height}, {} blocks \
+                     left); the verdict comes at the end of that height",
+                    deadline.saturating_sub(height)
+                ),
+            ));
+            let need = format!(
+                "the quorum is {} of weight, {} of the {} bonded now",
+                Amount(quorum),
+                percent(num(&rule["quorum_bps"])),
+                vgl(&rule["total_bonded"])
+            );
+            out.push((
+                "quorum",
+                if cast > 0 && cast >= quorum {
+                    format!("{} of weight cast: reached; {need}", Amount(cast))
+                } else {
+                    format!(
+                        "{} of weight cast, {} more needed by height {deadline} or the report \
+                         escalates to governance; {need}",
+                        Amount(cast),
+                        Amount(quorum.saturating_sub(cast).max(1))
+                    )
+                },
+            ));
+            if cast > 0 {
+                out.push(("threshold", sides));
+            }
+            out.push((
+                "if closed",
+                format!("now, it would be {}", rule["if_closed_now"].as_str().unwrap_or("?")),
+            ));
+            out.push((
+                "next",
+                format!(
+                    "attest (not as its reporter): `vigil report attest {short} --confirm|--dispute \
+                     --stake <VGL> --key <file>`"
+                ),
+            ));
+        }
+        "escalated" => {
+            let why = if cast == 0 {
+                format!(
+                    "nobody attested before the deadline (height {deadline}), so no weight was \
+                     cast against the quorum of {}",
+                    Amount(quorum)
+                )
+            } else if cast < quorum {
+                format!(
+                    "the weight cast, {}, is below the quorum {} at the deadline (height \
+                     {deadline})",
+                    Amount(cast),
+                    Amount(quorum)
+                )
+            } else {
+                format!("no side won the {} of weight cast: {sides}", Amount(cast))
+            };
+            out.push(("verdict", format!("escalated because {why}; governance decides it")));
+            out.push((
+                "locked",
+                "the bond and the attesters' stakes stay locked until then".into(),
+            ));
+            let pending: Vec<&Value> = proposals
+                .iter()
+                .filter(|p| matches!(p["status"].as_str(), Some("voting" | "passed")))
+                .collect();
+            if pending.is_empty() {
+                out.push((
+                    "next",
+                    format!(
+                        "propose a decision: `vigil gov propose --resolve-report {short} \
+                         confirm|reject --description \"…\" --key <file>`, then bonded stake \
+                         votes on it (`vigil gov vote <proposal> --choice yes|no|abstain --key \
+                         <file>`)"
+                    ),
+                ));
+            }
+            for p in pending {
+                let verb = if p["confirm"].as_bool() == Some(true) { "confirm" } else { "reject" };
+                out.push((
+                    "next",
+                    format!(
+                        "proposal {} ({}) would {verb} it: `vigil gov show {}`, `vigil gov vote {} \
+                         --choice yes|no|abstain --key <file>`",
+                        p["id"],
+                        p["status"].as_str().unwrap_or(""),
+                        p["id"],
+                        p["id"]
+                    ),
+                ));
+            }
+        }
+        status @ ("confirmed" | "rejected") => {
+            let by_vote = proposals.iter().find(|p| p["status"] == "executed");
+            let at = &r["settlement"]["at_height"];
+            out.push((
+                "verdict",
+                match by_vote {
+                    Some(p) => format!(
+                        "{status} by governance: proposal {} decided it at height {at}, after \
+                         the report escalated",
+                        p["id"]
+                    ),
+                    None => format!(
+                        "{status} at height {at}: the weight cast, {}, reached the quorum {}, \
+                         and {sides}",
+                        Amount(cast),
+                        Amount(quorum)
+                    ),
+                },
+            ));
+            out.push((
+                "next",
+                if status == "confirmed" {
+                    "nothing: the verdict is final; its indicators now flag in `vigil check`".into()
+                } else {
+                    "nothing: the verdict is final (the settlement shows who was slashed and paid)"
+                        .into()
+                },
+            ));
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Prints the verdict and what the feeds say, in `vigil check`'s text output (the reports
@@ -397,5 +622,68 @@ pub fn print_check(c: &vigil_node::api::CheckResponse) {
             s.confidence,
             if s.active { "" } else { " (expired)" }
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report as `GET /v1/reports/{id}` answers it, with the verdict rule's figures in VGL.
+    fn answer(status: &str, confirm: u64, dispute: u64, quorum: u64) -> Value {
+        let vgl = |n: u64| n * 1_000_000;
+        serde_json::json!({
+            "status": status, "deadline": 16, "height": 20,
+            "tally": { "confirm_weight": vgl(confirm), "dispute_weight": vgl(dispute) },
+            "verdict_rule": {
+                "quorum": vgl(quorum), "cast": vgl(confirm + dispute), "threshold_bps": 6_667,
+                "quorum_bps": 1_000, "total_bonded": vgl(quorum * 10),
+            },
+            "settlement": { "at_height": 16 },
+            "proposals": [],
+        })
+    }
+
+    fn explained(r: &Value) -> String {
+        let id = ContentId([0xab; 32]);
+        explain_report(&id, r).iter().map(|(l, t)| format!("{l}: {t}\n")).collect()
+    }
+
+    #[test]
+    fn each_way_to_a_status_is_explained_with_the_next_command() {
+        let nobody = explained(&answer("escalated", 0, 0, 500));
+        assert!(nobody.contains("nobody attested before the deadline (height 16)"), "{nobody}");
+        assert!(nobody.contains("--resolve-report abababababab confirm|reject"), "{nobody}");
+        let split = explained(&answer("escalated", 300, 300, 500));
+        assert!(
+            split.contains("no side won the 600 VGL of weight cast: confirm has 50.00% of it"),
+            "{split}"
+        );
+        let confirmed = explained(&answer("confirmed", 700, 50, 500));
+        assert!(
+            confirmed.contains("confirmed at height 16: the weight cast, 750 VGL, reached the quorum 500 VGL, and confirm has 93.33% of it, dispute 6.66%; a side needs 66.67%"),
+            "{confirmed}"
+        );
+        assert!(confirmed.contains("next: nothing: the verdict is final"), "{confirmed}");
+        let mut decided = answer("rejected", 0, 0, 500);
+        decided["proposals"] =
+            serde_json::json!([{ "id": 4, "status": "executed", "confirm": false }]);
+        assert!(explained(&decided).contains("rejected by governance: proposal 4 decided it"));
+        let mut open = answer("open", 600, 0, 500);
+        open["height"] = serde_json::json!(10);
+        open["verdict_rule"]["if_closed_now"] = serde_json::json!("confirmed");
+        let open = explained(&open);
+        assert!(open.contains("until height 16 (now 10, 6 blocks left)"), "{open}");
+        assert!(open.contains("600 VGL of weight cast: reached"), "{open}");
+        assert!(open.contains("now, it would be confirmed"), "{open}");
+    }
+
+    #[test]
+    fn shares_and_percentages_round_down_and_survive_zero() {
+        assert_eq!(percent(6_667), "66.67%");
+        assert_eq!(percent(5), "0.05%");
+        assert_eq!(share_bps(1, 3), 3_333);
+        assert_eq!(share_bps(5, 0), 0);
+        assert_eq!(share_bps(u64::MAX, 1), u64::MAX);
     }
 }

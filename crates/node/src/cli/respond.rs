@@ -5,12 +5,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
-use vigil_core::{
-    AccountId, Amount, ContentId, ProposalAction, ProtocolId, ProtocolSpec, TxBody, VoteChoice,
-};
+use vigil_core::{AccountId, Amount, ProposalAction, ProtocolId, ProtocolSpec, TxBody, VoteChoice};
 use vigil_node::client::Client;
 
-use super::ledger::{SendArgs, print_json, send_tx};
+use super::ledger::{SendArgs, percent, print_json, resolve_report, send_tx, vgl};
 
 /// `vigil protocol …`.
 #[derive(Subcommand)]
@@ -82,7 +80,7 @@ pub struct ActionArgs {
     /// Slash an account's stake: ACCOUNT AMOUNT.
     #[arg(long, num_args = 2, value_names = ["ACCOUNT", "AMOUNT"])]
     slash: Option<Vec<String>>,
-    /// Decide an escalated report: REPORT confirm|reject.
+    /// Decide an escalated report: REPORT (its id or a unique prefix) confirm|reject.
     #[arg(long, num_args = 2, value_names = ["REPORT", "VERDICT"])]
     resolve_report: Option<Vec<String>>,
     /// Change parameters: name=value (repeatable), e.g. --param challenge_window=200.
@@ -153,8 +151,31 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
             for c in p["spec"]["contracts"].as_array().into_iter().flatten() {
                 println!("contract    {}", c.as_str().unwrap_or(""));
             }
-            let guardians = p["spec"]["guardians"].as_array().map(Vec::len).unwrap_or(0);
-            println!("guardians   {} of {guardians} to reset", p["spec"]["threshold"]);
+            let guardians =
+                p["spec"]["guardians"].as_array().map(Vec::as_slice).unwrap_or_default();
+            println!(
+                "guardians   {} of these {} must approve a reset (any one may trip the breaker):",
+                p["spec"]["threshold"],
+                guardians.len()
+            );
+            for g in guardians {
+                println!("  {}", g.as_str().unwrap_or(""));
+            }
+            let monitors = p["spec"]["policy"]["monitors"].as_array().map(Vec::as_slice);
+            match monitors.unwrap_or_default() {
+                [] => {
+                    println!("monitors    none: no monitor may trip the breaker on the fast path")
+                }
+                monitors => {
+                    println!(
+                        "monitors    {} may trip the breaker on the fast path with a signed alert:",
+                        monitors.len()
+                    );
+                    for m in monitors {
+                        println!("  {}", m.as_str().unwrap_or(""));
+                    }
+                }
+            }
             println!(
                 "policy      trips at {} severity, confidence ≥ {}",
                 p["spec"]["policy"]["min_severity"].as_str().unwrap_or("?"),
@@ -292,7 +313,7 @@ async fn action(client: &Client, a: ActionArgs) -> Result<ProposalAction> {
         return Ok(ProposalAction::Slash { account, amount });
     }
     if let Some(v) = a.resolve_report {
-        let report: ContentId = v[0].parse().context("report id")?;
+        let report = resolve_report(client, &v[0]).await?;
         let confirm = match v[1].as_str() {
             "confirm" => true,
             "reject" => false,
@@ -347,18 +368,56 @@ pub async fn gov(client: &Client, cmd: GovCommand, json: bool) -> Result<()> {
                 print_json(&p);
                 return Ok(());
             }
-            println!("proposal    {id}: {}", p["action"]["type"].as_str().unwrap_or("?"));
-            println!("status      {}", p["status"].as_str().unwrap_or("?"));
-            println!("description {}", p["description"].as_str().unwrap_or(""));
-            println!("voting      until height {}", p["voting_ends"]);
-            let t = &p["tally"];
-            let a = |k: &str| Amount(t[k].as_u64().unwrap_or(0)).to_string();
-            println!("tally       yes {} · no {} · abstain {}", a("yes"), a("no"), a("abstain"));
-            if let Some(q) = p["quorum"].as_u64() {
-                println!("quorum      {}", Amount(q));
+            let status = p["status"].as_str().unwrap_or("?");
+            let (head, details) = describe_action(client, &p).await?;
+            println!("proposal    {id}: {head}");
+            for d in details {
+                println!("  {d}");
             }
-            if let Some(h) = p["execute_at"].as_u64() {
-                println!("executes at height {h}");
+            println!("status      {status}");
+            println!("description {}", p["description"].as_str().unwrap_or(""));
+            let t = &p["tally"];
+            let a = |k: &str| vgl(&t[k]).to_string();
+            println!("tally       yes {} · no {} · abstain {}", a("yes"), a("no"), a("abstain"));
+            match status {
+                "voting" => {
+                    let now: Value = client.get("/v1/params").await?;
+                    let bonded = now["globals"]["total_bonded"].as_u64().unwrap_or(0);
+                    let quorum_bps = now["params"]["governance_quorum_bps"].as_u64().unwrap_or(0);
+                    let threshold = now["params"]["governance_threshold_bps"].as_u64().unwrap_or(0);
+                    let quorum = u128::from(bonded) * u128::from(quorum_bps);
+                    let quorum = u64::try_from(quorum.div_ceil(10_000)).unwrap_or(u64::MAX);
+                    println!(
+                        "voting      open until height {} (now {})",
+                        p["voting_ends"], p["height"]
+                    );
+                    println!(
+                        "to pass     {} must vote (yes, no or abstain; {} of the {} bonded now) \
+                         and yes needs {} of yes + no",
+                        Amount(quorum),
+                        percent(quorum_bps),
+                        Amount(bonded),
+                        percent(threshold)
+                    );
+                    println!(
+                        "next        vote with all your bonded stake: `vigil gov vote {id} \
+                         --choice yes|no|abstain --key <file>`"
+                    );
+                }
+                "passed" => {
+                    if let Some(h) = p["execute_at"].as_u64() {
+                        println!("next        executes at the end of height {h} (the timelock)");
+                    }
+                }
+                _ => {
+                    println!("voting      closed at height {}", p["voting_ends"]);
+                }
+            }
+            if let Some(q) = p["quorum"].as_u64() {
+                println!("quorum      {} had to vote", Amount(q));
+            }
+            if let (Some(h), "executed") = (p["execute_at"].as_u64(), status) {
+                println!("executed    at height {h}");
             }
             if let Some(f) = p["failure"].as_str() {
                 println!("failed      {f}");
@@ -387,4 +446,77 @@ pub async fn gov(client: &Client, cmd: GovCommand, json: bool) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// What a proposal's action does, in words: a headline and detail lines. A parameter change is
+/// decoded and compared with the parameters it replaces (those in force, until it executes).
+async fn describe_action(client: &Client, p: &Value) -> Result<(String, Vec<String>)> {
+    let action = &p["action"];
+    let text = |v: &Value| v.as_str().unwrap_or("?").to_owned();
+    Ok(match action["type"].as_str().unwrap_or("") {
+        "parameter_change" => {
+            let decoded = action["params"]
+                .as_str()
+                .and_then(|h| hex::decode(h.trim_start_matches("0x")).ok())
+                .and_then(|b| vigil_core::encoding::decode::<vigil_ledger::Params>(&b).ok());
+            let before: Option<vigil_ledger::Params> =
+                serde_json::from_value(p["params_before"].clone()).ok();
+            let (Some(new), Some(before)) = (decoded, before) else {
+                return Ok(("change parameters (the encoded set does not decode)".into(), vec![]));
+            };
+            let changes = before.changes_to(&new);
+            let head = match changes.len() {
+                0 => "change no parameter (the set is the one in force)".to_owned(),
+                1 => "change 1 parameter".to_owned(),
+                n => format!("change {n} parameters"),
+            };
+            let lines = changes
+                .iter()
+                .map(|c| format!("set {} from {} to {}", c.name, c.from, c.to))
+                .collect();
+            (head, lines)
+        }
+        "treasury_spend" => {
+            let now: Value = client.get("/v1/params").await?;
+            (
+                format!(
+                    "pay {} from the treasury to {}",
+                    vgl(&action["amount"]),
+                    text(&action["to"])
+                ),
+                vec![format!("the treasury holds {} now", vgl(&now["globals"]["treasury"]))],
+            )
+        }
+        "breaker_reset" => {
+            let protocol = text(&action["protocol"]);
+            let state = match client.get::<Value>(&format!("/v1/protocols/{protocol}")).await {
+                Ok(record) => format!("its breaker is now {}", breaker_line(&record["breaker"])),
+                Err(e) => format!("the protocol cannot be read: {e}"),
+            };
+            (format!("re-arm the breaker of {protocol}"), vec![state])
+        }
+        "slash" => (
+            format!(
+                "slash up to {} of the stake of {} to the treasury",
+                vgl(&action["amount"]),
+                text(&action["account"])
+            ),
+            vec!["bonded and unbonding stake; never more than is slashable".into()],
+        ),
+        "resolve_report" => {
+            let verdict =
+                if action["confirm"].as_bool() == Some(true) { "confirm" } else { "reject" };
+            let report = text(&action["report"]);
+            let detail = match client.get::<Value>(&format!("/v1/reports/{report}")).await {
+                Ok(r) => format!(
+                    "\"{}\", {} now",
+                    r["report"]["summary"].as_str().unwrap_or(""),
+                    r["status"].as_str().unwrap_or("?")
+                ),
+                Err(e) => format!("the report cannot be read: {e}"),
+            };
+            (format!("{verdict} escalated report {report}"), vec![detail])
+        }
+        other => (format!("{other} (not known to this client)"), vec![]),
+    })
 }

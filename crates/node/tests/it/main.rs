@@ -17,3 +17,4 @@ mod replay;
 mod respond;
 mod respond_webhooks;
 mod router;
+mod verdicts;
