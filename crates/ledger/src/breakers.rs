@@ -22,7 +22,7 @@ use crate::state::{
 };
 
 fn protocol(state: &State, id: &ProtocolId) -> Result<ProtocolRecord, TxError> {
-    state.protocol(id).cloned().ok_or_else(|| TxError::UnknownProtocol(id.clone()))
+    state.protocol(id).cloned().ok_or_else(|| TxError::UnknownProtocol { protocol: id.clone() })
 }
 
 pub(crate) fn register(
@@ -33,7 +33,7 @@ pub(crate) fn register(
     deposit: Amount,
 ) -> Result<Effects, TxError> {
     if state.protocol(&spec.id).is_some() {
-        return Err(TxError::ProtocolExists(spec.id.clone()));
+        return Err(TxError::ProtocolExists { protocol: spec.id.clone() });
     }
     let mut acct = account(state, &owner);
     acct.balance = sub_balance(acct.balance, deposit)?;
@@ -99,7 +99,7 @@ pub(crate) fn trip(
         return Err(TxError::NotGuardian { protocol: id.clone(), account: guardian });
     }
     if record.breaker.is_tripped() {
-        return Err(TxError::AlreadyTripped(id.clone()));
+        return Err(TxError::AlreadyTripped { protocol: id.clone() });
     }
     let (record, event) =
         tripped(record, height, guardian, TripReason::Guardian { note: note.to_owned() });
@@ -116,7 +116,7 @@ pub(crate) fn approve_reset(
         return Err(TxError::NotGuardian { protocol: id.clone(), account: guardian });
     }
     if !record.breaker.is_tripped() {
-        return Err(TxError::NotTripped(id.clone()));
+        return Err(TxError::NotTripped { protocol: id.clone() });
     }
     if !record.reset_approvals.insert(guardian) {
         return Err(TxError::AlreadyApproved { protocol: id.clone(), account: guardian });
@@ -204,7 +204,7 @@ pub(crate) fn fast_path(
 ) -> Result<Effects, TxError> {
     let record = protocol(state, id)?;
     if record.breaker.is_tripped() {
-        return Err(TxError::AlreadyTripped(id.clone()));
+        return Err(TxError::AlreadyTripped { protocol: id.clone() });
     }
     alert.verify(chain_id)?;
     let monitor = alert.signer;
@@ -220,7 +220,7 @@ pub(crate) fn fast_path(
         .map_err(|why| TxError::AlertBelowPolicy { protocol: id.clone(), why })?;
     let mut acct = account(state, &monitor);
     if acct.bonded.is_zero() {
-        return Err(TxError::MonitorWithoutStake(monitor));
+        return Err(TxError::MonitorWithoutStake { monitor });
     }
     let report = alert_report(spec, a);
     report.check_shape()?;

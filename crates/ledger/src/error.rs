@@ -101,14 +101,23 @@ pub enum TxError {
         got: Amount,
     },
     /// Malformed report.
-    #[error("invalid report: {0}")]
-    ReportShape(String),
+    #[error("invalid report: {reason}")]
+    ReportShape {
+        /// The problem.
+        reason: String,
+    },
     /// The same report was already submitted.
-    #[error("report {0} already exists")]
-    ReportExists(ReportId),
+    #[error("report {report} already exists")]
+    ReportExists {
+        /// The report.
+        report: ReportId,
+    },
     /// No such report.
-    #[error("unknown report {0}")]
-    UnknownReport(ReportId),
+    #[error("unknown report {report}")]
+    UnknownReport {
+        /// The report.
+        report: ReportId,
+    },
     /// The report no longer takes attestations.
     #[error("report {report} is {status} and no longer takes attestations")]
     ReportClosed {
@@ -135,14 +144,23 @@ pub enum TxError {
     #[error("amount overflows a balance")]
     Overflow,
     /// Malformed protocol registration.
-    #[error("invalid protocol: {0}")]
-    ProtocolShape(String),
+    #[error("invalid protocol: {reason}")]
+    ProtocolShape {
+        /// The problem.
+        reason: String,
+    },
     /// The protocol id is taken.
-    #[error("protocol {0} is already registered")]
-    ProtocolExists(ProtocolId),
+    #[error("protocol {protocol} is already registered")]
+    ProtocolExists {
+        /// The protocol.
+        protocol: ProtocolId,
+    },
     /// No such protocol.
-    #[error("unknown protocol {0}")]
-    UnknownProtocol(ProtocolId),
+    #[error("unknown protocol {protocol}")]
+    UnknownProtocol {
+        /// The protocol.
+        protocol: ProtocolId,
+    },
     /// The signer is not one of the protocol's guardians.
     #[error("{account} is not a guardian of {protocol}")]
     NotGuardian {
@@ -152,11 +170,17 @@ pub enum TxError {
         account: AccountId,
     },
     /// Tripping a breaker that is already tripped.
-    #[error("the breaker of {0} is already tripped")]
-    AlreadyTripped(ProtocolId),
+    #[error("the breaker of {protocol} is already tripped")]
+    AlreadyTripped {
+        /// The protocol.
+        protocol: ProtocolId,
+    },
     /// Approving the reset of a breaker that is armed.
-    #[error("the breaker of {0} is armed; there is nothing to reset")]
-    NotTripped(ProtocolId),
+    #[error("the breaker of {protocol} is armed; there is nothing to reset")]
+    NotTripped {
+        /// The protocol.
+        protocol: ProtocolId,
+    },
     /// A guardian approving the same reset twice.
     #[error("{account} already approved resetting {protocol}")]
     AlreadyApproved {
@@ -185,11 +209,17 @@ pub enum TxError {
         why: String,
     },
     /// A monitor with nothing bonded cannot be held to account.
-    #[error("monitor {0} has no bonded stake to answer for a false trip")]
-    MonitorWithoutStake(AccountId),
+    #[error("monitor {monitor} has no bonded stake to answer for a false trip")]
+    MonitorWithoutStake {
+        /// The monitor.
+        monitor: AccountId,
+    },
     /// No such proposal.
-    #[error("unknown proposal {0}")]
-    UnknownProposal(u64),
+    #[error("unknown proposal {proposal}")]
+    UnknownProposal {
+        /// The proposal.
+        proposal: u64,
+    },
     /// The proposal no longer takes votes.
     #[error("proposal {proposal} is {status} and no longer takes votes")]
     VotingClosed {
@@ -207,11 +237,17 @@ pub enum TxError {
         account: AccountId,
     },
     /// Voting without bonded stake.
-    #[error("{0} has no bonded stake to vote with")]
-    NoVotingPower(AccountId),
+    #[error("{account} has no bonded stake to vote with")]
+    NoVotingPower {
+        /// The account.
+        account: AccountId,
+    },
     /// A malformed proposal.
-    #[error("invalid proposal: {0}")]
-    ProposalShape(String),
+    #[error("invalid proposal: {reason}")]
+    ProposalShape {
+        /// The problem.
+        reason: String,
+    },
     /// The signer cannot pay the transaction fee on top of what the transaction spends.
     #[error(
         "cannot pay the transaction fee of {fee}: {available} of liquid balance is left after the transaction"
@@ -223,13 +259,19 @@ pub enum TxError {
         available: Amount,
     },
     /// Equivocation evidence that does not prove anything.
-    #[error("invalid evidence: {0}")]
-    BadEvidence(String),
+    #[error("invalid evidence: {reason}")]
+    BadEvidence {
+        /// The problem.
+        reason: String,
+    },
     /// Evidence against an account that is not (or no longer) a validator candidate.
     #[error(
-        "{0} is not a validator candidate (it never was one, or it was already removed for equivocation)"
+        "{account} is not a validator candidate (it never was one, or it was already removed for equivocation)"
     )]
-    NotAValidator(AccountId),
+    NotAValidator {
+        /// The account.
+        account: AccountId,
+    },
     /// Evidence older than the evidence window.
     #[error(
         "evidence from height {height} is too old; the oldest height still acted on is {oldest}"
@@ -261,7 +303,7 @@ pub enum TxError {
 
 impl From<ReportShapeError> for TxError {
     fn from(e: ReportShapeError) -> Self {
-        TxError::ReportShape(e.to_string())
+        TxError::ReportShape { reason: e.to_string() }
     }
 }
 
@@ -324,5 +366,44 @@ pub struct StoreError(pub String);
 impl From<StoreError> for LedgerError {
     fn from(e: StoreError) -> Self {
         LedgerError::Store(e.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refusals are shown as JSON (`/v1/tx/{id}`, `/v1/blocks/{h}`, API errors) in the form
+    /// `{"code": …, fields…}`: serde cannot write a one-value tuple variant that way, so every
+    /// variant carries named fields. These were tuple variants once.
+    #[test]
+    fn every_refusal_serialises_with_its_code() {
+        let report = vigil_core::ContentId::of(&"r");
+        let protocol: ProtocolId = "aave-v3".parse().unwrap();
+        let account = vigil_core::Keypair::from_seed(&[7; 32]).account_id();
+        let cases = [
+            TxError::ReportShape { reason: "x".into() },
+            TxError::ReportExists { report },
+            TxError::UnknownReport { report },
+            TxError::ProtocolShape { reason: "x".into() },
+            TxError::ProtocolExists { protocol: protocol.clone() },
+            TxError::UnknownProtocol { protocol: protocol.clone() },
+            TxError::AlreadyTripped { protocol: protocol.clone() },
+            TxError::NotTripped { protocol },
+            TxError::MonitorWithoutStake { monitor: account },
+            TxError::NoVotingPower { account },
+            TxError::ProposalShape { reason: "x".into() },
+            TxError::UnknownProposal { proposal: 3 },
+            TxError::BadEvidence { reason: "x".into() },
+            TxError::NotAValidator { account },
+            TxError::SelfAttestation,
+        ];
+        for e in cases {
+            let v = serde_json::to_value(&e);
+            assert!(v.is_ok(), "{e:?}: {v:?}");
+            let v = v.unwrap();
+            assert!(v["code"].is_string(), "{v}");
+            assert_eq!(serde_json::from_value::<TxError>(v).unwrap(), e);
+        }
     }
 }

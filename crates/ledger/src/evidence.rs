@@ -23,7 +23,7 @@ pub(crate) fn submit(
     reporter: AccountId,
     evidence: &Equivocation,
 ) -> Result<Effects, TxError> {
-    evidence.verify(chain_id).map_err(|e| TxError::BadEvidence(e.to_string()))?;
+    evidence.verify(chain_id).map_err(|e| TxError::BadEvidence { reason: e.to_string() })?;
     let offender = evidence.offender();
     if offender == reporter {
         return Err(TxError::SelfEvidence);
@@ -35,13 +35,13 @@ pub(crate) fn submit(
         return Err(TxError::EvidenceTooOld { height: at_height, oldest });
     }
     if at_height > height {
-        return Err(TxError::BadEvidence(format!(
-            "height {at_height} has not been reached (the chain is at {height})"
-        )));
+        return Err(TxError::BadEvidence {
+            reason: format!("height {at_height} has not been reached (the chain is at {height})"),
+        });
     }
     let mut globals = state.globals().clone();
     if !globals.validator_candidates.remove(&offender) {
-        return Err(TxError::NotAValidator(offender));
+        return Err(TxError::NotAValidator { account: offender });
     }
     let mut guilty = account(state, &offender);
     let cut_amount = guilty

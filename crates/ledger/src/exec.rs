@@ -28,17 +28,21 @@ pub(crate) fn check_body_shape(body: &TxBody) -> Result<(), TxError> {
         }
         TxBody::Attest { stake, .. } => positive(*stake),
         TxBody::RegisterProtocol { spec, .. } => {
-            spec.check_shape().map_err(|e| TxError::ProtocolShape(e.to_string()))
+            spec.check_shape().map_err(|e| TxError::ProtocolShape { reason: e.to_string() })
         }
         TxBody::TripBreaker { reason, .. } => {
             if reason.len() > 512 {
-                return Err(TxError::ProtocolShape("trip reason is longer than 512 bytes".into()));
+                return Err(TxError::ProtocolShape {
+                    reason: "trip reason is longer than 512 bytes".into(),
+                });
             }
             Ok(())
         }
         TxBody::Propose { description, .. } => {
             if description.trim().is_empty() || description.len() > 4096 {
-                return Err(TxError::ProposalShape("description must be 1-4096 bytes".into()));
+                return Err(TxError::ProposalShape {
+                    reason: "description must be 1-4096 bytes".into(),
+                });
             }
             Ok(())
         }
@@ -170,7 +174,7 @@ fn submit(
     }
     let id = report.id();
     if state.report(&id).is_some() {
-        return Err(TxError::ReportExists(id));
+        return Err(TxError::ReportExists { report: id });
     }
     let mut acct = account(state, &reporter);
     acct.balance = sub_balance(acct.balance, bond)?;
@@ -202,7 +206,8 @@ fn attest(
     stance: Stance,
     stake: Amount,
 ) -> Result<Effects, TxError> {
-    let mut record = state.report(&report_id).cloned().ok_or(TxError::UnknownReport(report_id))?;
+    let mut record =
+        state.report(&report_id).cloned().ok_or(TxError::UnknownReport { report: report_id })?;
     if record.status != ReportStatus::Open || height > record.deadline {
         return Err(TxError::ReportClosed { report: report_id, status: record.status });
     }

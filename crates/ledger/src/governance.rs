@@ -30,7 +30,7 @@ pub(crate) fn propose(
     description: &str,
     not_before: Option<u64>,
 ) -> Result<Effects, TxError> {
-    let shape = |why: String| TxError::ProposalShape(why);
+    let shape = |why: String| TxError::ProposalShape { reason: why };
     match action {
         ProposalAction::ParameterChange { params } => {
             let p: Params = vigil_core::encoding::decode(params)
@@ -51,15 +51,17 @@ pub(crate) fn propose(
             }
         }
         ProposalAction::BreakerReset { protocol } => {
-            let p = state.protocol(protocol).ok_or(TxError::UnknownProtocol(protocol.clone()))?;
+            let p = state
+                .protocol(protocol)
+                .ok_or(TxError::UnknownProtocol { protocol: protocol.clone() })?;
             // Re-arming an armed breaker would do nothing; a trip after the vote is a new
             // incident that deserves its own proposal.
             if !p.breaker.is_tripped() {
-                return Err(TxError::NotTripped(protocol.clone()));
+                return Err(TxError::NotTripped { protocol: protocol.clone() });
             }
         }
         ProposalAction::ResolveReport { report, .. } => {
-            let r = state.report(report).ok_or(TxError::UnknownReport(*report))?;
+            let r = state.report(report).ok_or(TxError::UnknownReport { report: *report })?;
             if r.status != ReportStatus::Escalated {
                 return Err(TxError::ReportNotEscalated { report: *report, status: r.status });
             }
@@ -110,7 +112,7 @@ pub(crate) fn vote(
     id: u64,
     choice: VoteChoice,
 ) -> Result<Effects, TxError> {
-    let mut p = state.proposal(id).cloned().ok_or(TxError::UnknownProposal(id))?;
+    let mut p = state.proposal(id).cloned().ok_or(TxError::UnknownProposal { proposal: id })?;
     if p.status != ProposalStatus::Voting || height > p.voting_ends {
         return Err(TxError::VotingClosed { proposal: id, status: p.status.to_string() });
     }
@@ -119,7 +121,7 @@ pub(crate) fn vote(
     }
     let power = state.account(&voter).map(|a| a.bonded.0).unwrap_or(0);
     if power == 0 {
-        return Err(TxError::NoVotingPower(voter));
+        return Err(TxError::NoVotingPower { account: voter });
     }
     let slot = match choice {
         VoteChoice::Yes => &mut p.tally.yes,

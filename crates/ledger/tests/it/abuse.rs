@@ -56,7 +56,7 @@ fn every_executed_transaction_pays_its_fee_to_the_treasury_success_or_failure() 
         },
     );
     let out = net.block(vec![failing]);
-    assert!(matches!(out.tx_results[0].outcome, Err(TxError::UnknownReport(_))));
+    assert!(matches!(out.tx_results[0].outcome, Err(TxError::UnknownReport { .. })));
     assert!(out.tx_results[0].nonce_consumed);
     let treasury_after = net.ledger.state().globals().treasury;
     assert_eq!(treasury_after.0 - treasury.0, 2 * fee.0, "both fees reached the treasury");
@@ -128,7 +128,10 @@ fn equivocation_evidence_slashes_once_pays_the_finder_and_removes_the_validator_
 
     // The same (or any further) evidence against it is refused: it is no longer a candidate.
     let again = net.tx(3, TxBody::SubmitEvidence { evidence: double_proposal(&offender, 2) });
-    assert_eq!(net.ledger.check_tx(&again), Err(TxError::NotAValidator(offender.account_id())));
+    assert_eq!(
+        net.ledger.check_tx(&again),
+        Err(TxError::NotAValidator { account: offender.account_id() })
+    );
 
     // It still validates until the epoch ends (epoch_length 5), then it is gone.
     assert!(net.ledger.validator_set().iter().any(|(v, _)| *v == offender.account_id()));
@@ -151,7 +154,7 @@ fn evidence_that_proves_nothing_is_refused_with_the_reason() {
     });
     let tx = net.tx(2, TxBody::SubmitEvidence { evidence: same });
     assert!(
-        matches!(net.ledger.check_tx(&tx), Err(TxError::BadEvidence(m)) if m.contains("agree"))
+        matches!(net.ledger.check_tx(&tx), Err(TxError::BadEvidence { reason: m }) if m.contains("agree"))
     );
 
     let vote = |value: &[u8]| {
@@ -175,7 +178,10 @@ fn evidence_that_proves_nothing_is_refused_with_the_reason() {
 
     // Not a validator: key 3 is funded and bonded but not a candidate.
     let outsider = net.tx(2, TxBody::SubmitEvidence { evidence: double_proposal(&key(3), 2) });
-    assert_eq!(net.ledger.check_tx(&outsider), Err(TxError::NotAValidator(key(3).account_id())));
+    assert_eq!(
+        net.ledger.check_tx(&outsider),
+        Err(TxError::NotAValidator { account: key(3).account_id() })
+    );
 
     // Too old: older than the unbonding delay (2 blocks in the test parameters).
     net.run_to(8);
@@ -184,5 +190,5 @@ fn evidence_that_proves_nothing_is_refused_with_the_reason() {
 
     // From the future.
     let ahead = net.tx(2, TxBody::SubmitEvidence { evidence: double_proposal(&v, 50) });
-    assert!(matches!(net.ledger.check_tx(&ahead), Err(TxError::BadEvidence(_))));
+    assert!(matches!(net.ledger.check_tx(&ahead), Err(TxError::BadEvidence { .. })));
 }

@@ -254,7 +254,7 @@ fn cost_of_corruption_on_known_numbers_and_the_stability_boundary() {
 fn registration_errors_name_the_problem() {
     let net = registered();
     let dup = net.tx(1, TxBody::RegisterProtocol { spec: spec(1), bounty_deposit: Amount::ZERO });
-    assert!(matches!(net.ledger.check_tx(&dup), Err(TxError::ProtocolExists(_))));
+    assert!(matches!(net.ledger.check_tx(&dup), Err(TxError::ProtocolExists { .. })));
     let mut bad = spec(1);
     bad.id = "other".parse().unwrap();
     bad.threshold = 4;

@@ -156,7 +156,7 @@ fn proposals_that_could_not_have_an_effect_are_refused_with_the_reason() {
     let mut net = registered();
     // Resetting an armed breaker.
     let reset = propose(&net, 0, ProposalAction::BreakerReset { protocol: pid() }, None);
-    assert_eq!(net.ledger.check_tx(&reset).unwrap_err(), TxError::NotTripped(pid()));
+    assert_eq!(net.ledger.check_tx(&reset).unwrap_err(), TxError::NotTripped { protocol: pid() });
     // The parameters in force, proposed again.
     let same = vigil_core::encoding::encode(net.ledger.params());
     let tx = propose(&net, 0, ProposalAction::ParameterChange { params: same }, None);

@@ -196,7 +196,7 @@ fn attestation_rules() {
         net.tx(2, TxBody::Attest { report: r.id(), stance: Stance::Confirm, stake: Amount(1) });
     assert!(matches!(net.ledger.check_tx(&dust), Err(TxError::StakeTooSmall { .. })));
     let dup = submit(&net, 2, &r, 10);
-    assert_eq!(net.ledger.check_tx(&dup), Err(TxError::ReportExists(r.id())));
+    assert_eq!(net.ledger.check_tx(&dup), Err(TxError::ReportExists { report: r.id() }));
     let cheap = submit(&net, 2, &report("cheap", &["0x12345678"]), 1);
     assert!(matches!(net.ledger.check_tx(&cheap), Err(TxError::BondTooSmall { .. })));
     net.run_to(4);

@@ -63,7 +63,7 @@ impl From<SubmitError> for ApiError {
         let status = match &e {
             SubmitError::Tx(
                 TxError::NonceUsed { .. }
-                | TxError::ReportExists(_)
+                | TxError::ReportExists { .. }
                 | TxError::AlreadyAttested { .. },
             )
             | SubmitError::Mempool(MempoolError::Duplicate(_) | MempoolError::NonceTaken { .. }) => {
@@ -74,7 +74,7 @@ impl From<SubmitError> for ApiError {
                 | TxError::InsufficientStake { .. }
                 | TxError::BondTooSmall { .. }
                 | TxError::StakeTooSmall { .. }
-                | TxError::UnknownReport(_)
+                | TxError::UnknownReport { .. }
                 | TxError::ReportClosed { .. }
                 | TxError::SelfAttestation
                 | TxError::SelfTransfer
