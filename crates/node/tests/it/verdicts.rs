@@ -278,6 +278,8 @@ fn gov_show_decodes_actions_and_proposals_without_effect_are_refused() {
         armed.contains("the breaker of lendingvault is armed; there is nothing to reset"),
         "{armed}"
     );
+    // With its own code (a one-value variant once failed to serialise and showed invalid_tx).
+    assert!(armed.contains("(not_tripped, HTTP 400)"), "{armed}");
     let same = refused(
         &node,
         &[
