@@ -415,6 +415,25 @@ mod tests {
         }
     }
 
+    /// A value one character over a path parameter's `maxLength`, of the widest characters
+    /// (4-byte UTF-8, percent-encoded as 12 bytes), still fits the request-target limit, so the
+    /// node answers 400 naming the parameter rather than 414.
+    #[test]
+    fn an_over_long_path_value_is_refused_by_its_parameter_not_by_the_uri_limit() {
+        let limit = super::super::ApiConfig::default().max_uri_bytes;
+        for ((path, _), params) in &parameter_map(OPENAPI).unwrap() {
+            for p in params.iter().filter(|p| p.location == Location::Path) {
+                let Some(max) = p.rules.max_length else { continue };
+                let widest = path.len() + (max + 1) * 12;
+                assert!(
+                    widest <= limit,
+                    "{path}: {{{}}} maxLength {max} ({widest} > {limit})",
+                    p.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn rules_refuse_what_the_schema_forbids_and_say_why() {
         let page = Rules::from_schema(
