@@ -287,3 +287,65 @@ fn child_guard(child: &mut std::process::Child, up: bool, port: u16) {
     let _ = child.wait();
     assert!(up, "vigil up on an existing directory did not apply --listen {port}");
 }
+
+#[test]
+fn url_indicators_go_through_reports_stix_import_and_export() {
+    let node = TestNode::start(200, true);
+    let alice = node.key_path("alice").to_string_lossy().into_owned();
+    // A report naming a phishing page.
+    let out = node.cli(&[
+        "report",
+        "submit",
+        "--indicator",
+        "HTTPS://OpenSae.io/login#top",
+        "--severity",
+        "high",
+        "--category",
+        "phishing",
+        "--summary",
+        "OpenSea look-alike login page",
+        "--bond",
+        "25",
+        "--key",
+        &alice,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id =
+        stdout(&out).lines().find_map(|l| l.strip_prefix("report ")).unwrap().trim().to_owned();
+    let shown = node.cli_json(&["report", "show", &id]);
+    assert_eq!(shown["report"]["indicators"][0], "https://opensae.io/login", "{shown}");
+
+    // A STIX bundle with a url pattern, imported; the export writes url patterns back.
+    let bundle = node.dir.path().join("urls.json");
+    std::fs::write(&bundle, r#"{"type": "bundle", "id": "bundle--6f1b6c2e-1f6a-4c89-9a43-0c2d0a7a1b11", "objects": [
+      {"type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+       "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+       "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z", "labels": ["phishing"],
+       "pattern": "[url:value = 'https://claim-blur.io/airdrop?id=7']"}]}"#).unwrap();
+    let v = node.cli_json(&[
+        "feed",
+        "import",
+        "stix",
+        &bundle.to_string_lossy(),
+        "--admin-token-file",
+        &token(&node),
+    ]);
+    assert_eq!(v["report"]["imported"], 1, "{v}");
+    let c = node.cli_json(&["check", "claim-blur.io"]);
+    assert_eq!(c["feeds"]["match"], "url_on_host", "{c}");
+    let export = node.dir.path().join("export.json");
+    // (--include-expired: the object's 2024 date has decayed it below the default policy.)
+    let out =
+        node.cli(&["stix", "export", "--include-expired", "--out", &export.to_string_lossy()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&export).unwrap();
+    let urls: Vec<&str> = text
+        .match_indices("url:value")
+        .map(|(i, _)| &text[i.saturating_sub(10)..(i + 60).min(text.len())])
+        .collect();
+    assert!(
+        text.contains("[url:value = 'https://claim-blur.io/airdrop?id=7']"),
+        "book entry: {urls:?}"
+    );
+    assert!(text.contains("[url:value = 'https://opensae.io/login']"), "report indicator");
+}
