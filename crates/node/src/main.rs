@@ -201,15 +201,15 @@ fn main() {
 
 async fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
-    let before = cli.node;
-    if before.is_some() && !cli.command.talks_to_a_node() {
+    let node_before_command = cli.node;
+    if node_before_command.is_some() && !cli.command.talks_to_a_node() {
         anyhow::bail!(
             "--node was given, but `vigil {}` does not talk to a node; it applies to status, \
              tx, report, account, check, protocol, breaker, gov, alert, feed and stix",
             cli.command.name()
         );
     }
-    let b = &before;
+    let b = &node_before_command;
     match cli.command {
         Command::Up { data, listen, no_demo } => cli::run::up(&data, listen, no_demo).await,
         Command::Node { config } => cli::run::node(&config).await,
