@@ -10,6 +10,7 @@ mod csv_feeds;
 mod json_feeds;
 mod json_path;
 mod lines;
+mod misp;
 mod text_feed;
 mod values;
 
@@ -56,11 +57,13 @@ pub enum FeedKind {
     Stix,
     /// A text file with one value per line (`#` comments; hosts-file lines too).
     Text,
+    /// MISP events (an export, a REST search answer, or a list of events).
+    Misp,
 }
 
 impl FeedKind {
     /// Every kind.
-    pub const ALL: [FeedKind; 7] = [
+    pub const ALL: [FeedKind; 8] = [
         FeedKind::Forta,
         FeedKind::Ofac,
         FeedKind::MetaMask,
@@ -68,6 +71,7 @@ impl FeedKind {
         FeedKind::Json,
         FeedKind::Stix,
         FeedKind::Text,
+        FeedKind::Misp,
     ];
 
     /// The CLI name.
@@ -80,6 +84,7 @@ impl FeedKind {
             Self::Json => "json",
             Self::Stix => "stix",
             Self::Text => "text",
+            Self::Misp => "misp",
         }
     }
 
@@ -89,7 +94,7 @@ impl FeedKind {
             Self::Ofac => DecayPolicy::SANCTIONS,
             Self::Forta => DecayPolicy::LABELLED_ADDRESSES,
             Self::MetaMask => DecayPolicy::PHISHING_DOMAINS,
-            Self::Csv | Self::Json | Self::Stix | Self::Text => DecayPolicy::DEFAULT,
+            Self::Csv | Self::Json | Self::Stix | Self::Text | Self::Misp => DecayPolicy::DEFAULT,
         }
     }
 }
@@ -102,7 +107,7 @@ impl fmt::Display for FeedKind {
 
 /// An unknown feed kind name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown feed kind {0:?}; expected forta, ofac, metamask, csv, json, stix or text")]
+#[error("unknown feed kind {0:?}; expected forta, ofac, metamask, csv, json, stix, text or misp")]
 pub struct UnknownFeedKind(pub String);
 
 impl FromStr for FeedKind {
@@ -353,6 +358,10 @@ impl Staged {
         self.warn(&what);
     }
 
+    pub fn skip_owned(&mut self, kind: String) {
+        self.skip(&kind);
+    }
+
     /// Records the outcome of [`values::classify`] for a value read at `line`.
     pub fn not_imported(&mut self, line: u64, why: values::NotImported) {
         match why {
@@ -426,6 +435,7 @@ pub fn import(
         FeedKind::Json => json_feeds::generic(input, options, &mut ticker)?,
         FeedKind::Stix => crate::stix::import::stage(input, options, &mut ticker, false)?.0,
         FeedKind::Text => text_feed::text(input, options, &mut ticker)?,
+        FeedKind::Misp => misp::misp(input, options, &mut ticker)?,
     };
     ticker.finish();
     let source = options.source.clone().unwrap_or_else(|| kind.as_str().to_owned());

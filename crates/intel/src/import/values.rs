@@ -177,6 +177,18 @@ impl CategoryMap {
         self.default.unwrap_or(Category::Other)
     }
 
+    /// The category a word names by a mapping, Vigil's name or a synonym; `None` if none does.
+    pub(crate) fn known(&self, word: &str) -> Option<Category> {
+        let key = normalise(word);
+        if let Some(c) = self.explicit.get(&key) {
+            return Some(*c);
+        }
+        if let Ok(c) = key.replace(' ', "_").parse::<Category>() {
+            return Some(c);
+        }
+        SYNONYMS.iter().find(|(w, _)| *w == key).map(|(_, c)| *c)
+    }
+
     /// The category of a feed's word; an unknown word gets the default and a warning that
     /// names it, so nothing is lost and the user sees what to map.
     pub(crate) fn resolve(&self, word: Option<&str>, staged: &mut Staged) -> Category {
@@ -189,15 +201,8 @@ impl CategoryMap {
         {
             return c;
         }
-        let key = normalise(word);
-        if let Some(c) = self.explicit.get(&key) {
-            return *c;
-        }
-        if let Ok(c) = key.replace(' ', "_").parse::<Category>() {
+        if let Some(c) = self.known(word) {
             return c;
-        }
-        if let Some((_, c)) = SYNONYMS.iter().find(|(w, _)| *w == key) {
-            return *c;
         }
         let default = self.default_category();
         staged.warn_owned(format!(

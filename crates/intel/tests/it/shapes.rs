@@ -221,3 +221,45 @@ fn stix_url_patterns_import_and_export_as_urls() {
         "[url:value = 'https://opensae.io/login']"
     );
 }
+
+#[test]
+fn a_misp_event_imports_what_vigil_can_match_and_counts_the_rest() {
+    let event = fixture("misp-event.json");
+    let mut book = IndicatorBook::new();
+    let r = run_with(&mut book, FeedKind::Misp, &event, &ImportOptions::seen_at(SEEN));
+    assert_eq!(
+        (r.read, r.imported, r.skipped, r.rejected_total),
+        (12, 5, 6, 1),
+        "{}\n{:?}\n{:?}",
+        r.summary(),
+        r.skipped_by,
+        r.rejected
+    );
+    assert_eq!(r.rejected[0].line, 27, "{:?}", r.rejected);
+    assert_eq!(r.skipped_by.get("Bitcoin address"), Some(&1), "{:?}", r.skipped_by);
+    // The event's tag gives the category; an attribute's own tag wins; comments are labels.
+    let drainer = book.get(&ind("0x7f499aee25f0ef0f3e2f047cb11caf27a32370c1")).unwrap();
+    assert_eq!(drainer.category(), Category::Phishing);
+    assert!(drainer.labels().contains("drainer contract"));
+    let coin = book.get(&ind("0x31c48750773348cd1ceee81106d8c363d393ed4c")).unwrap();
+    assert_eq!(coin.category(), Category::Scam);
+    assert!(coin.labels().contains("Wallet drainer kit: fake airdrop claim sites"));
+    assert!(book.get(&ind("cdn.drainer-kit.io")).is_some(), "hostname|port gives the name");
+    assert!(book.get(&ind("https://claim-arbitrum.app/connect?wallet=1")).is_some());
+    assert!(book.get(&ind("etherscan.io")).is_none(), "to_ids false is context");
+    // The same event as MISP's REST search answers it.
+    let text = String::from_utf8(event).unwrap();
+    let search = format!("{{\"response\": [{}]}}", text.trim());
+    let mut again = IndicatorBook::new();
+    let r2 = run_with(&mut again, FeedKind::Misp, search.as_bytes(), &ImportOptions::seen_at(SEEN));
+    assert_eq!((r2.read, r2.imported), (12, 5));
+    let err = import(
+        &mut again,
+        FeedKind::Misp,
+        b"{\"nothing\": 1}",
+        &ImportOptions::seen_at(SEEN),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("MISP"), "{err}");
+}

@@ -32,7 +32,7 @@ pub enum FeedCommand {
     /// --map-category; a JSON file's shape is detected, or named with --path. README.md
     /// ("Formats") shows each format with an example.
     Import {
-        /// forta, ofac, metamask, csv, json, stix or text (one value a line).
+        /// forta, ofac, metamask, csv, json, stix, text (one value a line) or misp (events).
         kind: FeedKind,
         /// The feed file.
         path: PathBuf,

@@ -123,6 +123,20 @@ fn community_feeds_import_whole_through_the_cli() {
         (Some(2), Some(1))
     );
 
+    // A MISP event: what Vigil can match is imported, the rest counted by kind.
+    let v = node.cli_json(&[
+        "feed",
+        "import",
+        "misp",
+        &fixture("misp-event.json"),
+        "--admin-token-file",
+        &token,
+    ]);
+    // (Its two addresses are also in the community CSV imported above: merged there.)
+    let counts = ["read", "imported", "merged", "skipped", "rejected_total"]
+        .map(|k| v["report"][k].as_u64());
+    assert_eq!(counts, [12, 3, 2, 6, 1].map(Some), "{v}");
+
     // URLs are indicators: by the full URL, and their host is flagged through them.
     let c = node.cli_json(&["check", "http://pancake-airdrop.app/login"]);
     assert_eq!(
