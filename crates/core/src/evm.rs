@@ -169,11 +169,16 @@ impl EvmAddress {
     /// Whether `s`, a well-formed address, is written in mixed case with a case pattern that
     /// is not its EIP-55 checksum. All-lower and all-upper forms carry no checksum.
     pub fn checksum_mismatch(s: &str) -> bool {
-        let Ok(bytes) = decode_prefixed::<20>("address", s.trim()) else { return false };
-        let digits = &s.trim()[2..];
+        let s = s.trim();
+        // The case scan first: feeds are mostly lower case, and those need no decoding.
+        let digits = s.get(2..).unwrap_or_default();
         let has_lower = digits.bytes().any(|b| b.is_ascii_lowercase());
         let has_upper = digits.bytes().any(|b| b.is_ascii_uppercase());
-        has_lower && has_upper && EvmAddress(bytes).to_checksummed()[2..] != *digits
+        if !(has_lower && has_upper) {
+            return false;
+        }
+        let Ok(bytes) = decode_prefixed::<20>("address", s) else { return false };
+        EvmAddress(bytes).to_checksummed()[2..] != *digits
     }
 }
 

@@ -171,7 +171,7 @@ fn attribute_record(
     };
     let kind = a.kind.as_str();
     if UNUSABLE_TYPES.contains(&kind) || kind.starts_with("sha256") || kind.starts_with("email") {
-        return staged.skip_owned(format!("MISP type {kind} (not matched on chain or the web)"));
+        return staged.skip(&format!("MISP type {kind} (not matched on chain or the web)"));
     }
     // `domain|ip` and `hostname|port` carry the name first.
     let value = if kind.contains('|') { value.split('|').next().unwrap_or(value) } else { value };
@@ -181,7 +181,7 @@ fn attribute_record(
         Err(NotImported::Reject { .. })
             if matches!(kind, "text" | "other" | "comment" | "link" | "comment|other") =>
         {
-            return staged.skip_owned(format!("MISP {kind} attribute that is not an indicator"));
+            return staged.skip(&format!("MISP {kind} attribute that is not an indicator"));
         }
         Err(why) => return staged.not_imported(line, why),
     };

@@ -354,14 +354,6 @@ impl Staged {
         }
     }
 
-    pub fn warn_owned(&mut self, what: String) {
-        self.warn(&what);
-    }
-
-    pub fn skip_owned(&mut self, kind: String) {
-        self.skip(&kind);
-    }
-
     /// Records the outcome of [`values::classify`] for a value read at `line`.
     pub fn not_imported(&mut self, line: u64, why: values::NotImported) {
         match why {

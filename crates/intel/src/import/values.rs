@@ -205,7 +205,7 @@ impl CategoryMap {
             return c;
         }
         let default = self.default_category();
-        staged.warn_owned(format!(
+        staged.warn(&format!(
             "category {:?} is not known: recorded as {default} (map it with --map-category \
              \"{}=<category>\")",
             truncate(word),
