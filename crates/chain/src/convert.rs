@@ -7,7 +7,7 @@ use alloy::primitives::Address;
 use alloy::rpc::types::{Transaction as RpcTransaction, TransactionReceipt};
 use vigil_core::{B256, EvmAddress, EvmChainId};
 use vigil_detect::trace::CallTrace;
-use vigil_detect::{Block, BlockRef, CreatedContract, Log, Transaction};
+use vigil_detect::{Block, BlockRef, CreatedContract, Gas, Log, Transaction};
 
 use crate::raw::RawBlock;
 
@@ -61,6 +61,21 @@ pub fn pending_tx(chain: EvmChainId, tx: &RpcTransaction, seen_at: u64) -> Trans
         tx.input().clone(),
         seen_at,
     )
+    .with_gas(gas(tx))
+}
+
+/// What `tx` offers for gas: a legacy transaction's price, else the effective price the node
+/// reports for a mined one.
+fn gas(tx: &RpcTransaction) -> Gas {
+    let dynamic = tx.is_dynamic_fee();
+    Gas {
+        limit: tx.gas_limit(),
+        price: alloy::consensus::Transaction::gas_price(tx)
+            .or(tx.effective_gas_price)
+            .unwrap_or_default(),
+        max_fee_per_gas: dynamic.then(|| alloy::consensus::Transaction::max_fee_per_gas(tx)),
+        max_priority_fee_per_gas: if dynamic { tx.max_priority_fee_per_gas() } else { None },
+    }
 }
 
 fn logs(receipt: &TransactionReceipt) -> Vec<Log> {

@@ -179,8 +179,8 @@ fn config_error(path: &Path, e: impl std::fmt::Display) -> MonitorError {
     MonitorError::Config { path: path.into(), message: e.to_string() }
 }
 
-/// Loads the rule files of `dir` (every `*.toml` but `detect.toml`, in name order) and its
-/// `detect.toml`, if any.
+/// Loads the rule files of `dir` (every `*.toml` but `detect.toml`, in name order), the ABI
+/// files their contracts name, and its `detect.toml`, if any.
 pub fn load_rules_dir(dir: &Path) -> Result<(RuleSet, Option<DetectConfig>), MonitorError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| config_error(dir, e))?
@@ -200,7 +200,12 @@ pub fn load_rules_dir(dir: &Path) -> Result<(RuleSet, Option<DetectConfig>), Mon
             texts.push((name, text));
         }
     }
-    let rules = RuleSet::load(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())))?;
+    // A contract's `abi` file is named relative to the rules directory.
+    let rules =
+        RuleSet::load_with(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())), |_, abi| {
+            let path = dir.join(abi);
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+        })?;
     Ok((rules, detect))
 }
 

@@ -10,12 +10,13 @@
 //! - the [`Detector`] seam and six built-in detectors ([`detectors`]): indicator match, outflow
 //!   rate limit, flash-loan exploit pattern, volume anomaly, suspicious governance proposal,
 //!   fresh attacker contract;
-//! - user rules in CEL ([`rules`]);
+//! - user rules in CEL ([`rules`]), with contracts declared by their JSON ABI ([`abi`]);
 //! - the [`Engine`] that runs them all with a cooldown so one incident is one alert.
 //!
 //! Invariants: no I/O, no clock (time comes from blocks and collectors), no panics on any
 //! input (malformed calldata or logs stay undecoded). Collectors live in `vigil-chain`.
 
+pub mod abi;
 pub mod calls;
 pub mod config;
 pub mod cooldown;
@@ -36,6 +37,6 @@ pub use detector::{Context, Detector, Finding};
 pub use effects::{Asset, Effects};
 pub use engine::{Engine, EngineStats};
 pub use index::{IndexError, IndicatorHit, IndicatorIndex, IndicatorMeta, IndicatorUpdate};
-pub use model::{Block, BlockRef, CreatedContract, Log, TokenBalance, Transaction, TxStatus};
+pub use model::{Block, BlockRef, CreatedContract, Gas, Log, TokenBalance, Transaction, TxStatus};
 pub use rules::{RuleError, RuleSet};
 pub use trace::{CallFrame, CallKind, CallTrace};

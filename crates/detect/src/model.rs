@@ -78,6 +78,27 @@ impl Log {
     }
 }
 
+/// What a transaction offers to pay for gas, as its collector read it (zero when unknown).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Gas {
+    /// Gas limit.
+    pub limit: u64,
+    /// Gas price, wei: a legacy transaction's own, else the effective price once mined.
+    pub price: u128,
+    /// EIP-1559 max fee per gas, wei (`None` for a legacy transaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fee_per_gas: Option<u128>,
+    /// EIP-1559 max priority fee per gas, wei (`None` for a legacy transaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_priority_fee_per_gas: Option<u128>,
+}
+
+impl Gas {
+    fn is_unknown(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// A normalised EVM transaction, pending or mined.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Transaction {
@@ -93,6 +114,9 @@ pub struct Transaction {
     pub value: U256,
     /// The sender's nonce.
     pub nonce: u64,
+    /// Gas limit and prices.
+    #[serde(default, skip_serializing_if = "Gas::is_unknown")]
+    pub gas: Gas,
     /// Calldata (or init code for a creation).
     pub input: Bytes,
     /// The decoded top-level call.
@@ -167,6 +191,7 @@ impl Transaction {
             to,
             value,
             nonce,
+            gas: Gas::default(),
             input,
             call,
             created: None,
@@ -190,6 +215,12 @@ impl Transaction {
         self.status = TxStatus::Mined { block, index, success, gas_used };
         self.logs = logs;
         self.created = created;
+        self
+    }
+
+    /// The same transaction with its gas limit and prices.
+    pub fn with_gas(mut self, gas: Gas) -> Self {
+        self.gas = gas;
         self
     }
 

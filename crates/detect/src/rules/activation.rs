@@ -28,23 +28,37 @@
 //! | `touched` | list of strings | contracts called anywhere in the tree |
 //! | `pre_execution` | bool | a pending transaction judged on its simulation (`vigil-fork`): the tree, flows and `success` are what it would do if mined next |
 //! | `predicted_loss` | map | for a simulated transaction, what protected contracts would lose per asset (`eth` or token address → double); empty otherwise |
+//! | `abi_events` | list of maps | logs of contracts declared with `[[contract]]`, decoded by their ABI: `name`, `signature` (`Transfer(address,address,uint256)`), `address` (emitter), `args`, `texts` |
+//! | `function` | map | the top-level call decoded by the ABI of the declared contract `tx.to`: `name`, `signature`, `selector`, `args`, `texts`; `null` when `tx.to` is not declared or the calldata does not fit its ABI |
+//! | `gas_price` | double | wei per gas: a legacy transaction's price, else the effective price once mined (0 when unknown) |
+//! | `max_fee_per_gas`, `max_priority_fee_per_gas` | double | EIP-1559 fees, wei (0 for a legacy transaction) |
+//! | `gas_limit`, `index` | int | gas limit; position in the block (0 while pending) |
+//! | `input_hex` | string | calldata as `0x` + lower-case hex |
+//!
+//! `args` maps each argument by name (when the ABI names it) and by position (`e.args.value`,
+//! `e.args[2]`): integers as double (exact below 2^53, within 1e-16 relative above), addresses
+//! as lower-case `0x` strings, `bool` as bool, `bytes`/`bytesN` as lower-case `0x` hex
+//! strings, `string` as string, arrays and tuples as lists. `texts` holds the same arguments
+//! as exact text (integers in full decimal, arrays as `[a,b]`, tuples as `(a,b)`), for messages.
 //!
 //! Only the fields the candidate rules reference are built.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
+use alloy_dyn_abi::DynSolValue;
 use alloy_primitives::{I256, U256};
 use cel_interpreter::Value;
 use cel_interpreter::objects::{Key, Map};
 use vigil_core::{B256, EvmAddress};
 
+use crate::abi::{Arg, ContractAbis};
 use crate::detector::Context;
 use crate::events::Event;
 use crate::model::{Transaction, TxStatus};
 
 /// The fields of `tx`, in bit order.
-pub(crate) const FIELDS: [&str; 34] = [
+pub(crate) const FIELDS: [&str; 42] = [
     "hash",
     "from",
     "to",
@@ -79,6 +93,14 @@ pub(crate) const FIELDS: [&str; 34] = [
     "touched",
     "pre_execution",
     "predicted_loss",
+    "abi_events",
+    "function",
+    "gas_price",
+    "max_fee_per_gas",
+    "max_priority_fee_per_gas",
+    "gas_limit",
+    "index",
+    "input_hex",
 ];
 
 /// A set of `tx` fields.
@@ -157,6 +179,9 @@ static EVENT_KEYS: LazyLock<HashMap<&'static str, Key, foldhash::fast::FixedStat
             "lender",
             "receiver",
             "api",
+            "signature",
+            "args",
+            "texts",
         ]
         .into_iter()
         .map(|k| (k, Key::String(Arc::new(k.to_owned()))))
@@ -326,6 +351,92 @@ fn event_value(emitter: &EvmAddress, e: &Event) -> Value {
     map(m)
 }
 
+fn hex_v(bytes: &[u8]) -> Value {
+    Value::String(Arc::new(format!("0x{}", alloy_primitives::hex::encode(bytes))))
+}
+
+/// An ABI-decoded value as rules read it.
+fn sol_value(v: &DynSolValue) -> Value {
+    match v {
+        DynSolValue::Bool(b) => Value::Bool(*b),
+        DynSolValue::Int(i, _) => signed(i),
+        DynSolValue::Uint(u, _) => amount(u),
+        DynSolValue::FixedBytes(word, size) => hex_v(word.get(..*size).unwrap_or(&word[..])),
+        DynSolValue::Address(a) => Value::String(Arc::new(format!("{a:#x}"))),
+        DynSolValue::Function(f) => hex_v(f.as_slice()),
+        DynSolValue::Bytes(b) => hex_v(b),
+        DynSolValue::String(s) => Value::String(Arc::new(s.clone())),
+        DynSolValue::Array(items) | DynSolValue::FixedArray(items) | DynSolValue::Tuple(items) => {
+            Value::List(Arc::new(items.iter().map(sol_value).collect()))
+        }
+    }
+}
+
+/// An ABI-decoded value as exact text.
+fn sol_text(v: &DynSolValue) -> String {
+    let join = |items: &[DynSolValue]| items.iter().map(sol_text).collect::<Vec<_>>().join(",");
+    match v {
+        DynSolValue::Int(i, _) => i.to_string(),
+        DynSolValue::Uint(u, _) => u.to_string(),
+        DynSolValue::Array(items) | DynSolValue::FixedArray(items) => {
+            format!("[{}]", join(items))
+        }
+        DynSolValue::Tuple(items) => format!("({})", join(items)),
+        other => display(&sol_value(other)),
+    }
+}
+
+/// Arguments by position and, when named, by name, as values (`text` false) or exact text.
+fn args_v(args: &[Arg], text: bool) -> Value {
+    let mut m: HashMap<Key, Value> = HashMap::with_capacity(args.len() * 2);
+    for (i, (name, v)) in args.iter().enumerate() {
+        let v = if text { Value::String(Arc::new(sol_text(v))) } else { sol_value(v) };
+        if !name.is_empty() {
+            m.insert(Key::String(Arc::new(name.clone())), v.clone());
+        }
+        m.insert(Key::Int(i64::try_from(i).unwrap_or(i64::MAX)), v);
+    }
+    Value::Map(Map { map: Arc::new(m) })
+}
+
+fn abi_events(tx: &Transaction, abis: &ContractAbis) -> Value {
+    if abis.is_empty() {
+        return Value::List(Arc::new(Vec::new()));
+    }
+    Value::List(Arc::new(
+        tx.logs
+            .iter()
+            .filter_map(|l| abis.decode_log(&l.address, &l.topics, &l.data))
+            .map(|e| {
+                map(vec![
+                    (ek("name"), Value::String(Arc::new(e.name))),
+                    (ek("signature"), Value::String(Arc::new(e.signature))),
+                    (ek("address"), addr_v(&e.address)),
+                    (ek("args"), args_v(&e.args, false)),
+                    (ek("texts"), args_v(&e.args, true)),
+                ])
+            })
+            .collect(),
+    ))
+}
+
+fn function(tx: &Transaction, abis: &ContractAbis) -> Value {
+    let Some(call) = tx.to.as_ref().and_then(|to| abis.decode_call(to, &tx.input)) else {
+        return Value::Null;
+    };
+    map(vec![
+        (ek("name"), Value::String(Arc::new(call.name))),
+        (ek("signature"), Value::String(Arc::new(call.signature))),
+        (ek("selector"), hex_v(&call.selector)),
+        (ek("args"), args_v(&call.args, false)),
+        (ek("texts"), args_v(&call.args, true)),
+    ])
+}
+
+fn wei(v: u128) -> Value {
+    Value::Float(v as f64)
+}
+
 /// Net gain per asset of `who` (negative for a loss), keyed by `eth` or the token address.
 fn profit_map(cx: &Context<'_>, who: &EvmAddress) -> Value {
     map(cx
@@ -352,8 +463,14 @@ fn predicted_loss(tx: &Transaction, cx: &Context<'_>) -> Value {
     map(losses.into_iter().map(|(k, v)| (Key::String(Arc::new(k)), amount(&v))).collect())
 }
 
-/// Builds the `tx` value with the fields in `fields`.
-pub(crate) fn tx_value(tx: &Transaction, fields: FieldSet, cx: &Context<'_>) -> Value {
+/// Builds the `tx` value with the fields in `fields`; `abis` decodes `abi_events` and
+/// `function`.
+pub(crate) fn tx_value(
+    tx: &Transaction,
+    fields: FieldSet,
+    cx: &Context<'_>,
+    abis: &ContractAbis,
+) -> Value {
     let mut m: HashMap<Key, Value> = HashMap::with_capacity(fields.0.count_ones() as usize);
     for (i, key) in FIELD_KEYS.iter().enumerate() {
         if !fields.has(i) {
@@ -500,6 +617,17 @@ pub(crate) fn tx_value(tx: &Transaction, fields: FieldSet, cx: &Context<'_>) -> 
             "touched" => Value::List(Arc::new(cx.effects.touched.iter().map(addr_v).collect())),
             "pre_execution" => Value::Bool(tx.is_simulated()),
             "predicted_loss" => predicted_loss(tx, cx),
+            "abi_events" => abi_events(tx, abis),
+            "function" => function(tx, abis),
+            "gas_price" => wei(tx.gas.price),
+            "max_fee_per_gas" => wei(tx.gas.max_fee_per_gas.unwrap_or_default()),
+            "max_priority_fee_per_gas" => wei(tx.gas.max_priority_fee_per_gas.unwrap_or_default()),
+            "gas_limit" => int(tx.gas.limit),
+            "index" => int(match tx.status {
+                TxStatus::Mined { index, .. } => index,
+                TxStatus::Pending { .. } => 0,
+            }),
+            "input_hex" => hex_v(&tx.input),
             _ => Value::Null,
         };
         m.insert(key.clone(), v);

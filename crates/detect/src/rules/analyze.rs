@@ -31,6 +31,7 @@ const FUNCTIONS: &[&str] = &[
     "existsOne",
     "map",
     "filter",
+    "lower",
 ];
 
 /// Lower-cases every `0x…` hex token in `source`, so rule literals compare equal to the
@@ -332,7 +333,8 @@ fn atom(e: &IdedExpr, lists: &ListValues) -> Option<Atom> {
 }
 
 /// `tx.events.exists(e, e.name == "X" && …)` needs event X, and `e.address == "0x…"` (or
-/// `e.address in list`) a log of that contract; `tx.transfers.exists(…)` needs a `Transfer`.
+/// `e.address in list`) a log of that contract, as does `tx.abi_events.exists(e, e.address …)`;
+/// `tx.transfers.exists(…)` needs a `Transfer`.
 fn exists_atom(c: &ComprehensionExpr, lists: &ListValues) -> Option<Atom> {
     // Only `exists` accumulates with `@result || predicate` from `false`.
     if !matches!(c.accu_init.expr, Expr::Literal(Val::Boolean(false))) {
@@ -348,6 +350,13 @@ fn exists_atom(c: &ComprehensionExpr, lists: &ListValues) -> Option<Atom> {
             let mut atoms = Vec::new();
             conj_event_atoms(&step.args[1], &c.iter_var, lists, &mut atoms);
             atoms.into_iter().min_by_key(Atom::rank)
+        }
+        // ABI-decoded events are named by their declared ABI, not by the standard decoder the
+        // event index uses: only their emitter can key the prefilter.
+        "abi_events" => {
+            let mut atoms = Vec::new();
+            conj_event_atoms(&step.args[1], &c.iter_var, lists, &mut atoms);
+            atoms.into_iter().find(|a| matches!(a, Atom::Emitter(_)))
         }
         _ => None,
     }

@@ -12,12 +12,28 @@
 //! confidence = 80                   # 0–100 (default 50)
 //! description = "{{tx.from}} sent {{tx.value_eth}} ETH to watched {{tx.to}}"
 //! incident = "tx.to"                # optional CEL: findings with one key inside the cooldown are one alert
+//! metadata = { amount = "tx.value_eth" }  # optional: key → CEL, evaluated when it fires, into the alert's metadata
+//!
+//! [[contract]]                       # decode this contract's calls and logs by its JSON ABI
+//! address = "0xA0b86991c6218b36c1d19d4a2e9eB0cE3606eB48"
+//! abi = "usdc.abi.json"              # a file beside the rule file, or inline: abi_json = '[…]'
+//!
+//! [[rule]]
+//! name = "large-usdc-transfer"
+//! expression = "tx.abi_events.exists(e, e.address == '0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48' && e.signature == 'Transfer(address,address,uint256)' && e.args.value > 1e12)"
+//! metadata = { value = "tx.abi_events.filter(e, e.signature == 'Transfer(address,address,uint256)')[0].args.value" }
 //! ```
 //!
 //! The `tx` variable is described in [`activation`]. Lists are sets (`x in list` is a hash
 //! lookup) of strings, integers or booleans; hex strings in lists and expressions are
 //! lower-cased (a mixed-case address must carry a correct EIP-55 checksum) to match `tx`.
-//! Description templates hold CEL expressions between `{{` and `}}`.
+//! Description templates hold CEL expressions between `{{` and `}}`. Besides CEL's built-ins,
+//! `s.lower()` lower-cases a string (for case-insensitive comparisons).
+//!
+//! Declared contracts are shared by every rule file (declaring an address twice merges its
+//! ABIs); only rules that read `tx.abi_events` or `tx.function` pay for the decoding, and only
+//! logs of declared contracts and calls to them are decoded. ABI files are read by the
+//! caller of [`RuleSet::load_with`]; this crate does no I/O.
 //!
 //! A bad rule file fails at load with the file, the rule's name and the error. At run time a
 //! rule that fails to evaluate (say, a type error on an unusual transaction) counts as not
@@ -36,6 +52,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use cel_interpreter::extractors::This;
 use cel_interpreter::objects::{Key, Map};
 use cel_interpreter::{Context as CelContext, Value};
 use cel_parser::ast::IdedExpr;
@@ -47,6 +64,7 @@ use self::analyze::{
     Atom, ListValues, check_unary_runs, normalise_hex, prefilter_keys, references,
 };
 use self::template::Template;
+use crate::abi::ContractAbis;
 use crate::detector::{Context, Detector, Finding};
 use crate::model::Transaction;
 
@@ -81,6 +99,16 @@ pub enum RuleError {
         /// Where it was defined again.
         second: String,
     },
+    /// A `[[contract]]` declaration is invalid or its ABI could not be read.
+    #[error("rule file {file}, contract {address:?}: {message}")]
+    Contract {
+        /// The file.
+        file: String,
+        /// The contract's address as written.
+        address: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A list is invalid or defined twice.
     #[error("rule file {file}, list {list:?}: {message}")]
     List {
@@ -100,6 +128,22 @@ struct RuleFile {
     lists: BTreeMap<String, Vec<toml::Value>>,
     #[serde(default)]
     rule: Vec<RuleSpec>,
+    #[serde(default)]
+    contract: Vec<ContractSpec>,
+}
+
+/// A `[[contract]]`: an address and its JSON ABI, from a file or inline.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractSpec {
+    address: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<String>,
+    #[serde(default)]
+    abi: Option<String>,
+    #[serde(default)]
+    abi_json: Option<String>,
 }
 
 fn default_severity() -> Severity {
@@ -132,7 +176,12 @@ struct RuleSpec {
     incident: Option<String>,
     #[serde(default = "default_enabled")]
     enabled: bool,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
 }
+
+/// Metadata keys every rule alert carries already.
+const RESERVED_METADATA: [&str; 2] = ["rule", "expression"];
 
 /// One loaded rule.
 #[derive(Debug)]
@@ -152,6 +201,7 @@ pub struct Rule {
     expr: IdedExpr,
     description: Template,
     incident: Option<IdedExpr>,
+    metadata: Vec<(String, IdedExpr)>,
     fields: FieldSet,
     detector: String,
 }
@@ -172,6 +222,7 @@ struct Prefilter {
 /// A set of CEL rules, run as one detector. See the module docs.
 pub struct RuleSet {
     rules: Vec<Rule>,
+    abis: ContractAbis,
     root: CelContext<'static>,
     prefilter: Prefilter,
     plan: Vec<(String, String)>,
@@ -254,9 +305,14 @@ fn compile(source: &str) -> Result<IdedExpr, String> {
 impl RuleSet {
     /// A set with no rules.
     pub fn empty() -> Self {
+        let mut root = CelContext::default();
+        root.add_function("lower", |This(s): This<Arc<String>>| -> Arc<String> {
+            Arc::new(s.to_lowercase())
+        });
         Self {
             rules: Vec::new(),
-            root: CelContext::default(),
+            abis: ContractAbis::default(),
+            root,
             prefilter: Prefilter::default(),
             plan: Vec::new(),
             seen: Vec::new(),
@@ -268,9 +324,21 @@ impl RuleSet {
     }
 
     /// Loads rule files given as `(file name, TOML text)`. Names (of rules and of lists) must be
-    /// unique across all files; disabled rules are checked but not run.
+    /// unique across all files; disabled rules are checked but not run. Contracts must carry
+    /// their ABI inline (`abi_json`); [`RuleSet::load_with`] also reads `abi` files.
     pub fn load<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, RuleError> {
+        Self::load_with(files, |_, path| {
+            Err(format!("ABI file {path:?} cannot be read here: give the ABI inline (abi_json)"))
+        })
+    }
+
+    /// Like [`RuleSet::load`]; `read_abi(rule file, path)` returns the text of a contract's
+    /// `abi` file (a path relative to the rule file).
+    pub fn load_with<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        mut read_abi: impl FnMut(&str, &str) -> Result<String, String>,
     ) -> Result<Self, RuleError> {
         let mut parsed = Vec::new();
         for (file, text) in files {
@@ -280,6 +348,27 @@ impl RuleSet {
         }
 
         let mut set = Self::empty();
+        for (file, rf) in &parsed {
+            for c in &rf.contract {
+                let err = |message: String| RuleError::Contract {
+                    file: (*file).into(),
+                    address: c.address.clone(),
+                    message,
+                };
+                let address =
+                    EvmAddress::parse_strict(&c.address).map_err(|e| err(e.to_string()))?;
+                let json = match (&c.abi, &c.abi_json) {
+                    (Some(path), None) => read_abi(file, path).map_err(err)?,
+                    (None, Some(json)) => json.clone(),
+                    _ => {
+                        return Err(err(
+                            "give the ABI as exactly one of `abi` (a file) or `abi_json`".into(),
+                        ));
+                    }
+                };
+                set.abis.declare(address, &json).map_err(err)?;
+            }
+        }
         let mut list_names: HashSet<String> = HashSet::new();
         let mut list_values = ListValues::new();
         let mut list_files: HashMap<String, &str> = HashMap::new();
@@ -338,6 +427,22 @@ impl RuleSet {
                     return Err(err(format!("expression: {problem}")));
                 }
                 let mut fields = refs.fields;
+                let mut metadata = Vec::with_capacity(spec.metadata.len());
+                for (key, src) in &spec.metadata {
+                    if !is_identifier(key) || RESERVED_METADATA.contains(&key.as_str()) {
+                        return Err(err(format!(
+                            "metadata key {key:?}: a key is an identifier other than {}",
+                            RESERVED_METADATA.join(" and ")
+                        )));
+                    }
+                    let e = compile(src).map_err(|e| err(format!("metadata {key}: {e}")))?;
+                    let r = references(&e, &list_names);
+                    if let Some(problem) = r.errors.first() {
+                        return Err(err(format!("metadata {key}: {problem}")));
+                    }
+                    fields = fields.union(r.fields);
+                    metadata.push((key.clone(), e));
+                }
                 let incident = match &spec.incident {
                     Some(src) => {
                         let e = compile(src).map_err(|e| err(format!("incident: {e}")))?;
@@ -423,6 +528,7 @@ impl RuleSet {
                     expr,
                     description,
                     incident,
+                    metadata,
                     fields,
                 });
             }
@@ -434,6 +540,11 @@ impl RuleSet {
         }
         set.seen = vec![0; set.rules.len()];
         Ok(set)
+    }
+
+    /// The contracts declared with an ABI.
+    pub fn contracts(&self) -> &ContractAbis {
+        &self.abis
     }
 
     /// The enabled rules.
@@ -551,7 +662,7 @@ impl Detector for RuleSet {
             .filter_map(|i| self.rules.get(*i as usize))
             .fold(FieldSet::default(), |f, r| f.union(r.fields));
         let mut scope = self.root.new_inner_scope();
-        scope.add_variable_from_value("tx", tx_value(tx, fields, cx));
+        scope.add_variable_from_value("tx", tx_value(tx, fields, cx, &self.abis));
         for i in &self.candidates {
             let Some(rule) = self.rules.get(*i as usize) else { continue };
             match evaluate(&rule.expr, &scope) {
@@ -590,6 +701,13 @@ impl Detector for RuleSet {
             .meta("expression", &rule.expression);
             if let Some(to) = tx.to {
                 finding = finding.address(to);
+            }
+            for (key, e) in &rule.metadata {
+                let value = match evaluate(e, &scope) {
+                    Ok(v) => activation::display(&v),
+                    Err(e) => format!("<error: {e}>"),
+                };
+                finding = finding.meta(key, value);
             }
             out.push(finding);
         }

@@ -162,3 +162,106 @@ fn bad_rule_files_fail_at_load_with_the_rule_name() {
         assert!(err.contains(needle), "{needle}: {err}");
     }
 }
+
+const TOKEN_ABI: &str = r#"[
+  {"type":"function","name":"transfer","stateMutability":"nonpayable",
+   "inputs":[{"name":"to","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[]},
+  {"type":"event","name":"Transfer","anonymous":false,"inputs":[
+   {"name":"from","type":"address","indexed":true},{"name":"to","type":"address","indexed":true},
+   {"name":"value","type":"uint256","indexed":false}]}
+]"#;
+
+#[test]
+fn declared_contracts_decode_calls_and_events_by_their_abi() {
+    let token = a(0x70);
+    let text = format!(
+        r#"
+[[contract]]
+address = "{token}"
+abi_json = '''{TOKEN_ABI}'''
+
+[[rule]]
+name = "big-transfer-call"
+expression = "tx.function != null && tx.function.signature == 'transfer(address,uint256)' && tx.function.args.amount > 1000.0 && tx.function.args[0] == '{to}'"
+metadata = {{ amount = "tx.function.args.amount", selector = "tx.function.selector" }}
+
+[[rule]]
+name = "big-transfer-event"
+expression = "tx.abi_events.exists(e, e.address == '{token}' && e.signature == 'Transfer(address,address,uint256)' && e.args.value > 1e21)"
+metadata = {{ value = "tx.abi_events[0].texts.value", from = "tx.abi_events[0].args[0]" }}
+
+[[rule]]
+name = "case-insensitive"
+expression = "tx.input_hex.lower().startsWith('0xa9059cbb') && tx.gas_price > 1e9"
+"#,
+        token = token,
+        to = a(0x42),
+    );
+    let mut rules = RuleSet::load([("abi.toml", text.as_str())]).unwrap();
+    let plan: Vec<&str> = rules.plan().iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(plan, vec!["every transaction", "log from (1 addresses)", "every transaction"]);
+
+    let call = abi::transferCall { to: al(a(0x42)), amount: U256::from(5000u64) };
+    let big = U256::from(10u64).pow(U256::from(21)) + U256::from(1u64 << 20);
+    let tx = TxB::new(1)
+        .to(Some(token))
+        .call(call)
+        .pending(0)
+        .with_gas(vigil_detect::Gas { limit: 60_000, price: 2_000_000_000, ..Default::default() })
+        .into_mined(block_ref(1), 0, true, 50_000, vec![transfer(token, a(1), a(2), big)], None);
+    let found = eval(&mut rules, &tx);
+    let names: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["rule:big-transfer-call", "rule:big-transfer-event", "rule:case-insensitive"]
+    );
+    assert_eq!(found[0].metadata["amount"], "5000");
+    assert_eq!(found[0].metadata["selector"], "0xa9059cbb");
+    assert_eq!(found[1].metadata["value"], "1000000000000001048576");
+    assert_eq!(found[1].metadata["from"], a(1).to_string().to_lowercase());
+
+    // The same call to an undeclared contract, and a small event: nothing.
+    let other = TxB::new(2)
+        .to(Some(a(0x71)))
+        .call(abi::transferCall { to: al(a(0x42)), amount: U256::from(5000u64) })
+        .mined(1, vec![transfer(token, a(1), a(2), U256::from(5u64))]);
+    assert!(eval(&mut rules, &other).is_empty(), "{:?}", eval(&mut rules, &other));
+    assert_eq!(rules.evaluation_errors().0, 0, "{:?}", rules.evaluation_errors());
+}
+
+#[test]
+fn contract_declarations_are_checked() {
+    let bad = [
+        ("[[contract]]\naddress = \"0x12\"\nabi_json = '[]'", "contract \"0x12\""),
+        (
+            "[[contract]]\naddress = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\nabi_json = '[{'",
+            "not JSON",
+        ),
+        (
+            "[[contract]]\naddress = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\nabi = 'x.json'",
+            "cannot be read here",
+        ),
+        (
+            "[[contract]]\naddress = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"",
+            "exactly one of",
+        ),
+        (
+            "[[rule]]\nname = \"m\"\nexpression = \"true\"\nmetadata = { rule = \"1\" }",
+            "metadata key",
+        ),
+        ("[[rule]]\nname = \"m\"\nexpression = \"true\"\nmetadata = { k = \"tx.nope\" }", "nope"),
+    ];
+    for (text, needle) in bad {
+        let err = RuleSet::load([("c.toml", text)]).unwrap_err().to_string();
+        assert!(err.contains(needle) && err.contains("c.toml"), "{err}");
+    }
+    let read = RuleSet::load_with(
+        [("d.toml", "[[contract]]\naddress = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\nabi = 'x.json'")],
+        |file, path| {
+            assert_eq!((file, path), ("d.toml", "x.json"));
+            Ok(TOKEN_ABI.to_owned())
+        },
+    )
+    .unwrap();
+    assert_eq!(read.contracts().addresses().count(), 1);
+}
