@@ -34,6 +34,7 @@
 //! | `max_fee_per_gas`, `max_priority_fee_per_gas` | double | EIP-1559 fees, wei (0 for a legacy transaction) |
 //! | `gas_limit`, `index` | int | gas limit; position in the block (0 while pending) |
 //! | `input_hex` | string | calldata as `0x` + lower-case hex |
+//! | `emitters` | list of strings | contracts that emitted its logs, in log order (repeats kept) |
 //!
 //! `args` maps each argument by name (when the ABI names it) and by position (`e.args.value`,
 //! `e.args[2]`): integers as double (exact below 2^53, within 1e-16 relative above), addresses
@@ -58,7 +59,7 @@ use crate::events::Event;
 use crate::model::{Transaction, TxStatus};
 
 /// The fields of `tx`, in bit order.
-pub(crate) const FIELDS: [&str; 42] = [
+pub(crate) const FIELDS: [&str; 43] = [
     "hash",
     "from",
     "to",
@@ -101,6 +102,7 @@ pub(crate) const FIELDS: [&str; 42] = [
     "gas_limit",
     "index",
     "input_hex",
+    "emitters",
 ];
 
 /// A set of `tx` fields.
@@ -628,6 +630,9 @@ pub(crate) fn tx_value(
                 TxStatus::Pending { .. } => 0,
             }),
             "input_hex" => hex_v(&tx.input),
+            "emitters" => {
+                Value::List(Arc::new(tx.logs.iter().map(|l| addr_v(&l.address)).collect()))
+            }
             _ => Value::Null,
         };
         m.insert(key.clone(), v);

@@ -351,6 +351,18 @@ fn exists_atom(c: &ComprehensionExpr, lists: &ListValues) -> Option<Atom> {
             conj_event_atoms(&step.args[1], &c.iter_var, lists, &mut atoms);
             atoms.into_iter().min_by_key(Atom::rank)
         }
+        "emitters" => {
+            let var = &c.iter_var;
+            let Expr::Call(p) = &step.args[1].expr else { return None };
+            let is_var = |x: &IdedExpr| matches!(&x.expr, Expr::Ident(n) if n == var);
+            let values = match (p.func_name.as_str(), p.args.as_slice()) {
+                ("@in", [x, l]) if is_var(x) => strings(l, lists)?,
+                ("_==_", [x, l]) | ("_==_", [l, x]) if is_var(x) => vec![string_lit(l)?.to_owned()],
+                _ => return None,
+            };
+            let addrs: Option<Vec<EvmAddress>> = values.iter().map(|v| v.parse().ok()).collect();
+            Some(Atom::Emitter(addrs?))
+        }
         // ABI-decoded events are named by their declared ABI, not by the standard decoder the
         // event index uses: only their emitter can key the prefilter.
         "abi_events" => {
@@ -498,6 +510,10 @@ mod tests {
         assert_eq!(
             keys("tx.events.exists(e, e.name == 'Swap' && e.address in watch)"),
             vec![Some(Atom::Emitter(vec![to]))]
+        );
+        assert_eq!(
+            keys("tx.from in watch || tx.emitters.exists(a, a in watch)"),
+            vec![Some(Atom::From(vec![to])), Some(Atom::Emitter(vec![to]))]
         );
     }
 
