@@ -94,6 +94,7 @@ LAYERS = {
             "cli::run": (10, "logging and signals for long-running commands"),
             "cli::replay": (10, "vigil replay"),
             "cli::stix": (10, "vigil stix / taxii"),
+            "cli::import": (10, "vigil import oz-monitor"),
             "cli::ledger": (11, "ledger commands and the shared send/print helpers"),
             "cli::watch": (11, "vigil monitor"),
             "cli::feed": (12, "feed commands"),

@@ -1,6 +1,6 @@
 //! The `vigil` command line: run a node (`up`, `node`), manage keys, and talk to a node
 //! (`status`, `tx`, `report`, `account`, `check`, `protocol`, `breaker`, `gov`, `feed`,
-//! `stix`, `taxii`).
+//! `stix`, `taxii`), and bring other tools' configurations in (`import oz-monitor`).
 
 mod cli;
 
@@ -161,6 +161,9 @@ enum Command {
     /// TAXII server helpers.
     #[command(subcommand)]
     Taxii(cli::stix::TaxiiCommand),
+    /// Bring other tools' configurations into Vigil (OpenZeppelin Monitor).
+    #[command(subcommand)]
+    Import(cli::import::ImportCommand),
 }
 
 /// jemalloc (the default feature), as reth runs it: it hands freed pages back to the system
@@ -233,6 +236,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Feed { node, cmd } => cli::feed::run(&node.client(b), cmd, json).await,
         Command::Stix { node, cmd } => cli::stix::stix(&node.client(b), cmd).await,
         Command::Taxii(cmd) => cli::stix::taxii(cmd),
+        Command::Import(cmd) => cli::import::run(cmd, json),
     }
 }
 
@@ -248,6 +252,7 @@ impl Command {
                 | Command::Monitor(_)
                 | Command::Replay(_)
                 | Command::Taxii(_)
+                | Command::Import(_)
         )
     }
 
@@ -272,6 +277,7 @@ impl Command {
             Command::Feed { .. } => "feed",
             Command::Stix { .. } => "stix",
             Command::Taxii(_) => "taxii",
+            Command::Import(_) => "import",
         }
     }
 }

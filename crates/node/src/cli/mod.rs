@@ -2,6 +2,7 @@
 
 pub mod errors;
 pub mod feed;
+pub mod import;
 pub mod keys;
 pub mod ledger;
 pub mod replay;

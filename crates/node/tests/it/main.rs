@@ -12,6 +12,7 @@ mod harness;
 mod import_memory;
 mod intel;
 mod onchain;
+mod oz_import;
 mod pre_execution;
 mod replay;
 mod respond;

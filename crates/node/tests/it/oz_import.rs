@@ -1,0 +1,191 @@
+//! Issue 17: an OpenZeppelin Monitor config directory (`testdata/oz-monitor/`, written from its
+//! documentation) is imported with `vigil import oz-monitor`; a node runs the result against
+//! anvil and alerts on the transactions the monitors match — a transfer call above a
+//! threshold, a `Transfer` event with an argument condition, a failed transaction — and on no
+//! other.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256, address};
+use alloy::sol_types::SolValue;
+use vigil_chain::scenario::{
+    self, DEPLOYER, DevChain, e18, mint_calldata, token_transfer_calldata,
+};
+
+use crate::harness::{TestNode, anvil, eventually, vigil};
+
+const FIXTURE_TOKEN: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+/// Anvil's second account: holds no tokens, so its transfers revert.
+const EMPTY: Address = address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
+const RECIPIENT: Address = address!("15d34AAf54267DB7D7c367839AAf71A00a2C6A65");
+
+/// Copies the fixture to `to`, pointing it at `rpc` and `token`.
+fn copy_fixture(to: &Path, rpc: &str, token: Address) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/oz-monitor");
+    for dir in ["networks", "monitors", "triggers", "filters"] {
+        std::fs::create_dir_all(to.join(dir)).unwrap();
+        for entry in std::fs::read_dir(from.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("http://127.0.0.1:8545", rpc)
+                .replace(FIXTURE_TOKEN, &token.to_string());
+            std::fs::write(to.join(dir).join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+}
+
+/// Local alerts from the node's event stream, as they arrive.
+fn listen(url: &str) -> Arc<Mutex<Vec<serde_json::Value>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let addr = url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    let out = seen.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            if let Some(data) = line.strip_prefix("data:")
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim())
+                && v["kind"] == "alert"
+                && v["peer"] == "local"
+            {
+                out.lock().unwrap().push(v["alert"]["payload"].clone());
+            }
+        }
+    });
+    seen
+}
+
+#[test]
+fn an_imported_oz_monitor_config_alerts_on_the_same_transactions() {
+    let Some(anvil) = anvil() else { return };
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let chain = rt.block_on(DevChain::start(&anvil, 0)).unwrap();
+    let token = rt.block_on(async {
+        let mut code = scenario::bytecode("TestToken").unwrap();
+        code.extend(("Test Token".to_string(), "TT".to_string()).abi_encode_params());
+        let token = chain.exec(DEPLOYER, None, U256::ZERO, code).await.unwrap().unwrap();
+        chain
+            .exec(DEPLOYER, Some(token), U256::ZERO, mint_calldata(DEPLOYER, e18(10_000)))
+            .await
+            .unwrap();
+        token
+    });
+
+    // Import: --check writes nothing; then the real import.
+    let work = tempfile::tempdir().unwrap();
+    let oz = work.path().join("oz");
+    copy_fixture(&oz, &chain.http(), token);
+    let out = work.path().join("vigil");
+    let check = vigil()
+        .args(["import", "oz-monitor"])
+        .arg(&oz)
+        .arg("--out")
+        .arg(&out)
+        .arg("--check")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(check.status.success(), "{report}{}", String::from_utf8_lossy(&check.stderr));
+    assert!(report.contains("network anvil_local: 3 monitor(s)"), "{report}");
+    assert!(report.contains("Stellar: Vigil watches EVM chains only"), "{report}");
+    assert!(report.contains("set VIGIL_LARGE_TRANSFER_WEBHOOK_SECRET"), "{report}");
+    assert!(!out.exists(), "--check wrote {}", out.display());
+    let import =
+        vigil().args(["import", "oz-monitor"]).arg(&oz).arg("--out").arg(&out).output().unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let again =
+        vigil().args(["import", "oz-monitor"]).arg(&oz).arg("--out").arg(&out).output().unwrap();
+    assert!(!again.status.success(), "a second import must not overwrite without --force");
+
+    // The node runs the imported [watch] and rules as written (the rules directory made
+    // absolute, since the node's config lives elsewhere).
+    let config = std::fs::read_to_string(out.join("anvil_local.toml")).unwrap();
+    let rules = out.join("rules/anvil_local");
+    let watch = config
+        .split("\n[respond]")
+        .next()
+        .unwrap()
+        .replace("rules_dir = 'rules/anvil_local'", &format!("rules_dir = '{}'", rules.display()));
+    assert!(watch.contains(&format!("rpc = '{}'", chain.http())), "{watch}");
+    let node = TestNode::start_with(150, true, &watch, &[]);
+    let alerts = listen(&node.url);
+
+    // One block per second, as OZ's anvil example network.
+    let miner = {
+        let provider = chain.provider.clone();
+        rt.spawn(async move {
+            use alloy::providers::Provider as _;
+            loop {
+                tokio::time::sleep(Duration::from_millis(1000)).await;
+                let _: Result<String, _> = provider.raw_request("evm_mine".into(), ()).await;
+            }
+        })
+    };
+    // Let the watch reach the head before sending.
+    std::thread::sleep(Duration::from_secs(3));
+    let send = |from: Address, data: Vec<u8>| {
+        rt.block_on(chain.send(from, Some(token), U256::ZERO, data, 200_000)).unwrap().to_string()
+    };
+    rt.block_on(chain.impersonate(EMPTY)).unwrap();
+    let big = send(DEPLOYER, token_transfer_calldata(RECIPIENT, e18(2_000)));
+    let medium = send(DEPLOYER, token_transfer_calldata(RECIPIENT, e18(600)));
+    let small = send(DEPLOYER, token_transfer_calldata(RECIPIENT, e18(10)));
+    let failed = send(EMPTY, token_transfer_calldata(RECIPIENT, e18(1)));
+
+    let expected = [
+        ("rule:large-transfer-call", big.clone()),
+        ("rule:large-transfer-event", big.clone()),
+        ("rule:large-transfer-event", medium.clone()),
+        ("rule:failed-token-transactions", failed.clone()),
+    ];
+    let got = || -> Vec<(String, String)> {
+        alerts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["detector"].as_str().unwrap_or("").to_owned(),
+                    a["tx"]["hash"].as_str().unwrap_or("").to_lowercase(),
+                )
+            })
+            .collect()
+    };
+    let all = eventually(Duration::from_secs(30), || {
+        expected.iter().all(|(d, h)| got().contains(&(d.to_string(), h.to_lowercase())))
+    });
+    // A block more for anything unexpected to show up.
+    std::thread::sleep(Duration::from_secs(2));
+    miner.abort();
+    assert!(all, "alerts {:?}, expected {expected:?}; node log:\n{}", got(), node.log());
+    let rule_alerts: Vec<(String, String)> =
+        got().into_iter().filter(|(d, _)| d.starts_with("rule:")).collect();
+    assert_eq!(rule_alerts.len(), expected.len(), "exactly one alert each: {rule_alerts:?}");
+    assert!(!rule_alerts.iter().any(|(_, h)| *h == small.to_lowercase()), "{rule_alerts:?}");
+
+    // The values the channels' templates show, from the rules' metadata.
+    let list = alerts.lock().unwrap().clone();
+    let find = |detector: &str, hash: &str| {
+        list.iter()
+            .find(|a| {
+                a["detector"] == detector
+                    && a["tx"]["hash"].as_str().unwrap_or("").eq_ignore_ascii_case(hash)
+            })
+            .unwrap()
+            .clone()
+    };
+    let call = find("rule:large-transfer-call", &big);
+    assert_eq!(call["metadata"]["functions_0_value"], "2000000000000000000000", "{call}");
+    let event = find("rule:large-transfer-event", &medium);
+    assert_eq!(event["metadata"]["events_0_value"], "600000000000000000000", "{event}");
+    assert_eq!(event["metadata"]["events_0_to"], RECIPIENT.to_string().to_lowercase(), "{event}");
+}
