@@ -217,6 +217,53 @@ pub struct NodeState {
     pub intel: crate::intel::Intel,
     /// The chain watch's report while it runs; `None` when the node watches no chain.
     pub watch: RwLock<Option<WatchStatus>>,
+    /// The most recent alerts this node raised or received (`GET /v1/alerts`).
+    pub alerts: Mutex<RecentAlerts>,
+}
+
+/// An alert as the node keeps it: who sent it and when it arrived.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertRecord {
+    /// Its content id.
+    pub id: ContentId,
+    /// `local`, or the peer that forwarded it.
+    pub peer: String,
+    /// When it reached this node, in seconds since the Unix epoch (node-local time).
+    pub received: u64,
+    /// The alert with its author's signature.
+    pub alert: Signed<Alert>,
+}
+
+/// The last [`RecentAlerts::CAPACITY`] alerts, oldest first; the oldest go first when full.
+#[derive(Debug, Default)]
+pub struct RecentAlerts {
+    records: std::collections::VecDeque<Arc<AlertRecord>>,
+}
+
+impl RecentAlerts {
+    /// How many alerts are kept.
+    pub const CAPACITY: usize = 10_000;
+
+    /// Keeps `record` (an alert already kept is kept once).
+    pub fn push(&mut self, record: AlertRecord) {
+        if self.records.iter().rev().take(64).any(|r| r.id == record.id) {
+            return;
+        }
+        if self.records.len() >= Self::CAPACITY {
+            self.records.pop_front();
+        }
+        self.records.push_back(Arc::new(record));
+    }
+
+    /// The alert with id `id`, if kept.
+    pub fn get(&self, id: &ContentId) -> Option<Arc<AlertRecord>> {
+        self.records.iter().rev().find(|r| r.id == *id).cloned()
+    }
+
+    /// The newest `limit` alerts, newest first.
+    pub fn newest(&self, limit: usize) -> Vec<Arc<AlertRecord>> {
+        self.records.iter().rev().take(limit).cloned().collect()
+    }
 }
 
 impl NodeState {
@@ -238,9 +285,26 @@ impl NodeState {
             chain_id,
             node_account,
             net: crate::handles::NetState::default(),
+            alerts: Mutex::new(RecentAlerts::default()),
             intel: crate::intel::Intel::new(store.database()),
             watch: RwLock::new(None),
         })
+    }
+
+    /// Keeps a signed alert among the recent ones and announces it on the event stream (where
+    /// the policy engine routes it to channels).
+    pub fn announce_alert(&self, id: ContentId, peer: String, alert: Signed<Alert>) {
+        let received = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        self.alerts.lock().push(AlertRecord {
+            id,
+            peer: peer.clone(),
+            received,
+            alert: alert.clone(),
+        });
+        let _ = self.events.send(NodeEvent::Alert { id, peer, alert: Box::new(alert) });
     }
 
     /// Admits a transaction to the mempool after the ledger's checks and queues it for the

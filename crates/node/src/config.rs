@@ -40,10 +40,35 @@ pub use crate::respond::onchain::OnChainConfig;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RespondConfig {
-    /// Webhooks to notify (JSON with HMAC, Slack, Discord).
+    /// The base URL people reach this node's API at (e.g. `https://vigil.example.org`);
+    /// alert messages link to `<link_base>/v1/alerts/<id>`. Default: `http://<api.listen>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_base: Option<String>,
+    /// Webhooks to notify of breaker and verdict incidents (JSON with HMAC, Slack, Discord);
+    /// alerts too when their `events` name `alert`.
     pub webhooks: Vec<crate::respond::webhook::WebhookConfig>,
+    /// Alert channels (`[[respond.channels]]`): webhook, Slack, Discord, Telegram, email,
+    /// PagerDuty, Opsgenie.
+    pub channels: Vec<crate::respond::channel::ChannelConfig>,
+    /// Routes of incidents to channels (`[[respond.routes]]`).
+    pub routes: Vec<crate::respond::route::RouteConfig>,
     /// The on-chain pause executor.
     pub onchain: Option<OnChainConfig>,
+}
+
+impl RespondConfig {
+    /// Checks channels (their fields, unique names) and routes (the channels they name).
+    pub fn check(&self) -> Result<(), String> {
+        let mut names = Vec::new();
+        for channel in &self.channels {
+            channel.check()?;
+            if names.contains(&channel.name.as_str()) {
+                return Err(format!("respond.channels: two channels are named {:?}", channel.name));
+            }
+            names.push(channel.name.as_str());
+        }
+        crate::respond::route::check(&self.routes, &names)
+    }
 }
 
 impl Default for NodeConfig {
@@ -87,6 +112,15 @@ pub enum ConfigError {
         /// The parser's message.
         source: toml::de::Error,
     },
+    /// The respond section does not hold together (a channel lacks a field, a route names a
+    /// channel that does not exist).
+    #[error("config {path}: {message}")]
+    Respond {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the channel or route.
+        message: String,
+    },
     /// A value outside its range.
     #[error("config {path}: {field} {why}")]
     Invalid {
@@ -124,6 +158,9 @@ impl NodeConfig {
         {
             return invalid(field, why);
         }
+        self.respond
+            .check()
+            .map_err(|message| ConfigError::Respond { path: path.to_owned(), message })?;
         Ok(())
     }
 
@@ -139,6 +176,11 @@ impl NodeConfig {
         }
         if let Some(onchain) = &mut self.respond.onchain {
             resolve(&mut onchain.key);
+        }
+        for channel in &mut self.respond.channels {
+            if let Some(ca) = &mut channel.ca_file {
+                resolve(ca);
+            }
         }
         if let Some(watch) = &mut self.watch {
             if let Some(dir) = &mut watch.rules_dir {
@@ -179,6 +221,47 @@ mod tests {
         assert!(err.contains("block_interval_ms"), "{err}");
         std::fs::write(&path, "[api]\nlisten = \"nowhere\"\n").unwrap();
         assert!(NodeConfig::load(&path).is_err());
+    }
+
+    #[test]
+    fn channels_and_routes_are_checked_when_the_config_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let channels = r#"
+            [respond]
+            link_base = "https://vigil.example.org"
+            [[respond.channels]]
+            name = "oncall"
+            type = "telegram"
+            token_env = "TG_TOKEN"
+            chat_id = "-1001234"
+            body = "${alert.description} ${link}"
+            [[respond.channels]]
+            name = "mail"
+            type = "email"
+            smtp_host = "smtp.example.org"
+            from = "vigil@example.org"
+            to = ["sec@example.org"]
+            ca_file = "relay-ca.pem"
+        "#;
+        let route = "[[respond.routes]]\nchannels = [\"oncall\", \"mail\"]\nstages = [\"mined\"]\n";
+        std::fs::write(&path, format!("{channels}{route}")).unwrap();
+        let c = NodeConfig::load(&path).unwrap();
+        assert_eq!(c.respond.channels.len(), 2);
+        assert_eq!(c.respond.channels[1].ca_file, Some(dir.path().join("relay-ca.pem")));
+        assert_eq!(c.respond.routes[0].stages, vec![crate::respond::Stage::Mined]);
+        let load = |text: String| {
+            std::fs::write(&path, text).unwrap();
+            NodeConfig::load(&path).unwrap_err().to_string()
+        };
+        let e = load(format!("{channels}[[respond.routes]]\nchannels = [\"pager\"]\n"));
+        assert!(e.contains("no channel named \"pager\"") && e.contains("oncall, mail"), "{e}");
+        let e = load(channels.replace("chat_id = \"-1001234\"", ""));
+        assert!(e.contains("oncall (telegram): chat_id is required"), "{e}");
+        let e = load(channels.replace("${link}", "${transaction.hash}"));
+        assert!(e.contains("unknown variable ${transaction.hash}"), "{e}");
+        let e = load(format!("{channels}{}", route.replace("mined", "confirmed")));
+        assert!(e.contains("confirmed"), "{e}");
     }
 
     #[test]

@@ -165,11 +165,8 @@ async fn deliver(
                 GossipMessage::Tx(tx) => batch.push(tx),
                 GossipMessage::Alert(alert) => {
                     tracing::debug!(id = %id.short(), peer = %source, "alert received by gossip");
-                    let _ = state.events.send(NodeEvent::Alert {
-                        id,
-                        peer: source.to_string(),
-                        alert: Box::new(alert),
-                    });
+                    // Keyed by the alert's own id, as the node that raised it keys it.
+                    state.announce_alert(alert.payload.id(), source.to_string(), alert);
                 }
                 GossipMessage::Intel(report) => {
                     let _ = state.events.send(NodeEvent::Intel {

@@ -52,6 +52,65 @@ pub struct LimitLabels {
     pub limit: &'static str,
 }
 
+/// Labels of a delivery to an alert channel.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabels {
+    /// The channel's configured name.
+    pub channel: String,
+    /// `delivered` or `failed`.
+    pub outcome: &'static str,
+}
+
+/// Labels of an incident a route held back.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// The route's name.
+    pub route: String,
+}
+
+/// Deliveries of incidents to alert channels.
+#[derive(Clone)]
+pub struct DeliveryMetrics {
+    /// Deliveries by channel and outcome (after retries).
+    pub notifications: Family<ChannelLabels, Counter<u64, AtomicU64>>,
+    /// Seconds from the incident reaching the policy engine to its delivery, by channel.
+    pub notification_seconds: Family<ChannelLabels, Histogram>,
+    /// Incidents a route's cooldown held back, by route.
+    pub notifications_suppressed: Family<RouteLabels, Counter<u64, AtomicU64>>,
+}
+
+impl Default for DeliveryMetrics {
+    fn default() -> Self {
+        Self {
+            notifications: Family::default(),
+            notification_seconds: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+            }),
+            notifications_suppressed: Family::default(),
+        }
+    }
+}
+
+impl DeliveryMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "notifications",
+            "Incidents delivered to alert channels, by channel and outcome",
+            self.notifications.clone(),
+        );
+        registry.register(
+            "notification_seconds",
+            "From an incident reaching the policy engine to its delivery, by channel",
+            self.notification_seconds.clone(),
+        );
+        registry.register(
+            "notifications_suppressed",
+            "Incidents held back by a route's cooldown, by route",
+            self.notifications_suppressed.clone(),
+        );
+    }
+}
+
 /// The node's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -87,6 +146,8 @@ pub struct Metrics {
     /// Pending transactions pre-executed by the chain watch, by outcome (`simulated`,
     /// `reverted`, `failed_state`, `failed_invalid`, `failed_timeout`, `overloaded`).
     pub watch_simulations: Family<RejectLabels, Counter<u64, AtomicU64>>,
+    /// Deliveries to alert channels.
+    pub delivery: DeliveryMetrics,
 }
 
 impl Default for Metrics {
@@ -167,6 +228,8 @@ impl Metrics {
         consensus.register(&mut registry);
         let gossip = GossipMetrics::default();
         gossip.register(&mut registry);
+        let delivery = DeliveryMetrics::default();
+        delivery.register(&mut registry);
         Self {
             registry,
             consensus,
@@ -184,6 +247,7 @@ impl Metrics {
             onchain_actions,
             watch_trace_source,
             watch_simulations,
+            delivery,
         }
     }
 

@@ -142,12 +142,26 @@ impl Node {
             .map_err(NodeError::Respond)?;
             executors.push(Arc::new(executor));
         }
-        let engine = crate::respond::PolicyEngine::new(executors);
-        let trips_state = Arc::clone(&state);
-        let trips = move |p: &vigil_core::ProtocolId| {
-            trips_state.ledger.read().state().protocol(p).map(|r| r.trips).unwrap_or(0)
-        };
-        tokio::spawn(Arc::clone(&engine).run(state.events.subscribe(), trips, shutdown.clone()));
+        let mut channels: Vec<crate::respond::NamedChannel> = Vec::new();
+        for channel in &config.respond.channels {
+            let c = crate::respond::channel::Channel::new(
+                channel.clone(),
+                state.metrics.delivery.clone(),
+            )
+            .map_err(NodeError::Respond)?;
+            channels.push((channel.name.clone(), Arc::new(c)));
+        }
+        let link_base =
+            config.respond.link_base.clone().unwrap_or_else(|| format!("http://{api_addr}"));
+        let engine = crate::respond::PolicyEngine::with_routes(
+            executors,
+            config.respond.routes.clone(),
+            channels,
+            Some(link_base),
+            state.metrics.delivery.clone(),
+        )
+        .map_err(NodeError::Respond)?;
+        tokio::spawn(Arc::clone(&engine).run(Arc::clone(&state), shutdown.clone()));
         if let Some(watch) = config.watch.clone() {
             let (state, key, engine, stop) =
                 (Arc::clone(&state), key.clone(), Arc::clone(&engine), shutdown.clone());

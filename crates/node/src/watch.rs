@@ -337,8 +337,6 @@ fn on_alert(
             Err(e) => tracing::warn!(%protocol, "fast-path trip refused: {e}"),
         }
     }
-    let id = signed.payload.id();
-    let alert = Box::new(signed.clone());
-    let _ = state.events.send(NodeEvent::Alert { id, peer: "local".into(), alert });
+    state.announce_alert(signed.payload.id(), crate::respond::LOCAL.into(), signed.clone());
     signed
 }

@@ -1,16 +1,51 @@
-//! `POST /v1/alerts`: a client hands the node a signed alert to gossip to every node.
+//! Alerts over HTTP: `POST /v1/alerts` hands the node a signed alert to gossip to every node;
+//! `GET /v1/alerts` lists the most recent alerts this node raised or received, and
+//! `GET /v1/alerts/{id}` shows one (the link every alert message carries).
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use vigil_core::{Alert, Signed};
 use vigil_net::gossip::GossipError;
 
-use super::{ApiError, ApiJson};
+use super::{ApiError, ApiJson, parse_id};
 use crate::app::NodeState;
+
+/// Query of `GET /v1/alerts`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    limit: Option<usize>,
+}
+
+/// `GET /v1/alerts`: the newest alerts, newest first (`limit`, default 50, at most 1000).
+pub async fn list_alerts(
+    State(state): State<Arc<NodeState>>,
+    query: Result<Query<AlertQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 1_000);
+    let alerts = state.alerts.lock().newest(limit);
+    Ok(Json(json!({ "alerts": alerts })))
+}
+
+/// `GET /v1/alerts/{id}`: one recent alert, with who sent it and when it arrived.
+pub async fn alert(
+    State(state): State<Arc<NodeState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "alert id")?;
+    let record = state.alerts.lock().get(&id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "alert {id} (this node keeps its {} most recent alerts)",
+            crate::app::RecentAlerts::CAPACITY
+        ))
+    })?;
+    Ok(Json(json!(record)))
+}
 
 /// `POST /v1/alerts`: publishes a signed alert (JSON `Signed<Alert>`) to every node. The
 /// author's signature for this chain is what authorises it: a forged, foreign or oversized

@@ -1,27 +1,78 @@
 //! Respond: the local policy engine and its executors.
 //!
-//! The engine watches the ledger's events (breakers tripped and reset, verdicts) and, once the
-//! detection pipeline is wired, the node's own alerts. It turns each into an [`Incident`] and
-//! hands it to every executor whose filter matches, at most once per incident. Executors are
-//! behind one trait: webhooks (JSON with an HMAC-SHA256 signature, Slack, Discord) and the
-//! on-chain pause. Each delivery runs in its own task with its own retries, so a slow or failing
-//! receiver never holds up the others or the node.
+//! The engine watches the node's event stream — the ledger's events (breakers tripped and
+//! reset, verdicts) and alerts (this node's detectors', and with a route's consent its peers')
+//! — and turns each into an [`Incident`]. It hands an incident, at most once, to every
+//! executor whose filter matches (incident webhooks, the on-chain pause) and to the channels
+//! of every route ([`route`]) that lets it through ([`channel`]: webhook, Slack, Discord,
+//! Telegram, email, PagerDuty, Opsgenie, with message templates from [`template`]). Each
+//! delivery runs in its own task with its own retries, so a slow or failing receiver never
+//! holds up the others, the detectors or the node; an alert is delivered as soon as it is
+//! raised, without waiting for a block.
 
+pub mod channel;
 pub mod onchain;
+pub mod route;
+pub mod template;
 pub mod webhook;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-use vigil_core::{EvmChainId, OnChainAction, ProtocolId};
+use vigil_core::{Alert, AlertId, EvmChainId, OnChainAction, ProtocolId, Severity, Signed};
 use vigil_ledger::{Event, ReportStatus};
 
-use crate::app::NodeEvent;
+use self::route::Route;
+use self::template::Var;
+use crate::app::{NodeEvent, NodeState};
+use crate::metrics::{DeliveryMetrics, RouteLabels};
+
+/// The `peer` of an alert raised by this node's own detectors.
+pub const LOCAL: &str = "local";
+
+/// A family of incidents, for route and webhook filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// A detector's or rule's alert.
+    Alert,
+    /// A circuit breaker tripped or re-armed.
+    Breaker,
+    /// A report's verdict.
+    Verdict,
+}
+
+/// Where an alert's transaction was when it was judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// In the mempool (judged on its pre-execution, or on its calldata).
+    Pending,
+    /// In a block.
+    Mined,
+}
+
+impl Stage {
+    /// The stage of `alert`'s transaction.
+    pub fn of(alert: &Alert) -> Self {
+        if alert.tx.block.is_some() { Stage::Mined } else { Stage::Pending }
+    }
+
+    /// `pending` or `mined`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Pending => "pending",
+            Stage::Mined => "mined",
+        }
+    }
+}
 
 /// Something worth acting on.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -44,7 +95,7 @@ pub enum Incident {
         height: u64,
         /// When this node's detector raised the alert, if it did (for latency metrics).
         #[serde(skip)]
-        detected_at: Option<std::time::Instant>,
+        detected_at: Option<Instant>,
         /// The pending exploit the pause must be ordered before, when the alert came from its
         /// pre-execution: the pause outbids its fees.
         #[serde(skip)]
@@ -72,6 +123,22 @@ pub enum Incident {
         /// Height of the verdict.
         height: u64,
     },
+    /// A detector's or rule's alert, signed by the node that raised it.
+    Alert {
+        /// Its content id.
+        id: AlertId,
+        /// `local`, or the peer that forwarded it.
+        peer: String,
+        /// The alert with its author's signature.
+        alert: Box<Signed<Alert>>,
+        /// Registered protocols whose contracts it touches (its addresses or its recipient).
+        protocols: Vec<ProtocolId>,
+        /// The node's view of it (`GET /v1/alerts/{id}`), when the node knows its own URL.
+        link: Option<String>,
+        /// When the policy engine got it (for delivery latency metrics).
+        #[serde(skip)]
+        seen_at: Option<Instant>,
+    },
 }
 
 impl Incident {
@@ -81,14 +148,189 @@ impl Incident {
             Incident::BreakerTripped { protocol, trip, .. } => format!("trip:{protocol}:{trip}"),
             Incident::BreakerReset { protocol, trip, .. } => format!("reset:{protocol}:{trip}"),
             Incident::Verdict { report, .. } => format!("verdict:{report}"),
+            Incident::Alert { id, .. } => format!("alert:{id}"),
         }
     }
 
-    /// The family, for executor filters: `breaker` or `verdict`.
-    pub fn family(&self) -> &'static str {
+    /// The family.
+    pub fn family_kind(&self) -> Family {
         match self {
-            Incident::BreakerTripped { .. } | Incident::BreakerReset { .. } => "breaker",
-            Incident::Verdict { .. } => "verdict",
+            Incident::BreakerTripped { .. } | Incident::BreakerReset { .. } => Family::Breaker,
+            Incident::Verdict { .. } => Family::Verdict,
+            Incident::Alert { .. } => Family::Alert,
+        }
+    }
+
+    /// The family's name, for executor filters: `alert`, `breaker` or `verdict`.
+    pub fn family(&self) -> &'static str {
+        match self.family_kind() {
+            Family::Alert => "alert",
+            Family::Breaker => "breaker",
+            Family::Verdict => "verdict",
+        }
+    }
+
+    /// How urgent: an alert's own severity; a trip is critical; a reset or verdict is info.
+    pub fn severity(&self) -> Severity {
+        match self {
+            Incident::Alert { alert, .. } => alert.payload.severity,
+            Incident::BreakerTripped { .. } => Severity::Critical,
+            Incident::BreakerReset { .. } | Incident::Verdict { .. } => Severity::Info,
+        }
+    }
+
+    /// When the policy engine got it, if recorded.
+    pub fn seen_at(&self) -> Option<Instant> {
+        match self {
+            Incident::Alert { seen_at, .. } => *seen_at,
+            Incident::BreakerTripped { detected_at, .. } => *detected_at,
+            _ => None,
+        }
+    }
+
+    /// The node's view of it, if known.
+    pub fn link(&self) -> Option<&str> {
+        match self {
+            Incident::Alert { link, .. } => link.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Where it happened, for paging services: `vigil:chain-<id>` or `vigil:ledger`.
+    pub fn source(&self) -> String {
+        match self {
+            Incident::Alert { alert, .. } => format!("vigil:chain-{}", alert.payload.tx.chain),
+            Incident::BreakerTripped { chain, .. } | Incident::BreakerReset { chain, .. } => {
+                format!("vigil:chain-{chain}")
+            }
+            Incident::Verdict { .. } => "vigil:ledger".into(),
+        }
+    }
+
+    /// Tags for paging services: the family, and the detector and stage of an alert.
+    pub fn tags(&self) -> Vec<String> {
+        let mut tags = vec![self.family().to_owned()];
+        if let Incident::Alert { alert, .. } = self {
+            tags.push(alert.payload.detector.clone());
+            tags.push(Stage::of(&alert.payload).as_str().to_owned());
+            tags.push(alert.payload.severity.to_string());
+        }
+        tags
+    }
+
+    /// Key facts as strings (Opsgenie `details`).
+    pub fn details(&self) -> std::collections::BTreeMap<&'static str, String> {
+        let vars = [
+            ("tx_hash", Var::TxHash),
+            ("chain", Var::TxChain),
+            ("stage", Var::Stage),
+            ("block", Var::TxBlock),
+            ("detector", Var::Detector),
+            ("link", Var::Link),
+            ("protocol", Var::Protocol),
+            ("height", Var::Height),
+        ];
+        vars.into_iter().map(|(k, v)| (k, self.var(&v))).filter(|(_, v)| !v.is_empty()).collect()
+    }
+
+    /// The value of a template variable for this incident (empty when it does not apply).
+    pub fn var(&self, var: &Var) -> String {
+        let alert = match self {
+            Incident::Alert { alert, .. } => Some(&alert.payload),
+            _ => None,
+        };
+        let join = |items: Vec<String>| items.join(", ");
+        match (var, alert) {
+            (Var::Family, _) => self.family().into(),
+            (Var::Summary, _) => self.summary(),
+            (Var::Protocol, _) => match self {
+                Incident::BreakerTripped { protocol, .. }
+                | Incident::BreakerReset { protocol, .. } => protocol.to_string(),
+                Incident::Alert { protocols, .. } => {
+                    join(protocols.iter().map(|p| p.to_string()).collect())
+                }
+                Incident::Verdict { .. } => String::new(),
+            },
+            (Var::Height, _) => match self {
+                Incident::BreakerTripped { height, .. }
+                | Incident::BreakerReset { height, .. }
+                | Incident::Verdict { height, .. } => height.to_string(),
+                Incident::Alert { .. } => String::new(),
+            },
+            (Var::Link, _) => self.link().unwrap_or_default().into(),
+            (Var::TxChain, None) => match self {
+                Incident::BreakerTripped { chain, .. } | Incident::BreakerReset { chain, .. } => {
+                    chain.to_string()
+                }
+                _ => String::new(),
+            },
+            (_, None) => String::new(),
+            (v, Some(a)) => match v {
+                Var::TxHash => a.tx.hash.to_string(),
+                Var::TxFrom => a.tx.from.to_string(),
+                Var::TxTo => a.tx.to.map(|t| t.to_string()).unwrap_or_default(),
+                Var::TxChain => a.tx.chain.to_string(),
+                Var::TxBlock => a.tx.block.map(|b| b.to_string()).unwrap_or_default(),
+                Var::Stage => Stage::of(a).as_str().into(),
+                Var::AlertId => a.id().to_string(),
+                Var::Detector => a.detector.clone(),
+                Var::Rule => a.detector.strip_prefix("rule:").unwrap_or(&a.detector).to_owned(),
+                Var::Severity => a.severity.to_string(),
+                Var::Kind => a.kind.to_string(),
+                Var::Confidence => a.confidence.to_string(),
+                Var::Description => a.description.clone(),
+                Var::Addresses => join(a.addresses.iter().map(|x| x.to_string()).collect()),
+                Var::Labels => a.labels.join(", "),
+                Var::Peer => match self {
+                    Incident::Alert { peer, .. } => peer.clone(),
+                    _ => String::new(),
+                },
+                Var::Metadata(key) => a.metadata.get(key).cloned().unwrap_or_default(),
+                Var::Family | Var::Summary | Var::Protocol | Var::Height | Var::Link => {
+                    String::new()
+                }
+            },
+        }
+    }
+
+    /// The title a channel without a `title` template sends.
+    pub fn default_title(&self) -> String {
+        match self {
+            Incident::Alert { alert, .. } => {
+                let a = &alert.payload;
+                format!(
+                    "Vigil [{}] {} on chain {} ({})",
+                    a.severity,
+                    a.detector,
+                    a.tx.chain,
+                    Stage::of(a).as_str()
+                )
+            }
+            other => other.summary(),
+        }
+    }
+
+    /// The body a channel without a `body` template sends: for an alert its description,
+    /// transaction, chain, stage and link.
+    pub fn default_body(&self) -> String {
+        match self {
+            Incident::Alert { alert, link, .. } => {
+                let a = &alert.payload;
+                let place = match a.tx.block {
+                    Some(block) => format!("mined in block {block}"),
+                    None => "pending".into(),
+                };
+                let mut body = format!(
+                    "{}\ntx {} on chain {} ({place})",
+                    a.description, a.tx.hash, a.tx.chain
+                );
+                if let Some(link) = link {
+                    body.push('\n');
+                    body.push_str(link);
+                }
+                body
+            }
+            other => other.summary(),
         }
     }
 
@@ -105,8 +347,51 @@ impl Incident {
             Incident::Verdict { report, status, height } => {
                 format!("Vigil: report {} is {status} (height {height}).", report.short())
             }
+            Incident::Alert { alert, .. } => {
+                let a = &alert.payload;
+                format!(
+                    "⚠️ Vigil [{}] {}: {} (tx {}, chain {}, {})",
+                    a.severity,
+                    a.detector,
+                    a.description,
+                    a.tx.hash,
+                    a.tx.chain,
+                    Stage::of(a).as_str()
+                )
+            }
         }
     }
+}
+
+/// Runs `attempt` until it succeeds or `attempts` tries failed, waiting `backoff_ms` after the
+/// first failure and twice as long after each next one. Returns the successful attempt's
+/// number, or the last error.
+pub async fn with_retries<F, Fut>(
+    attempts: u32,
+    backoff_ms: u64,
+    mut attempt: F,
+) -> Result<u32, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let attempts = attempts.max(1);
+    let mut delay = Duration::from_millis(backoff_ms);
+    let mut last = String::new();
+    for n in 1..=attempts {
+        match attempt().await {
+            Ok(()) => return Ok(n),
+            Err(e) => {
+                tracing::debug!(attempt = n, "delivery failed: {e}");
+                last = e;
+            }
+        }
+        if n < attempts {
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
+        }
+    }
+    Err(last)
 }
 
 /// The fees of a pending transaction a pause must be mined before.
@@ -120,7 +405,7 @@ pub struct Outbid {
 
 impl Outbid {
     /// The fees a pre-execution alert says its pending transaction pays, if it says.
-    pub fn of(alert: &vigil_core::Alert) -> Option<Self> {
+    pub fn of(alert: &Alert) -> Option<Self> {
         let m = &alert.metadata;
         if m.get("pre_execution").map(String::as_str) != Some("true") {
             return None;
@@ -171,21 +456,136 @@ pub trait Executor: Send + Sync + 'static {
     fn execute<'a>(&'a self, incident: &'a Incident) -> BoxFuture<'a, Result<String, ExecError>>;
 }
 
+/// Incident keys remembered to dispatch each incident once; the oldest are forgotten first
+/// (an incident seen again that long after is old news).
+const SEEN_CAPACITY: usize = 65_536;
+
+/// The most recently dispatched incident keys, bounded.
+#[derive(Default)]
+struct Seen {
+    keys: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Seen {
+    /// Records `key`; `false` when it was already there.
+    fn insert(&mut self, key: String) -> bool {
+        if self.keys.contains(&key) {
+            return false;
+        }
+        if self.order.len() >= SEEN_CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.keys.remove(&oldest);
+        }
+        self.keys.insert(key.clone());
+        self.order.push_back(key);
+        true
+    }
+}
+
+/// A route with the channels it sends to.
+struct Routed {
+    route: Route,
+    channels: Vec<Arc<dyn Executor>>,
+}
+
 /// Turns node events into incidents and dispatches them to executors, once each.
 pub struct PolicyEngine {
     executors: Vec<Arc<dyn Executor>>,
-    seen: Mutex<HashSet<String>>,
+    routes: Vec<Routed>,
+    link_base: Option<String>,
+    metrics: DeliveryMetrics,
+    seen: Mutex<Seen>,
 }
 
+/// A channel executor with its configured name, for routes to find it.
+pub type NamedChannel = (String, Arc<dyn Executor>);
+
 impl PolicyEngine {
-    /// An engine over `executors`.
+    /// An engine over `executors`, with no routes.
     pub fn new(executors: Vec<Arc<dyn Executor>>) -> Arc<Self> {
-        Arc::new(Self { executors, seen: Mutex::new(HashSet::new()) })
+        Arc::new(Self {
+            executors,
+            routes: Vec::new(),
+            link_base: None,
+            metrics: DeliveryMetrics::default(),
+            seen: Mutex::new(Seen::default()),
+        })
     }
 
-    /// The incident a node event means, if any. `trips` gives a protocol's trip count now.
-    pub fn incident(event: &NodeEvent, trips: impl Fn(&ProtocolId) -> u64) -> Option<Incident> {
-        let NodeEvent::Ledger { height, event } = event else { return None };
+    /// An engine over `executors` (each filters for itself) and `routes` to `channels`.
+    /// `link_base` (e.g. `http://node.example:7070`) makes every alert carry a link to the
+    /// node's view of it. Fails when a route names a channel not in `channels`.
+    pub fn with_routes(
+        executors: Vec<Arc<dyn Executor>>,
+        routes: Vec<route::RouteConfig>,
+        channels: Vec<NamedChannel>,
+        link_base: Option<String>,
+        metrics: DeliveryMetrics,
+    ) -> Result<Arc<Self>, ExecError> {
+        let names: Vec<&str> = channels.iter().map(|(n, _)| n.as_str()).collect();
+        route::check(&routes, &names)
+            .map_err(|message| ExecError { executor: "routes".into(), message })?;
+        let routes = routes
+            .into_iter()
+            .enumerate()
+            .map(|(i, config)| {
+                let route = Route::new(config, i + 1);
+                let channels = route
+                    .channels()
+                    .iter()
+                    .filter_map(|name| channels.iter().find(|(n, _)| n == name))
+                    .map(|(_, c)| Arc::clone(c))
+                    .collect();
+                Routed { route, channels }
+            })
+            .collect();
+        let link_base = link_base.map(|b| b.trim_end_matches('/').to_owned());
+        Ok(Arc::new(Self {
+            executors,
+            routes,
+            link_base,
+            metrics,
+            seen: Mutex::new(Seen::default()),
+        }))
+    }
+
+    /// The incident a node event means, if any, reading the trip count of a protocol and the
+    /// protocols an alert touches from `state`'s ledger.
+    pub fn incident(&self, event: &NodeEvent, state: &NodeState) -> Option<Incident> {
+        let trips =
+            |p: &ProtocolId| state.ledger.read().state().protocol(p).map(|r| r.trips).unwrap_or(0);
+        let (height, event) = match event {
+            NodeEvent::Ledger { height, event } => (height, event),
+            NodeEvent::Alert { id, peer, alert } => {
+                let a = &alert.payload;
+                let protocols = {
+                    let ledger = state.ledger.read();
+                    ledger
+                        .state()
+                        .protocols()
+                        .filter(|(_, p)| {
+                            p.spec.chain == a.tx.chain
+                                && p.spec
+                                    .contracts
+                                    .iter()
+                                    .any(|c| a.addresses.contains(c) || a.tx.to.as_ref() == Some(c))
+                        })
+                        .map(|(id, _)| id.clone())
+                        .collect()
+                };
+                return Some(Incident::Alert {
+                    id: *id,
+                    peer: peer.clone(),
+                    alert: alert.clone(),
+                    protocols,
+                    link: self.link_base.as_ref().map(|b| format!("{b}/v1/alerts/{id}")),
+                    seen_at: Some(Instant::now()),
+                });
+            }
+            _ => return None,
+        };
         match event {
             Event::BreakerTripped { protocol, reason, action, chain, .. } => {
                 Some(Incident::BreakerTripped {
@@ -213,6 +613,28 @@ impl PolicyEngine {
         }
     }
 
+    /// The executors `incident` goes to: those whose filter wants it, and the channels of the
+    /// routes that let it through (each channel once, however many routes name it).
+    fn targets(&self, incident: &Incident) -> Vec<Arc<dyn Executor>> {
+        let mut targets: Vec<Arc<dyn Executor>> =
+            self.executors.iter().filter(|e| e.wants(incident)).cloned().collect();
+        let now = Instant::now();
+        let mut named = BTreeSet::new();
+        for routed in self.routes.iter().filter(|r| r.route.matches(incident)) {
+            if !routed.route.admit(incident, now) {
+                let labels = RouteLabels { route: routed.route.name.clone() };
+                self.metrics.notifications_suppressed.get_or_create(&labels).inc();
+                continue;
+            }
+            for channel in &routed.channels {
+                if channel.wants(incident) && named.insert(channel.name()) {
+                    targets.push(Arc::clone(channel));
+                }
+            }
+        }
+        targets
+    }
+
     /// Dispatches `incident` to every interested executor, each in its own task, unless it was
     /// already dispatched (then `None`). Returns the tasks (tests wait on them; the node does
     /// not).
@@ -222,11 +644,9 @@ impl PolicyEngine {
         }
         let incident = Arc::new(incident);
         let tasks = self
-            .executors
-            .iter()
-            .filter(|e| e.wants(&incident))
+            .targets(&incident)
+            .into_iter()
             .map(|executor| {
-                let executor = Arc::clone(executor);
                 let incident = Arc::clone(&incident);
                 tokio::spawn(async move {
                     match executor.execute(&incident).await {
@@ -239,13 +659,9 @@ impl PolicyEngine {
         Some(tasks)
     }
 
-    /// Follows the node's event stream until `shutdown`.
-    pub async fn run(
-        self: Arc<Self>,
-        mut events: broadcast::Receiver<NodeEvent>,
-        trips: impl Fn(&ProtocolId) -> u64 + Send + 'static,
-        shutdown: CancellationToken,
-    ) {
+    /// Follows `state`'s event stream until `shutdown`.
+    pub async fn run(self: Arc<Self>, state: Arc<NodeState>, shutdown: CancellationToken) {
+        let mut events = state.events.subscribe();
         loop {
             let event = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -253,7 +669,7 @@ impl PolicyEngine {
             };
             match event {
                 Ok(event) => {
-                    if let Some(incident) = Self::incident(&event, &trips) {
+                    if let Some(incident) = self.incident(&event, &state) {
                         self.dispatch(incident);
                     }
                 }
@@ -268,7 +684,21 @@ impl PolicyEngine {
 
 #[cfg(test)]
 mod tests {
-    use super::Outbid;
+    use super::{Outbid, SEEN_CAPACITY, Seen};
+
+    #[test]
+    fn seen_incidents_are_remembered_up_to_a_bound() {
+        let mut seen = Seen::default();
+        assert!(seen.insert("a".into()));
+        assert!(!seen.insert("a".into()));
+        for i in 0..SEEN_CAPACITY {
+            assert!(seen.insert(i.to_string()));
+        }
+        assert_eq!(seen.keys.len(), SEEN_CAPACITY);
+        // The oldest was forgotten; the newest is still known.
+        assert!(seen.insert("a".into()));
+        assert!(!seen.insert((SEEN_CAPACITY - 1).to_string()));
+    }
 
     #[test]
     fn a_pause_outbids_the_exploit_by_the_bump_within_the_cap() {

@@ -135,7 +135,7 @@ impl Executor for OnChainExecutor {
         let (protocol, chain) = match incident {
             Incident::BreakerTripped { protocol, chain, .. }
             | Incident::BreakerReset { protocol, chain, .. } => (protocol, *chain),
-            Incident::Verdict { .. } => return false,
+            Incident::Verdict { .. } | Incident::Alert { .. } => return false,
         };
         chain == self.chain && (self.protocols.is_empty() || self.protocols.contains(protocol))
     }
@@ -149,7 +149,9 @@ impl Executor for OnChainExecutor {
                 Incident::BreakerReset { protocol, action, .. } => {
                     (protocol, action.target, &action.reset_calldata, Done::Reset, None, None)
                 }
-                Incident::Verdict { .. } => return Ok("nothing to do".into()),
+                Incident::Verdict { .. } | Incident::Alert { .. } => {
+                    return Ok("nothing to do".into());
+                }
             };
             {
                 let mut last = self.last.lock();

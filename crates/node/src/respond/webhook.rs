@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{ExecError, Executor, Incident};
+use super::{ExecError, Executor, Incident, with_retries};
 
 /// The message format a receiver expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,8 @@ pub struct WebhookConfig {
     /// config file). Required for the `json` format.
     #[serde(default)]
     pub secret_env: Option<String>,
-    /// Incident families to send: `breaker`, `verdict` (default: all).
+    /// Incident families to send: `breaker`, `verdict`, `alert` (default: `breaker` and
+    /// `verdict`; alerts go only where asked, here or through `[[respond.routes]]`).
     #[serde(default)]
     pub events: Vec<String>,
     /// Attempts per incident (default 5).
@@ -160,7 +161,7 @@ impl Webhook {
                 .header(TIMESTAMP_HEADER, ts.to_string())
                 .header(SIGNATURE_HEADER, sign(secret, ts, body));
         }
-        let resp = req.body(body.to_vec()).send().await.map_err(|e| e.to_string())?;
+        let resp = req.body(body.to_vec()).send().await.map_err(|e| e.without_url().to_string())?;
         if resp.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", resp.status())) }
     }
 }
@@ -171,31 +172,24 @@ impl Executor for Webhook {
     }
 
     fn wants(&self, incident: &Incident) -> bool {
-        self.config.events.is_empty() || self.config.events.iter().any(|f| f == incident.family())
+        if self.config.events.is_empty() {
+            return incident.family() != "alert";
+        }
+        self.config.events.iter().any(|f| f == incident.family())
     }
 
     fn execute<'a>(&'a self, incident: &'a Incident) -> BoxFuture<'a, Result<String, ExecError>> {
         Box::pin(async move {
             let body = self.body(incident);
-            let mut delay = Duration::from_millis(self.config.backoff_ms);
-            let mut last = String::new();
-            for attempt in 1..=self.config.attempts.max(1) {
-                match self.attempt(&body).await {
-                    Ok(()) => return Ok(format!("delivered on attempt {attempt}")),
-                    Err(e) => {
-                        tracing::debug!(url = %self.config.url, attempt, "webhook failed: {e}");
-                        last = e;
-                    }
-                }
-                if attempt < self.config.attempts {
-                    tokio::time::sleep(delay).await;
-                    delay = delay.saturating_mul(2);
-                }
+            match with_retries(self.config.attempts, self.config.backoff_ms, || self.attempt(&body))
+                .await
+            {
+                Ok(attempt) => Ok(format!("delivered on attempt {attempt}")),
+                Err(last) => Err(ExecError {
+                    executor: self.name(),
+                    message: format!("gave up after {} attempts: {last}", self.config.attempts),
+                }),
             }
-            Err(ExecError {
-                executor: self.name(),
-                message: format!("gave up after {} attempts: {last}", self.config.attempts),
-            })
         })
     }
 }

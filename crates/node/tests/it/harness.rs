@@ -299,6 +299,20 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// The Python of the test venv (`VIGIL_PYTHON`), or `None` (the test skips, saying so) unless
+/// `VIGIL_REQUIRE_TOOLS=1`.
+pub fn python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("VIGIL_PYTHON") {
+        return Some(p.into());
+    }
+    assert!(
+        std::env::var("VIGIL_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "VIGIL_REQUIRE_TOOLS=1 but VIGIL_PYTHON is not set (run scripts/test.sh)"
+    );
+    eprintln!("SKIPPED: VIGIL_PYTHON is not set (scripts/test.sh sets up the venv)");
+    None
+}
+
 /// The anvil binary for tests on a real chain; `None` (the test skips, saying so) when it is
 /// absent, unless `VIGIL_REQUIRE_TOOLS=1`, when its absence fails the test.
 pub fn anvil() -> Option<String> {

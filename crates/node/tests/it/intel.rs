@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use vigil_core::Indicator;
 
-use crate::harness::{TestNode, eventually, vigil};
+use crate::harness::{TestNode, eventually, python, vigil};
 
 /// `../shared/data`, or `None` (with a message) when absent.
 fn data_dir() -> Option<PathBuf> {
@@ -20,19 +20,6 @@ fn data_dir() -> Option<PathBuf> {
         eprintln!("SKIPPED: {} is absent (the team's shared data)", dir.display());
         None
     }
-}
-
-/// The Python of the test venv, or `None` (skip) unless tools are required.
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("VIGIL_PYTHON") {
-        return Some(p.into());
-    }
-    assert!(
-        std::env::var("VIGIL_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "VIGIL_REQUIRE_TOOLS=1 but VIGIL_PYTHON is not set (run scripts/test.sh)"
-    );
-    eprintln!("SKIPPED: VIGIL_PYTHON is not set (scripts/test.sh sets up the venv)");
-    None
 }
 
 fn token_file(node: &TestNode) -> String {

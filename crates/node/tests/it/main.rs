@@ -2,6 +2,7 @@
 //! and the HTTP API, with on-disk storage in temporary directories.
 
 mod abuse;
+mod alert_routes;
 mod bad_input;
 mod crash;
 mod first_hour;
@@ -16,6 +17,7 @@ mod oz_import;
 mod pre_execution;
 mod replay;
 mod respond;
+mod respond_channels;
 mod respond_webhooks;
 mod router;
 mod verdicts;
