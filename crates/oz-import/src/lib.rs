@@ -649,7 +649,8 @@ fn template(t: &Trigger, field: &str, text: &str, report: &mut Report) -> String
     let mut out = String::new();
     let mut last = 0;
     for (start, end, name) in placeholders(text) {
-        out.push_str(&text[last..start]);
+        // Vigil's templates read `$$` as `$`.
+        out.push_str(&text[last..start].replace('$', "$$"));
         match variable(name) {
             Translated::Text(s) => out.push_str(&s),
             Translated::Metadata(v) => out.push_str(&format!("${{metadata.{}}}", v.key())),
@@ -670,7 +671,7 @@ fn template(t: &Trigger, field: &str, text: &str, report: &mut Report) -> String
         }
         last = end;
     }
-    out.push_str(&text[last..]);
+    out.push_str(&text[last..].replace('$', "$$"));
     out
 }
 
@@ -842,8 +843,9 @@ fn channel(t: &Trigger, report: &mut Report) -> Result<String, (String, String)>
                     &t.file,
                     subject.clone(),
                     "config.secret",
-                    "Vigil signs its JSON with HMAC-SHA256 its own way (see README); receivers \
-                     checking OZ's X-Signature must check Vigil's signature instead"
+                    "Vigil signs the JSON it posts with HMAC-SHA256 in its own headers (as its \
+                     incident webhooks, see README); a receiver checking OZ's X-Signature must \
+                     check Vigil's instead"
                         .into(),
                 );
             }

@@ -39,6 +39,32 @@ fn copy_fixture(to: &Path, rpc: &str, token: Address) {
     }
 }
 
+/// What a receiver got: `(path, JSON body)`.
+type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// One HTTP receiver for the webhook, Slack, Discord and Telegram channels: it logs each POST
+/// and answers as those services do on success.
+fn receiver(rt: &tokio::runtime::Runtime) -> (String, Received) {
+    use axum::extract::Path as UrlPath;
+    let log: Received = Arc::default();
+    let handler = {
+        let log = Arc::clone(&log);
+        move |UrlPath(path): UrlPath<String>, body: axum::body::Bytes| {
+            let log = Arc::clone(&log);
+            async move {
+                let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                log.lock().unwrap().push((path, body));
+                axum::Json(serde_json::json!({"ok": true, "result": {}}))
+            }
+        }
+    };
+    let app = axum::Router::new().route("/{*path}", axum::routing::post(handler));
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, log)
+}
+
 /// Local alerts from the node's event stream, as they arrive.
 fn listen(url: &str) -> Arc<Mutex<Vec<serde_json::Value>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -77,6 +103,9 @@ fn an_imported_oz_monitor_config_alerts_on_the_same_transactions() {
             .exec(DEPLOYER, Some(token), U256::ZERO, mint_calldata(DEPLOYER, e18(10_000)))
             .await
             .unwrap();
+        // The watch starts at the head: make it an empty block, not the mint (whose Transfer
+        // the event monitor rightly matches).
+        chain.mine().await.unwrap();
         token
     });
 
@@ -106,17 +135,34 @@ fn an_imported_oz_monitor_config_alerts_on_the_same_transactions() {
         vigil().args(["import", "oz-monitor"]).arg(&oz).arg("--out").arg(&out).output().unwrap();
     assert!(!again.status.success(), "a second import must not overwrite without --force");
 
-    // The node runs the imported [watch] and rules as written (the rules directory made
-    // absolute, since the node's config lives elsewhere).
+    // The node runs the imported configuration as written, but for where things are: the
+    // rules directory made absolute (the node's config lives elsewhere), the channels pointed
+    // at local receivers (the fixture's URLs are the discard port; Telegram's API base is
+    // added; the SMTP sink takes plain connections without a login).
     let config = std::fs::read_to_string(out.join("anvil_local.toml")).unwrap();
-    let rules = out.join("rules/anvil_local");
-    let watch = config
-        .split("\n[respond]")
-        .next()
-        .unwrap()
-        .replace("rules_dir = 'rules/anvil_local'", &format!("rules_dir = '{}'", rules.display()));
-    assert!(watch.contains(&format!("rpc = '{}'", chain.http())), "{watch}");
-    let node = TestNode::start_with(150, true, &watch, &[]);
+    assert!(config.contains(&format!("rpc = '{}'", chain.http())), "{config}");
+    let (http, received) = receiver(&rt);
+    let sink = crate::respond_channels::smtp_sink(work.path(), None);
+    let mut config = config
+        .replace(
+            "rules_dir = 'rules/anvil_local'",
+            &format!("rules_dir = '{}'", out.join("rules/anvil_local").display()),
+        )
+        .replace("http://127.0.0.1:9", &http)
+        .replace("type = 'telegram'", &format!("type = 'telegram'\nurl = '{http}'"));
+    if let Some(sink) = &sink {
+        config = config
+            .replace("smtp_port = 2525", &format!("smtp_port = {}", sink.port))
+            .replace("tls = 'starttls'", "tls = 'none'")
+            .replace("username = 'alerts'\n", "")
+            .replace("password_env = 'SMTP_PASSWORD'\n", "");
+    }
+    let env = [
+        ("VIGIL_LARGE_TRANSFER_WEBHOOK_SECRET", "webhook-secret"),
+        ("VIGIL_FAILED_TX_TELEGRAM_TOKEN", "123:telegram"),
+        ("SMTP_PASSWORD", "smtp-pw"),
+    ];
+    let node = TestNode::start_with(150, true, &config, &env);
     let alerts = listen(&node.url);
 
     // One block per second, as OZ's anvil example network.
@@ -188,4 +234,69 @@ fn an_imported_oz_monitor_config_alerts_on_the_same_transactions() {
     let event = find("rule:large-transfer-event", &medium);
     assert_eq!(event["metadata"]["events_0_value"], "600000000000000000000", "{event}");
     assert_eq!(event["metadata"]["events_0_to"], RECIPIENT.to_string().to_lowercase(), "{event}");
+
+    // Each channel got its translated message for the transactions its monitor matched.
+    let recipient = RECIPIENT.to_string().to_lowercase();
+    let posted = |path: &str, field: &str| -> Vec<String> {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, b)| b[field].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert!(
+        eventually(Duration::from_secs(15), || posted("oz-webhook", "text").len() == 1
+            && posted("slack", "text").len() == 2
+            && posted("discord", "content").len() == 1
+            && posted("bot123:telegram/sendMessage", "text").len() == 1),
+        "received {:?}",
+        received.lock().unwrap()
+    );
+    let webhook =
+        received.lock().unwrap().iter().find(|(p, _)| p == "oz-webhook").unwrap().1.clone();
+    assert_eq!(webhook["title"], "large-transfer-call triggered", "{webhook}");
+    assert_eq!(
+        webhook["text"].as_str().unwrap().lines().last().unwrap(),
+        format!("Transfer of 2000000000000000000000 to {recipient} in {}", big.to_lowercase()),
+        "{webhook}"
+    );
+    let slack = posted("slack", "text");
+    let line = |value: &str, hash: &str| {
+        format!(
+            "Large transfer of {value} from {} to {recipient} | tx {}",
+            DEPLOYER.to_string().to_lowercase(),
+            hash.to_lowercase()
+        )
+    };
+    assert!(slack.iter().any(|t| t.contains(&line("2000000000000000000000", &big))), "{slack:?}");
+    assert!(slack.iter().any(|t| t.contains(&line("600000000000000000000", &medium))), "{slack:?}");
+    assert!(slack.iter().all(|t| t.contains("*large-transfer-event*")), "{slack:?}");
+    let discord = posted("discord", "content");
+    assert!(
+        discord[0].to_lowercase().contains(&format!(
+            "{} from {} failed",
+            failed.to_lowercase(),
+            EMPTY.to_string().to_lowercase()
+        )),
+        "{discord:?}"
+    );
+    let telegram = posted("bot123:telegram/sendMessage", "text");
+    assert!(telegram[0].contains(&format!("{} failed", failed.to_lowercase())), "{telegram:?}");
+    if let Some(sink) = &sink {
+        assert!(
+            eventually(Duration::from_secs(15), || crate::respond_channels::mails(sink).len() == 2),
+            "mails: {:?}",
+            crate::respond_channels::mails(sink)
+        );
+        let mails = crate::respond_channels::mails(sink);
+        assert!(
+            mails.iter().any(|m| m["data"]
+                .as_str()
+                .unwrap()
+                .contains("Subject: large-transfer-event: 600000000000000000000")),
+            "{mails:?}"
+        );
+    }
 }

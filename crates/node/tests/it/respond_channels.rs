@@ -425,9 +425,9 @@ async fn a_failing_receiver_is_retried_and_a_refusal_never_shows_the_token() {
 }
 
 /// An `aiosmtpd` server on loopback writing each message it accepts as a JSON line.
-struct SmtpSink {
+pub struct SmtpSink {
     child: Child,
-    port: u16,
+    pub port: u16,
     out: PathBuf,
 }
 
@@ -469,7 +469,7 @@ print("ready", flush=True)
 sys.stdin.read()
 "#;
 
-fn smtp_sink(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<SmtpSink> {
+pub fn smtp_sink(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<SmtpSink> {
     let python = crate::harness::python()?;
     let port = crate::harness::free_port();
     let out = dir.join(format!("mail-{port}.jsonl"));
@@ -492,7 +492,7 @@ fn smtp_sink(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<SmtpSink> {
     Some(SmtpSink { child, port, out })
 }
 
-fn mails(sink: &SmtpSink) -> Vec<serde_json::Value> {
+pub fn mails(sink: &SmtpSink) -> Vec<serde_json::Value> {
     std::fs::read_to_string(&sink.out)
         .unwrap_or_default()
         .lines()
