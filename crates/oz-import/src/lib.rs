@@ -541,8 +541,8 @@ fn watch_sections(
             slug.clone(),
             format!(
                 "# Vigil node configuration for {} ({slug}, chain id {chain}), translated by\n\
-                 # `vigil import oz-monitor` from {}. Merge it into a node's config.toml, or run\n\
-                 # it as it is (every other section has its default).\n\n\
+                 # `vigil import oz-monitor` from {}. Merge it into a node's config.toml (paths\n\
+                 # are relative to the configuration file).\n\n\
                  [watch]\nrpc = {}\nrules_dir = {}\n\
                  # OZ Monitor matches mined transactions only.\npending = false\n\
                  poll_interval = {}\n",

@@ -129,8 +129,8 @@ fn oz_monitor(args: &OzMonitorArgs, json: bool) -> Result<()> {
         println!("\nWrote {} file(s) to {}:", t.files.len(), args.out.display());
         for (path, _) in t.files.iter().filter(|(p, _)| !p.contains('/')) {
             println!(
-                "  {}  (run: vigil node --config {})",
-                args.out.join(path).display(),
+                "  {}: [watch] and [respond] for a node's config.toml (its rules_dir is \
+                 relative to the file)",
                 args.out.join(path).display()
             );
         }

@@ -300,3 +300,33 @@ fn an_imported_oz_monitor_config_alerts_on_the_same_transactions() {
         );
     }
 }
+
+#[test]
+fn the_imported_configuration_loads_as_a_node_configuration() {
+    let work = tempfile::tempdir().unwrap();
+    let oz = work.path().join("oz");
+    copy_fixture(&oz, "http://127.0.0.1:8545", FIXTURE_TOKEN.parse().unwrap());
+    let out = work.path().join("vigil");
+    let import =
+        vigil().args(["import", "oz-monitor"]).arg(&oz).arg("--out").arg(&out).output().unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let config = vigil_node::config::NodeConfig::load(&out.join("anvil_local.toml")).unwrap();
+    let names: Vec<&str> = config.respond.channels.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "failed_tx_discord",
+            "failed_tx_telegram",
+            "large_transfer_email",
+            "large_transfer_slack",
+            "large_transfer_webhook"
+        ]
+    );
+    assert_eq!(config.respond.routes.len(), 3);
+    let watch = config.watch.unwrap();
+    assert!(!watch.pending);
+    assert_eq!(watch.poll_interval, Duration::from_millis(1000));
+    let (rules, _) = vigil_chain::monitor::load_rules_dir(&watch.rules_dir.unwrap()).unwrap();
+    assert_eq!(rules.len(), 3);
+    assert_eq!(rules.contracts().addresses().count(), 1);
+}
