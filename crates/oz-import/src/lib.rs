@@ -1097,6 +1097,8 @@ fn rule_file(
     });
 
     let mut ev_parts = Vec::new();
+    // The parameter names of every event the conditions can match.
+    let mut event_params: Vec<Vec<String>> = Vec::new();
     for (i, c) in m.events.iter().enumerate() {
         let field = format!("match_conditions.events[{i}]");
         let candidates = abis.events(&c.signature);
@@ -1110,6 +1112,8 @@ fn rule_file(
             );
             continue;
         }
+        event_params
+            .extend(candidates.iter().map(|(_, ps)| ps.iter().map(|(n, _)| n.clone()).collect()));
         let lookup = args_lookup(&candidates, "e");
         let cond =
             condition(m, &format!("{field}.expression"), c.expression.as_deref(), &lookup, report)?;
@@ -1183,14 +1187,21 @@ fn rule_file(
                 if m.events.is_empty() {
                     "\"\"".to_owned()
                 } else {
-                    let matched = format!("tx.abi_events.filter(e, {event_pred})");
-                    match p {
-                        None => format!("size({matched}) > {n} ? {matched}[{n}].signature : \"\""),
+                    // The n-th matched event's value, or "" (padding the list).
+                    let pad = vec!["\"\""; n.saturating_add(1)].join(", ");
+                    let value = match p {
+                        None => "e.signature".to_owned(),
+                        Some(p) if event_params.iter().all(|ps| ps.contains(p)) => {
+                            format!("e.texts[{}]", cel::string(p))
+                        }
                         Some(p) => format!(
-                            "size({matched}) > {n} && {key} in {matched}[{n}].texts ? {matched}[{n}].texts[{key}] : \"\"",
+                            "{key} in e.texts ? e.texts[{key}] : \"\"",
                             key = cel::string(p)
                         ),
-                    }
+                    };
+                    format!(
+                        "(tx.abi_events.filter(e, {event_pred}).map(e, {value}) + [{pad}])[{n}]"
+                    )
                 }
             }
             Var::Function(n, p) => match &function_match {

@@ -441,7 +441,9 @@ pub fn monitor(file: &str, text: &str) -> Result<Monitor, ImportError> {
         .map(|a| {
             Ok(Address {
                 address: a.str("address")?,
-                abi: a.get("contract_spec").map(Value::to_string),
+                abi: a
+                    .get("contract_spec")
+                    .map(|v| serde_json::to_string_pretty(v).unwrap_or_default()),
             })
         })
         .collect::<Result<Vec<_>, ImportError>>()?;

@@ -209,6 +209,20 @@ fn the_fixture_translates_with_a_precise_report() {
 fn function_event_and_status_conditions_fire_on_the_documented_transactions() {
     let t = translate(&fixture()).unwrap();
     let mut set = rules(&t, "anvil_local");
+    // Each translated rule keeps a prefilter key: it runs only on transactions that can match.
+    let plan: Vec<(&str, &str)> =
+        set.plan().iter().map(|(r, p)| (r.as_str(), p.as_str())).collect();
+    assert_eq!(
+        plan,
+        [
+            (
+                "failed-token-transactions",
+                "from (1 addresses) or to (1 addresses) or log from (1 addresses)"
+            ),
+            ("large-transfer-call", "to (1 addresses)"),
+            ("large-transfer-event", "log from (1 addresses)"),
+        ]
+    );
 
     // transfer(address,uint256) with value > 1000e18, on a successful transaction.
     let big = Tx::to(token()).call(transferCall { to: al(a(2)), value: e18(2000) });
