@@ -346,6 +346,26 @@ fn workload(u: &Universe, rng: &mut Rng) -> (Vec<Block>, Vec<Vec<Transaction>>) 
     (blocks, pendings)
 }
 
+/// Ten token contracts declared with an ERC-20 ABI, each watched by the two rules
+/// `vigil import oz-monitor` writes for a function and an event condition with arguments.
+fn abi_rules_toml(u: &Universe) -> String {
+    const ERC20: &str = r#"[{"type":"function","name":"transfer","stateMutability":"nonpayable","inputs":[{"name":"to","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[]},{"type":"event","name":"Transfer","anonymous":false,"inputs":[{"name":"from","type":"address","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"value","type":"uint256","indexed":false}]}]"#;
+    let mut s = String::new();
+    for (i, token) in u.tokens.iter().skip(100).take(10).enumerate() {
+        let t = token.to_string().to_lowercase();
+        s.push_str(&format!(
+            "\n[[contract]]\naddress = \"{t}\"\nabi_json = '{ERC20}'\n\n[[rule]]\nname = \"abi-call-{i}\"\n\
+             expression = '!tx.pending && (tx.to != null && tx.to in [\"{t}\"] && tx.function != null && \
+             tx.function.signature in [\"transfer(address,uint256)\"] && tx.function.args[\"amount\"] > 1e24)'\n\
+             \n[[rule]]\nname = \"abi-event-{i}\"\n\
+             expression = '!tx.pending && tx.abi_events.exists(e, e.address in [\"{t}\"] && \
+             e.signature in [\"Transfer(address,address,uint256)\"] && e.args[\"value\"] > 1e24)'\n\
+             [rule.metadata]\nvalue = '(tx.abi_events.filter(e, e.address in [\"{t}\"]).map(e, e.texts[\"value\"]) + [\"\"])[0]'\n"
+        ));
+    }
+    s
+}
+
 fn engine(u: &Universe, rules: &str, index: IndicatorIndex) -> Engine {
     let config = DetectConfig {
         protected: u
@@ -378,6 +398,7 @@ fn bench(c: &mut Criterion) {
         ("1M-indicators-50-rules", rules_toml(&u, false)),
         ("1M-indicators-no-rules", String::new()),
         ("1M-indicators-50-rules-naive", rules_toml(&u, true)),
+        ("1M-indicators-50-rules-20-abi-rules", rules_toml(&u, false) + &abi_rules_toml(&u)),
     ];
     let mut first_pass_alerts = std::collections::HashMap::new();
     for (name, rules) in variants {
