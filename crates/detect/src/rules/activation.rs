@@ -40,7 +40,8 @@
 //! `e.args[2]`): integers as double (exact below 2^53, within 1e-16 relative above), addresses
 //! as lower-case `0x` strings, `bool` as bool, `bytes`/`bytesN` as lower-case `0x` hex
 //! strings, `string` as string, arrays and tuples as lists. `texts` holds the same arguments
-//! as exact text (integers in full decimal, arrays as `[a,b]`, tuples as `(a,b)`), for messages.
+//! as exact text (integers in full decimal, arrays as `[a,b]`, tuples as `(a,b)`), for messages;
+//! it is built only for rules that name `.texts`.
 //!
 //! Only the fields the candidate rules reference are built.
 
@@ -116,8 +117,16 @@ impl FieldSet {
         FIELDS.iter().position(|f| *f == name).map(|i| FieldSet(1u64 << i))
     }
 
+    /// Not a field: the `texts` of `abi_events` and `function`, built only for rules that
+    /// name `.texts` (formatting every integer in full costs more than decoding it).
+    pub(crate) const TEXTS: FieldSet = FieldSet(1u64 << 63);
+
     pub(crate) fn union(self, other: FieldSet) -> FieldSet {
         FieldSet(self.0 | other.0)
+    }
+
+    pub(crate) fn contains(self, other: FieldSet) -> bool {
+        self.0 & other.0 == other.0
     }
 
     fn has(self, i: usize) -> bool {
@@ -401,7 +410,7 @@ fn args_v(args: &[Arg], text: bool) -> Value {
     Value::Map(Map { map: Arc::new(m) })
 }
 
-fn abi_events(tx: &Transaction, abis: &ContractAbis) -> Value {
+fn abi_events(tx: &Transaction, abis: &ContractAbis, texts: bool) -> Value {
     if abis.is_empty() {
         return Value::List(Arc::new(Vec::new()));
     }
@@ -410,29 +419,35 @@ fn abi_events(tx: &Transaction, abis: &ContractAbis) -> Value {
             .iter()
             .filter_map(|l| abis.decode_log(&l.address, &l.topics, &l.data))
             .map(|e| {
-                map(vec![
+                let mut m = vec![
                     (ek("name"), Value::String(Arc::new(e.name))),
                     (ek("signature"), Value::String(Arc::new(e.signature))),
                     (ek("address"), addr_v(&e.address)),
                     (ek("args"), args_v(&e.args, false)),
-                    (ek("texts"), args_v(&e.args, true)),
-                ])
+                ];
+                if texts {
+                    m.push((ek("texts"), args_v(&e.args, true)));
+                }
+                map(m)
             })
             .collect(),
     ))
 }
 
-fn function(tx: &Transaction, abis: &ContractAbis) -> Value {
+fn function(tx: &Transaction, abis: &ContractAbis, texts: bool) -> Value {
     let Some(call) = tx.to.as_ref().and_then(|to| abis.decode_call(to, &tx.input)) else {
         return Value::Null;
     };
-    map(vec![
+    let mut m = vec![
         (ek("name"), Value::String(Arc::new(call.name))),
         (ek("signature"), Value::String(Arc::new(call.signature))),
         (ek("selector"), hex_v(&call.selector)),
         (ek("args"), args_v(&call.args, false)),
-        (ek("texts"), args_v(&call.args, true)),
-    ])
+    ];
+    if texts {
+        m.push((ek("texts"), args_v(&call.args, true)));
+    }
+    map(m)
 }
 
 fn wei(v: u128) -> Value {
@@ -619,8 +634,8 @@ pub(crate) fn tx_value(
             "touched" => Value::List(Arc::new(cx.effects.touched.iter().map(addr_v).collect())),
             "pre_execution" => Value::Bool(tx.is_simulated()),
             "predicted_loss" => predicted_loss(tx, cx),
-            "abi_events" => abi_events(tx, abis),
-            "function" => function(tx, abis),
+            "abi_events" => abi_events(tx, abis, fields.contains(FieldSet::TEXTS)),
+            "function" => function(tx, abis, fields.contains(FieldSet::TEXTS)),
             "gas_price" => wei(tx.gas.price),
             "max_fee_per_gas" => wei(tx.gas.max_fee_per_gas.unwrap_or_default()),
             "max_priority_fee_per_gas" => wei(tx.gas.max_priority_fee_per_gas.unwrap_or_default()),

@@ -93,6 +93,9 @@ fn walk(e: &IdedExpr, lists: &HashSet<String>, bound: &mut Vec<String>, refs: &m
             }
         }
         Expr::Select(s) => {
+            if s.field == "texts" {
+                refs.fields = refs.fields.union(FieldSet::TEXTS);
+            }
             if let Expr::Ident(name) = &s.operand.expr
                 && name == "tx"
                 && !bound.iter().any(|b| b == "tx")

@@ -202,7 +202,10 @@ pub struct Rule {
     description: Template,
     incident: Option<IdedExpr>,
     metadata: Vec<(String, IdedExpr)>,
+    /// What the expression reads.
     fields: FieldSet,
+    /// What the description, incident key and metadata read (built when the rule fires).
+    fire_fields: FieldSet,
     detector: String,
 }
 
@@ -426,7 +429,10 @@ impl RuleSet {
                 if let Some(problem) = refs.errors.first() {
                     return Err(err(format!("expression: {problem}")));
                 }
-                let mut fields = refs.fields;
+                let fields = refs.fields;
+                // What the description, incident key and metadata read is built only when the
+                // rule fires.
+                let mut fire_fields = FieldSet::default();
                 let mut metadata = Vec::with_capacity(spec.metadata.len());
                 for (key, src) in &spec.metadata {
                     if !is_identifier(key) || RESERVED_METADATA.contains(&key.as_str()) {
@@ -440,7 +446,7 @@ impl RuleSet {
                     if let Some(problem) = r.errors.first() {
                         return Err(err(format!("metadata {key}: {problem}")));
                     }
-                    fields = fields.union(r.fields);
+                    fire_fields = fire_fields.union(r.fields);
                     metadata.push((key.clone(), e));
                 }
                 let incident = match &spec.incident {
@@ -450,11 +456,11 @@ impl RuleSet {
                         if let Some(problem) = r.errors.first() {
                             return Err(err(format!("incident: {problem}")));
                         }
-                        fields = fields.union(r.fields);
+                        fire_fields = fire_fields.union(r.fields);
                         Some(e)
                     }
                     None => {
-                        fields = fields.union(FieldSet::of("hash").unwrap_or_default());
+                        fire_fields = fire_fields.union(FieldSet::of("hash").unwrap_or_default());
                         None
                     }
                 };
@@ -467,7 +473,7 @@ impl RuleSet {
                     if let Some(problem) = r.errors.first() {
                         return Err(err(format!("description: {problem}")));
                     }
-                    fields = fields.union(r.fields);
+                    fire_fields = fire_fields.union(r.fields);
                 }
                 if !spec.enabled {
                     continue;
@@ -530,6 +536,7 @@ impl RuleSet {
                     incident,
                     metadata,
                     fields,
+                    fire_fields,
                 });
             }
         }
@@ -683,9 +690,22 @@ impl Detector for RuleSet {
                     continue;
                 }
             }
-            let description = rule.description.render(|e| evaluate(e, &scope));
+            // A fired rule's description, incident key and metadata may read more of `tx`.
+            let wider;
+            let scope = if fields.contains(rule.fire_fields) {
+                &scope
+            } else {
+                let mut s = self.root.new_inner_scope();
+                s.add_variable_from_value(
+                    "tx",
+                    tx_value(tx, fields.union(rule.fire_fields), cx, &self.abis),
+                );
+                wider = s;
+                &wider
+            };
+            let description = rule.description.render(|e| evaluate(e, scope));
             let incident = match &rule.incident {
-                Some(e) => evaluate(e, &scope).map(|v| activation::display(&v)).unwrap_or_default(),
+                Some(e) => evaluate(e, scope).map(|v| activation::display(&v)).unwrap_or_default(),
                 None => tx.hash.to_string(),
             };
             let mut finding = Finding::new(
@@ -703,7 +723,7 @@ impl Detector for RuleSet {
                 finding = finding.address(to);
             }
             for (key, e) in &rule.metadata {
-                let value = match evaluate(e, &scope) {
+                let value = match evaluate(e, scope) {
                     Ok(v) => activation::display(&v),
                     Err(e) => format!("<error: {e}>"),
                 };
