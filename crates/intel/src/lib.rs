@@ -24,6 +24,7 @@ mod book;
 mod decay;
 mod domains;
 pub mod import;
+pub mod misp;
 pub mod stix;
 mod time;
 
@@ -35,6 +36,6 @@ pub use decay::{DecayPolicy, PolicyError};
 pub use domains::{DomainRules, FuzzyTarget, fuzzy_form};
 pub use import::{
     CategoryMap, CategoryMapError, FeedKind, ImportError, ImportOptions, ImportReport, JsonPath,
-    JsonPathError, Progress, Rejection, UnknownFeedKind, import,
+    JsonPathError, Progress, Rejection, UnknownFeedKind, import, import_misp_feed,
 };
 pub use time::{Timestamp, TimestampError};

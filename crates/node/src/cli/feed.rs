@@ -34,7 +34,7 @@ pub enum FeedCommand {
     Import {
         /// forta, ofac, metamask, csv, json, stix, text (one value a line) or misp (events).
         kind: FeedKind,
-        /// The feed file.
+        /// The feed file (for misp, also a MISP feed directory: manifest.json and event files).
         path: PathBuf,
         /// Source name recorded on every indicator (default: the kind, e.g. `ofac`).
         #[arg(long)]
@@ -202,24 +202,42 @@ async fn import(
     json: bool,
 ) -> Result<()> {
     let token = admin.token()?;
-    let size = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.len();
-    if size > opts.max_bytes as u64 {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    let is_feed_dir = meta.is_dir();
+    if is_feed_dir && kind != FeedKind::Misp {
+        bail!(
+            "{} is a directory: only a MISP feed (misp) is imported from a directory",
+            path.display()
+        );
+    }
+    let size = meta.len();
+    if !is_feed_dir && size > opts.max_bytes as u64 {
         bail!(
             "{}: {size} bytes is over the import limit of {} bytes",
             path.display(),
             opts.max_bytes
         );
     }
-    let input = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let input = if is_feed_dir {
+        Vec::new()
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+    };
     let bar = ProgressBar::new(input.len() as u64).with_style(bar_style(
         "{spinner} parsing {prefix} [{bar:30}] {bytes}/{total_bytes} · {msg} ({elapsed})",
     ));
     bar.set_prefix(kind.to_string());
     let mut book = IndicatorBook::new();
-    let parsed = vigil_intel::import(&mut book, kind, &input, &opts, &mut |p| {
+    let mut progress = |p: vigil_intel::Progress| {
+        bar.set_length(p.bytes_total);
         bar.set_position(p.bytes_done);
         bar.set_message(format!("{} records", p.records));
-    });
+    };
+    let parsed = if is_feed_dir {
+        vigil_intel::import_misp_feed(&mut book, path, &opts, &mut progress)
+    } else {
+        vigil_intel::import(&mut book, kind, &input, &opts, &mut progress)
+    };
     bar.finish_and_clear();
     drop(input);
     let parsed =

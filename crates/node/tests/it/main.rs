@@ -12,6 +12,7 @@ mod formats;
 mod harness;
 mod import_memory;
 mod intel;
+mod misp;
 mod onchain;
 mod pre_execution;
 mod replay;
