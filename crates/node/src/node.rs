@@ -161,7 +161,8 @@ impl Node {
             state.metrics.delivery.clone(),
         )
         .map_err(NodeError::Respond)?;
-        tokio::spawn(Arc::clone(&engine).run(Arc::clone(&state), shutdown.clone()));
+        let events = state.events.subscribe();
+        tokio::spawn(Arc::clone(&engine).run(Arc::clone(&state), events, shutdown.clone()));
         if let Some(watch) = config.watch.clone() {
             let (state, key, engine, stop) =
                 (Arc::clone(&state), key.clone(), Arc::clone(&engine), shutdown.clone());
