@@ -28,7 +28,8 @@ pub struct NodeConfig {
     /// EVM monitoring (`[watch]`: the same fields as `vigil monitor`'s configuration); absent,
     /// the node watches no chain.
     pub watch: Option<vigil_chain::MonitorConfig>,
-    /// Threat intelligence: admin token, import limits, TLP of what the node shares.
+    /// Threat intelligence: admin token, import limits, TLP of what the node shares, TAXII
+    /// collections pulled on a schedule (`[[intel.pull]]`).
     pub intel: crate::intel::IntelConfig,
     /// The TAXII 2.1 server under `/taxii2/`: users, collections, anonymous read.
     pub taxii: vigil_taxii::TaxiiConfig,
@@ -119,8 +120,12 @@ impl NodeConfig {
         if self.mempool.max_txs == 0 || self.mempool.max_bytes == 0 {
             return invalid("mempool", "limits must be more than zero");
         }
-        if let Err((field, why)) =
-            self.api.check().and(self.consensus.bft.check()).and(self.gossip.check())
+        if let Err((field, why)) = self
+            .api
+            .check()
+            .and(self.consensus.bft.check())
+            .and(self.gossip.check())
+            .and(self.intel.check())
         {
             return invalid(field, why);
         }

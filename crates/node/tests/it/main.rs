@@ -17,4 +17,5 @@ mod replay;
 mod respond;
 mod respond_webhooks;
 mod router;
+mod taxii_pull;
 mod verdicts;
