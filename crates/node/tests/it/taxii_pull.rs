@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestNode, free_port, vigil};
+use crate::harness::{TestNode, eventually, free_port, vigil};
 
 const COLLECTION: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
 const USER: &str = "vigil";
@@ -400,4 +400,104 @@ fn feed_pull_syncs_medallion_incrementally_resumes_and_survives_bad_answers() {
     assert_eq!(resumed["cursor"], cursor);
     let done = pull(&fresh, &server, &[]).unwrap();
     assert_eq!((count(&done, "objects"), done["resumed"].clone()), (0, json!(false)), "{done}");
+    drop(fresh);
+
+    // `[[intel.pull]]`: a node pulls the collection by itself at start, with the password
+    // from its environment.
+    let schedule = format!(
+        "[[intel.pull]]\ntaxii = \"{}\"\ncollection = \"{COLLECTION}\"\nuser = \"{USER}\"\n\
+         password_env = \"{PASSWORD_VAR}\"\nsource = \"scheduled\"\ninterval_secs = 3600\n",
+        server.api_root()
+    );
+    let scheduled = TestNode::start_with(200, false, &schedule, &[(PASSWORD_VAR, PASSWORD)]);
+    let synced = eventually(Duration::from_secs(120), || book_size(&scheduled) == after_inc);
+    assert!(synced, "the scheduled pull did not sync; log:\n{}", scheduled.log());
+    assert!(scheduled.log().contains("scheduled TAXII pull"), "{}", scheduled.log());
+    assert!(!scheduled.log().contains(PASSWORD), "the password reached the node's log");
+}
+
+/// A TAXII 2.1 server of seven wallet indicators, added one microsecond apart, that pages
+/// the way some servers do: collection `dates` ignores `limit`, sends three objects a page
+/// with `more` and `X-TAXII-Date-Added-Last` but no `next` token (the client pages by
+/// `added_after`); collection `whole` ignores `limit` too and sends everything at once, with
+/// no date headers.
+async fn date_paging_server() -> String {
+    use axum::extract::{Path as UrlPath, Query};
+    use axum::response::IntoResponse;
+    const FIRST: u64 = 1_735_689_600_000_000; // 2025-01-01T00:00:00Z
+    let media = [("content-type", "application/taxii+json;version=2.1")];
+    let collection = move |UrlPath(id): UrlPath<String>| async move {
+        (
+            media,
+            serde_json::to_string(&json!({ "id": id, "can_read": true, "can_write": false }))
+                .unwrap(),
+        )
+    };
+    let objects =
+        move |UrlPath(id): UrlPath<String>,
+              Query(q): Query<std::collections::BTreeMap<String, String>>| async move {
+            let after = q.get("added_after").and_then(|t| vigil_taxii::parse_micros(t));
+            let all: Vec<(u64, Value)> = (0..7)
+                .map(|i| {
+                    (FIRST + i as u64, wallet_indicator(10_000 + i, "2024-06-01T00:00:00.000Z"))
+                })
+                .filter(|(added, _)| after.is_none_or(|a| *added > a))
+                .collect();
+            if id == "whole" {
+                let objects: Vec<&Value> = all.iter().map(|(_, o)| o).collect();
+                let body = json!({ "more": false, "objects": objects });
+                return (media, serde_json::to_string(&body).unwrap()).into_response();
+            }
+            let page = &all[..all.len().min(3)];
+            let more = all.len() > page.len();
+            let objects: Vec<&Value> = page.iter().map(|(_, o)| o).collect();
+            let body = serde_json::to_string(&json!({ "more": more, "objects": objects })).unwrap();
+            let mut response = (media, body).into_response();
+            if let Some((last, _)) = page.last() {
+                let value = vigil_taxii::format_micros(*last).parse().unwrap();
+                response.headers_mut().insert("x-taxii-date-added-last", value);
+            }
+            response
+        };
+    let app = axum::Router::new()
+        .route("/api1/collections/{id}/", axum::routing::get(collection))
+        .route("/api1/collections/{id}/objects/", axum::routing::get(objects));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/api1/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_next_tokens_is_paged_by_date_and_one_that_ignores_limit_read_at_once() {
+    use vigil_node::intel::pull::{PullRequest, pull};
+    let root = date_paging_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = crate::harness::in_process_state(dir.path(), "vigil-pull", 7);
+    let request = |collection: &str| PullRequest {
+        taxii: root.clone(),
+        collection: collection.into(),
+        user: None,
+        password: None,
+        source: Some(format!("mock-{collection}")),
+        category: None,
+        chain: None,
+        limit: Some(2),
+        full: false,
+    };
+    let by_date = pull(&state, request("dates")).await.unwrap();
+    assert_eq!((by_date.pages, by_date.objects, by_date.report.imported), (3, 7, 35));
+    assert_eq!(by_date.cursor.as_deref(), Some("2025-01-01T00:00:00.000006Z"));
+    let again = pull(&state, request("dates")).await.unwrap();
+    assert_eq!((again.pages, again.objects), (1, 0));
+    assert_eq!(again.added_after, by_date.cursor);
+
+    let whole = pull(&state, request("whole")).await.unwrap();
+    assert_eq!((whole.pages, whole.objects, whole.report.merged), (1, 7, 35));
+    assert_eq!(whole.cursor, None, "no date headers: nothing to resume from");
+    assert_eq!(whole.indicators, 35);
+
+    let busy_free =
+        pull(&state, PullRequest { taxii: "ftp://x/".into(), ..request("dates") }).await;
+    assert!(busy_free.unwrap_err().to_string().contains("not an http(s) URL"));
 }
