@@ -360,6 +360,14 @@ fn write_cursor(
 fn api_root(text: &str) -> Result<Url, PullError> {
     let mut url = Url::parse(text.trim())
         .map_err(|e| PullError::Invalid(format!("TAXII URL {text:?}: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Not echoed: the URL holds a secret.
+        return Err(PullError::Invalid(
+            "the TAXII URL carries credentials: give the user with --user and the password \
+             with --password-env (user and password_env in [[intel.pull]])"
+                .into(),
+        ));
+    }
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(PullError::Invalid(format!("TAXII URL {text:?} is not an http(s) URL")));
     }
@@ -796,6 +804,8 @@ mod tests {
         );
         assert!(api_root("ftp://x/").is_err());
         assert!(api_root("not a url").is_err());
+        let e = api_root("https://me:hunter2@taxii.example/api1/").unwrap_err().to_string();
+        assert!(e.contains("--password-env") && !e.contains("hunter2"), "{e}");
         let request = PullConfig {
             taxii: "https://taxii.example/api1/".into(),
             collection: "91a7b528".into(),
