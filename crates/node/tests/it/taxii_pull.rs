@@ -3,9 +3,10 @@
 //! `../shared/data/stix21-examples/` and 2,000 generated indicators of 5 wallet addresses each
 //! (10,000 addresses). medallion pages by `next` and caps pages at 100 objects whatever
 //! `limit` asks. Checked: a full sync, an incremental pull that fetches only what was added
-//! since, a pull stopped by the server failing after five pages that resumes without
-//! duplicates, and a server answering 500s, garbage, the wrong media type, 401 or 404 — each a
-//! clear error that loses nothing and leaves the cursor where it was.
+//! since, a pull stopped by the server failing after five pages and one stopped by the node
+//! being killed, each resuming without duplicates, a server answering 500s, garbage, the wrong
+//! media type, 401 or 404 — each a clear error that loses nothing and leaves the cursor where
+//! it was — and `[[intel.pull]]` syncing a node by itself.
 //!
 //! The server runs through `tests/py/medallion_server.py` (medallion's own application with
 //! its timestamp parser memoised and a fault switch; see that file).
@@ -401,6 +402,35 @@ fn feed_pull_syncs_medallion_incrementally_resumes_and_survives_bad_answers() {
     let done = pull(&fresh, &server, &[]).unwrap();
     assert_eq!((count(&done, "objects"), done["resumed"].clone()), (0, json!(false)), "{done}");
     drop(fresh);
+
+    // The node killed (SIGKILL) in the middle of a pull: restarted, it resumes after the last
+    // page it merged.
+    let mut crashed = TestNode::start(200, false);
+    server.faults("slow", 0);
+    let token = crashed.dir.path().join("admin.token");
+    let mut cli = vigil()
+        .args(["--node", &crashed.url, "feed", "pull", "--taxii", &server.api_root()])
+        .args(["--collection", COLLECTION, "--user", USER, "--password-env", PASSWORD_VAR])
+        .args(["--source", "medallion", "--admin-token-file"])
+        .arg(&token)
+        .env(PASSWORD_VAR, PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(eventually(Duration::from_secs(60), || book_size(&crashed) > 0), "{}", crashed.log());
+    crashed.kill();
+    let _ = cli.wait();
+    server.faults("none", 0);
+    crashed.spawn();
+    let merged_before = book_size(&crashed);
+    assert!(merged_before > 0 && merged_before < after_inc, "killed mid-pull: {merged_before}");
+    let resumed = pull(&crashed, &server, &[]).unwrap();
+    assert_eq!(resumed["resumed"], true, "{resumed}");
+    assert!(count(&resumed, "objects") < total + 30, "{resumed}");
+    assert_eq!(resumed["report"]["imported"].as_u64().unwrap() + merged_before, after_inc);
+    assert_eq!(book_size(&crashed), after_inc, "no duplicates, nothing missing");
+    drop(crashed);
 
     // `[[intel.pull]]`: a node pulls the collection by itself at start, with the password
     // from its environment.

@@ -8,9 +8,10 @@ that leave every TAXII answer as medallion gives it:
   about 6 s for the first page of 1,000 objects on a 2-core machine); remembering the results
   of that pure function returns the same pages several times faster;
 - a fault switch for the bad-input tests: `POST /_faults` with JSON
-  `{"kind": "status" | "garbage" | "media_type" | "none", "after": N}` lets N more requests
-  of an objects endpoint through, then answers every one with the fault: HTTP 500 with a TAXII
-  error message, a 200 whose body is not JSON, or a 200 of text/html.
+  `{"kind": "status" | "garbage" | "media_type" | "slow" | "none", "after": N}` lets N more
+  requests of an objects endpoint through, then answers every one with the fault: HTTP 500 with
+  a TAXII error message, a 200 whose body is not JSON, a 200 of text/html, or medallion's own
+  answer a quarter of a second late (time to kill a client mid-pull).
 
 usage: medallion_server.py CONFIG_JSON PORT
 """
@@ -19,6 +20,7 @@ import functools
 import json
 import sys
 import threading
+import time
 
 import medallion.common
 import medallion.filters.basic_filter
@@ -69,6 +71,8 @@ class Faults:
             if fault == "garbage":
                 start_response("200 OK", [("Content-Type", "application/taxii+json;version=2.1")])
                 return [b"\x00\x01 this is not JSON {"]
+            if fault == "slow":
+                time.sleep(0.25)
             if fault == "media_type":
                 start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
                 return [b"<html><body>Please log in</body></html>"]
