@@ -187,6 +187,31 @@ mod tests {
     }
 
     #[test]
+    fn intel_pull_entries_load_write_back_and_bad_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let entry = "[[intel.pull]]\ntaxii = \"https://taxii.example/api1/\"\ncollection = \"c1\"\n\
+                     user = \"vigil\"\npassword_env = \"TAXII_PW\"\ncategory = \"scam\"\n";
+        std::fs::write(&path, entry).unwrap();
+        let c = NodeConfig::load(&path).unwrap();
+        let pull = &c.intel.pull[0];
+        assert_eq!((pull.collection.as_str(), pull.interval_secs), ("c1", 3_600));
+        assert_eq!(pull.category, Some(vigil_core::Category::Scam));
+        std::fs::write(&path, c.to_toml()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), c);
+        for (bad, names) in [
+            (entry.replace("https://taxii.example/api1/", "ftp://x/"), "intel.pull.taxii"),
+            (entry.replace("user = \"vigil\"\n", ""), "intel.pull.password_env"),
+            (format!("{entry}interval_secs = 0\n"), "intel.pull.interval_secs"),
+            (format!("{entry}pasword = \"x\"\n"), "pasword"),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = NodeConfig::load(&path).unwrap_err().to_string();
+            assert!(e.contains(names), "{e}");
+        }
+    }
+
+    #[test]
     fn written_config_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
