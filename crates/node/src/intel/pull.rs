@@ -386,6 +386,8 @@ struct Collection {
     url: Url,
     user: Option<String>,
     password: Option<String>,
+    /// Largest answer read.
+    max_bytes: usize,
 }
 
 /// An answer worth reading: its body and headers.
@@ -395,7 +397,7 @@ struct Answer {
 }
 
 impl Collection {
-    fn new(request: &PullRequest) -> Result<Self, PullError> {
+    fn new(request: &PullRequest, max_bytes: usize) -> Result<Self, PullError> {
         let root = api_root(&request.taxii)?;
         let id = request.collection.trim();
         if id.is_empty() {
@@ -411,7 +413,7 @@ impl Collection {
             .build()
             .map_err(|e| PullError::Invalid(format!("HTTP client: {e}")))?;
         let password = request.password.clone();
-        Ok(Self { http, url, user: request.user.clone(), password })
+        Ok(Self { http, url, user: request.user.clone(), password, max_bytes })
     }
 
     fn objects_url(&self) -> String {
@@ -432,8 +434,15 @@ impl Collection {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    let body = match response.bytes().await {
-                        Ok(b) => b.to_vec(),
+                    let body = match read_capped(response, self.max_bytes).await {
+                        Ok(Some(b)) => b,
+                        Ok(None) => {
+                            let reason = format!(
+                                "the answer is larger than [intel] max_import_bytes ({} bytes)",
+                                self.max_bytes
+                            );
+                            return Err(PullError::BadAnswer { url: shown, reason });
+                        }
                         Err(e) if attempt < ATTEMPTS => {
                             self.wait(attempt, &shown, &e.without_url().to_string()).await;
                             continue;
@@ -504,6 +513,21 @@ impl Collection {
         }
         Ok(())
     }
+}
+
+/// The body of `response`, or `None` once it grows past `max` bytes (read no further).
+async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > max {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 /// The hint or text of an error answer.
@@ -589,7 +613,8 @@ pub async fn pull(state: &Arc<NodeState>, request: PullRequest) -> Result<PullRe
     if request.limit == Some(0) {
         return Err(PullError::Invalid("limit must be at least 1".into()));
     }
-    let collection = Collection::new(&request)?;
+    let max_bytes = state.intel.config().max_import_bytes;
+    let collection = Collection::new(&request, max_bytes)?;
     let _running = state.intel.pulls.start(&source)?;
     let objects_url = collection.objects_url();
     let stored = read_cursor(&state.intel, &source)?.filter(|c| c.url == objects_url);
@@ -620,7 +645,7 @@ pub async fn pull(state: &Arc<NodeState>, request: PullRequest) -> Result<PullRe
         source: Some(source.clone()),
         chain: request.chain.map(EvmChainId),
         categories: CategoryMap::new(request.category),
-        max_bytes: state.intel.config().max_import_bytes,
+        max_bytes,
         ..ImportOptions::seen_at(now())
     };
     let mut report = PullReport {
@@ -690,7 +715,7 @@ pub async fn pull(state: &Arc<NodeState>, request: PullRequest) -> Result<PullRe
                 )
                 .map_err(|e| PullError::BadAnswer {
                     url: shown.clone(),
-                    reason: format!("not a TAXII 2.1 envelope of STIX objects: {e}"),
+                    reason: format!("the page is not a TAXII 2.1 envelope of STIX objects: {e}"),
                 })?;
                 drop(answer);
                 page_cursor.added_after = page_cursor.added_after.max(last);
