@@ -10,7 +10,8 @@
 //!   before;
 //! - the feed importers ([`import()`]): Forta labelled datasets, OFAC lists, MetaMask's
 //!   `eth-phishing-detect` config (with its allow list and Levenshtein look-alike rule), generic
-//!   CSV/JSON lists, and STIX 2.1 bundles ([`stix::import_bundle`]);
+//!   CSV/JSON lists, STIX 2.1 bundles ([`stix::import_bundle`]) and the TAXII 2.1 envelopes
+//!   a collection's pages come in ([`stix::import_envelope`]);
 //! - the STIX 2.1 mapping of Vigil's reports, attestations, alerts, vulnerabilities and
 //!   participants ([`stix`]), with deterministic ids, TLP 2.0 markings and Vigil's own
 //!   extension for EVM observables.

@@ -126,6 +126,7 @@ impl Node {
         ));
         tracing::info!(%api_addr, "API listening");
         crate::intel::taxii_feed::spawn(&state, shutdown.clone());
+        crate::intel::pull::spawn_schedule(&state, shutdown.clone());
         let mut executors: Vec<Arc<dyn crate::respond::Executor>> = Vec::new();
         for hook in &config.respond.webhooks {
             executors.push(Arc::new(

@@ -20,4 +20,5 @@ mod respond;
 mod respond_channels;
 mod respond_webhooks;
 mod router;
+mod taxii_pull;
 mod verdicts;
