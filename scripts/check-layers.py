@@ -80,6 +80,7 @@ LAYERS = {
             "respond::channel": (3, "alert channels: webhook, Slack, Discord, Telegram, email, PagerDuty, Opsgenie"),
             "intel::export": (3, "STIX export of the book and the ledger"),
             "intel::service": (3, "opening the book and TAXII at start; the feed task"),
+            "intel::pull": (3, "pulling TAXII 2.1 collections into the book: cursors, schedule"),
             "watch": (4, "the chain watch, which acts through respond"),
             "intel::taxii_feed": (4, "the TAXII feed from the ledger (its tests commit through consensus)"),
             # 5: every HTTP handler and error mapping.

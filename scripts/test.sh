@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every Vigil test. Installs what the tests need when it is missing:
 #   - anvil (npm @foundry-rs/anvil) for tests against a real local EVM chain;
-#   - a Python venv with taxii2-client, stix2 and stix2-validator for STIX/TAXII interop tests
-#     and aiosmtpd (an SMTP server for the email channel),
+#   - a Python venv with taxii2-client, stix2 and stix2-validator for STIX/TAXII interop tests,
+#     medallion (the OASIS TAXII 2.1 reference server) that `vigil feed pull` is tested against,
+#     aiosmtpd (an SMTP server for the email channel), pymisp (loads Vigil's MISP feeds)
 #     and schemathesis, which fuzzes a live node from its OpenAPI description.
 # Tools go to $VIGIL_TOOLS_DIR (default ~/.cache/vigil-tools), outside the checkout.
 # Extra arguments are passed to `cargo test`, e.g. `scripts/test.sh -p vigil-core`.
@@ -35,15 +36,16 @@ install_anvil() {
 
 install_python_tools() {
   local venv="$TOOLS/venv"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import taxii2client, stix2, stix2validator' 2>/dev/null; then
-    log "creating Python venv with taxii2-client, stix2, stix2-validator in $venv"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import taxii2client, stix2, stix2validator, medallion' 2>/dev/null; then
+    log "creating Python venv with taxii2-client, stix2, stix2-validator, medallion in $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet taxii2-client stix2 stix2-validator >&2
+    "$venv/bin/pip" install --quiet taxii2-client stix2 stix2-validator medallion >&2
   fi
-  # aiosmtpd: the SMTP server the email alert channel is tested against.
-  if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-    log "installing aiosmtpd into $venv"
-    "$venv/bin/pip" install --quiet aiosmtpd >&2
+  # aiosmtpd: the SMTP server the email alert channel is tested against; pymisp: MISP's own
+  # library, which must load the MISP feeds Vigil writes.
+  if ! "$venv/bin/python" -c 'import aiosmtpd, pymisp' 2>/dev/null; then
+    log "installing aiosmtpd and pymisp into $venv"
+    "$venv/bin/pip" install --quiet aiosmtpd pymisp >&2
   fi
   # Schemathesis, pinned: its command line changed between 3.x and 4.x.
   if [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then

@@ -10,7 +10,8 @@
 //!   before;
 //! - the feed importers ([`import()`]): Forta labelled datasets, OFAC lists, MetaMask's
 //!   `eth-phishing-detect` config (with its allow list and Levenshtein look-alike rule), generic
-//!   CSV/JSON lists, and STIX 2.1 bundles ([`stix::import_bundle`]);
+//!   CSV/JSON lists, STIX 2.1 bundles ([`stix::import_bundle`]) and the TAXII 2.1 envelopes
+//!   a collection's pages come in ([`stix::import_envelope`]);
 //! - the STIX 2.1 mapping of Vigil's reports, attestations, alerts, vulnerabilities and
 //!   participants ([`stix`]), with deterministic ids, TLP 2.0 markings and Vigil's own
 //!   extension for EVM observables.
@@ -24,6 +25,7 @@ mod book;
 mod decay;
 mod domains;
 pub mod import;
+pub mod misp;
 pub mod stix;
 mod time;
 
@@ -35,6 +37,6 @@ pub use decay::{DecayPolicy, PolicyError};
 pub use domains::{DomainRules, FuzzyTarget, fuzzy_form};
 pub use import::{
     CategoryMap, CategoryMapError, FeedKind, ImportError, ImportOptions, ImportReport, JsonPath,
-    JsonPathError, Progress, Rejection, UnknownFeedKind, import,
+    JsonPathError, Progress, Rejection, UnknownFeedKind, import, import_misp_feed,
 };
 pub use time::{Timestamp, TimestampError};

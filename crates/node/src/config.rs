@@ -28,7 +28,8 @@ pub struct NodeConfig {
     /// EVM monitoring (`[watch]`: the same fields as `vigil monitor`'s configuration); absent,
     /// the node watches no chain.
     pub watch: Option<vigil_chain::MonitorConfig>,
-    /// Threat intelligence: admin token, import limits, TLP of what the node shares.
+    /// Threat intelligence: admin token, import limits, TLP of what the node shares, TAXII
+    /// collections pulled on a schedule (`[[intel.pull]]`).
     pub intel: crate::intel::IntelConfig,
     /// The TAXII 2.1 server under `/taxii2/`: users, collections, anonymous read.
     pub taxii: vigil_taxii::TaxiiConfig,
@@ -153,8 +154,12 @@ impl NodeConfig {
         if self.mempool.max_txs == 0 || self.mempool.max_bytes == 0 {
             return invalid("mempool", "limits must be more than zero");
         }
-        if let Err((field, why)) =
-            self.api.check().and(self.consensus.bft.check()).and(self.gossip.check())
+        if let Err((field, why)) = self
+            .api
+            .check()
+            .and(self.consensus.bft.check())
+            .and(self.gossip.check())
+            .and(self.intel.check())
         {
             return invalid(field, why);
         }
@@ -262,6 +267,31 @@ mod tests {
         assert!(e.contains("unknown variable ${transaction.hash}"), "{e}");
         let e = load(format!("{channels}{}", route.replace("mined", "confirmed")));
         assert!(e.contains("confirmed"), "{e}");
+    }
+
+    #[test]
+    fn intel_pull_entries_load_write_back_and_bad_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let entry = "[[intel.pull]]\ntaxii = \"https://taxii.example/api1/\"\ncollection = \"c1\"\n\
+                     user = \"vigil\"\npassword_env = \"TAXII_PW\"\ncategory = \"scam\"\n";
+        std::fs::write(&path, entry).unwrap();
+        let c = NodeConfig::load(&path).unwrap();
+        let pull = &c.intel.pull[0];
+        assert_eq!((pull.collection.as_str(), pull.interval_secs), ("c1", 3_600));
+        assert_eq!(pull.category, Some(vigil_core::Category::Scam));
+        std::fs::write(&path, c.to_toml()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), c);
+        for (bad, names) in [
+            (entry.replace("https://taxii.example/api1/", "ftp://x/"), "intel.pull.taxii"),
+            (entry.replace("user = \"vigil\"\n", ""), "intel.pull.password_env"),
+            (format!("{entry}interval_secs = 0\n"), "intel.pull.interval_secs"),
+            (format!("{entry}pasword = \"x\"\n"), "pasword"),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = NodeConfig::load(&path).unwrap_err().to_string();
+            assert!(e.contains(names), "{e}");
+        }
     }
 
     #[test]

@@ -158,6 +158,13 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::stix::StixCommand,
     },
+    /// Publish the node's intelligence as a MISP feed.
+    Misp {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: cli::stix::MispCommand,
+    },
     /// TAXII server helpers.
     #[command(subcommand)]
     Taxii(cli::stix::TaxiiCommand),
@@ -235,6 +242,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Replay(args) => cli::replay::run(args, json),
         Command::Feed { node, cmd } => cli::feed::run(&node.client(b), cmd, json).await,
         Command::Stix { node, cmd } => cli::stix::stix(&node.client(b), cmd).await,
+        Command::Misp { node, cmd } => cli::stix::misp(&node.client(b), cmd).await,
         Command::Taxii(cmd) => cli::stix::taxii(cmd),
         Command::Import(cmd) => cli::import::run(cmd, json),
     }
@@ -276,6 +284,7 @@ impl Command {
             Command::Replay(_) => "replay",
             Command::Feed { .. } => "feed",
             Command::Stix { .. } => "stix",
+            Command::Misp { .. } => "misp",
             Command::Taxii(_) => "taxii",
             Command::Import(_) => "import",
         }

@@ -126,6 +126,7 @@ impl Node {
         ));
         tracing::info!(%api_addr, "API listening");
         crate::intel::taxii_feed::spawn(&state, shutdown.clone());
+        crate::intel::pull::spawn_schedule(&state, shutdown.clone());
         let mut executors: Vec<Arc<dyn crate::respond::Executor>> = Vec::new();
         for hook in &config.respond.webhooks {
             executors.push(Arc::new(
@@ -161,7 +162,8 @@ impl Node {
             state.metrics.delivery.clone(),
         )
         .map_err(NodeError::Respond)?;
-        tokio::spawn(Arc::clone(&engine).run(Arc::clone(&state), shutdown.clone()));
+        let events = state.events.subscribe();
+        tokio::spawn(Arc::clone(&engine).run(Arc::clone(&state), events, shutdown.clone()));
         if let Some(watch) = config.watch.clone() {
             let (state, key, engine, stop) =
                 (Arc::clone(&state), key.clone(), Arc::clone(&engine), shutdown.clone());

@@ -291,6 +291,14 @@ pub enum ImportError {
     /// Valid JSON of the wrong shape.
     #[error("unexpected document shape: {0}")]
     Shape(String),
+    /// A file of a feed directory could not be read.
+    #[error("{file}: {message}")]
+    File {
+        /// The file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
     /// An invalid STIX bundle.
     #[error("invalid STIX: {0}")]
     Stix(#[from] StixError),
@@ -338,6 +346,31 @@ impl Staged {
         bump(&mut self.rejected_by, class);
         if self.rejected.len() < MAX_LISTED_REJECTIONS {
             self.rejected.push(Rejection { line, reason: reason.into() });
+        }
+    }
+
+    /// Takes in what `other` staged from the file `file`; its rejections name the file.
+    pub fn absorb(&mut self, other: Staged, file: &str) {
+        self.records.extend(other.records);
+        self.allow.extend(other.allow);
+        self.fuzzy.extend(other.fuzzy);
+        self.read += other.read;
+        self.skipped += other.skipped;
+        self.rejected_total += other.rejected_total;
+        for (map, from) in [
+            (&mut self.skipped_by, other.skipped_by),
+            (&mut self.rejected_by, other.rejected_by),
+            (&mut self.warnings, other.warnings),
+        ] {
+            for (k, n) in from {
+                *map.entry(k).or_default() += n;
+            }
+        }
+        for r in other.rejected {
+            if self.rejected.len() < MAX_LISTED_REJECTIONS {
+                self.rejected
+                    .push(Rejection { line: r.line, reason: format!("{file}: {}", r.reason) });
+            }
         }
     }
 
@@ -432,6 +465,83 @@ pub fn import(
     ticker.finish();
     let source = options.source.clone().unwrap_or_else(|| kind.as_str().to_owned());
     Ok(apply(book, kind, &source, options.seen, staged))
+}
+
+/// Imports a MISP feed directory (`manifest.json` and the `<uuid>.json` event files it lists)
+/// into the book, as one import: every event file is read like `vigil feed import misp FILE`,
+/// and a rejection names its file. A listed file that is missing or not a MISP event is
+/// rejected (the others still import); a directory without a readable manifest imports nothing.
+pub fn import_misp_feed(
+    book: &mut IndicatorBook,
+    dir: &std::path::Path,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportReport, ImportError> {
+    let file_error = |file: &std::path::Path, message: String| ImportError::File {
+        file: file.display().to_string(),
+        message,
+    };
+    let manifest_path = dir.join("manifest.json");
+    let manifest = std::fs::read(&manifest_path).map_err(|e| {
+        file_error(&manifest_path, format!("a MISP feed directory has a manifest.json: {e}"))
+    })?;
+    let manifest: BTreeMap<String, serde::de::IgnoredAny> = serde_json::from_slice(&manifest)
+        .map_err(|e| {
+            file_error(&manifest_path, format!("not a MISP feed manifest ({{uuid: event}}): {e}"))
+        })?;
+    let mut staged = Staged::default();
+    let mut total = 0usize;
+    let mut done = 0usize;
+    let mut sizes = Vec::new();
+    for uuid in manifest.keys() {
+        // Uuids only: a manifest must not name files outside the directory.
+        let valid = !uuid.is_empty() && uuid.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        let path = dir.join(format!("{uuid}.json"));
+        let size =
+            if valid { std::fs::metadata(&path).map(|m| m.len() as usize).ok() } else { None };
+        total = total.saturating_add(size.unwrap_or(0));
+        sizes.push((uuid, valid, path, size));
+    }
+    if total > options.max_bytes {
+        return Err(ImportError::TooLarge { size: total, limit: options.max_bytes });
+    }
+    let mut ticker = Ticker::new(progress, total);
+    for (uuid, valid, path, size) in sizes {
+        let name = format!("{uuid}.json");
+        const UNREADABLE: &str = "MISP feed event file missing or unreadable";
+        // A file that cannot be read counts as one record read and rejected.
+        let read = if !valid {
+            Err((UNREADABLE, format!("manifest.json: {uuid:?} is not an event uuid")))
+        } else {
+            match size.map(|_| std::fs::read(&path)) {
+                Some(Ok(input)) => Ok(input),
+                Some(Err(e)) => Err((UNREADABLE, format!("{name}: {e}"))),
+                None => Err((UNREADABLE, format!("{name}: listed in manifest.json but absent"))),
+            }
+        };
+        let input = match read {
+            Ok(input) => input,
+            Err((class, reason)) => {
+                staged.read += 1;
+                staged.reject(0, class, reason);
+                continue;
+            }
+        };
+        let mut quiet = |_: Progress| {};
+        let mut inner = Ticker::new(&mut quiet, input.len());
+        match misp::misp(&input, options, &mut inner) {
+            Ok(event) => staged.absorb(event, &name),
+            Err(e) => {
+                staged.read += 1;
+                staged.reject(0, "MISP feed event file not a MISP event", format!("{name}: {e}"));
+            }
+        }
+        done = done.saturating_add(input.len());
+        ticker.tick(done);
+    }
+    ticker.finish();
+    let source = options.source.clone().unwrap_or_else(|| FeedKind::Misp.as_str().to_owned());
+    Ok(apply(book, FeedKind::Misp, &source, options.seen, staged))
 }
 
 /// Merges staged records into the book and writes the report.

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use vigil_core::{Category, Indicator};
 
-use super::{Bundle, Prop, StixObject, check_object, parse_envelope, pattern};
+use super::{
+    Bundle, Prop, StixObject, check_object, parse_envelope, parse_taxii_envelope, pattern,
+};
 use crate::book::IndicatorBook;
 use crate::import::{
     FeedKind, ImportError, ImportOptions, ImportReport, LineIndex, Parsed, Progress, Staged,
@@ -160,6 +162,32 @@ impl<'a> View<'a> {
     }
 }
 
+/// What a page of a TAXII 2.1 collection says besides its objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvelopePage {
+    /// The server has more objects for the same request.
+    pub more: bool,
+    /// The server's token for the next page, when it pages that way.
+    pub next: Option<String>,
+}
+
+/// Imports the objects of a TAXII 2.1 envelope (`{"more", "next", "objects"}`: the answer of a
+/// collection's objects endpoint) exactly as [`import_bundle`] imports a bundle's, and returns
+/// what the envelope says about the next page. A bundle is taken as a last page.
+pub fn import_envelope(
+    book: &mut IndicatorBook,
+    input: &[u8],
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(ImportReport, EnvelopePage), ImportError> {
+    let mut ticker = Ticker::new(progress, input.len());
+    let (page, raws) = parse_taxii_envelope(input, options.max_bytes)?;
+    let (staged, _) = stage_objects(input, raws, String::new(), options, &mut ticker, false);
+    ticker.finish();
+    let source = options.source.clone().unwrap_or_else(|| FeedKind::Stix.as_str().to_owned());
+    Ok((apply(book, FeedKind::Stix, &source, options.seen, staged), page))
+}
+
 /// Parses and checks a bundle into staged records; keeps the objects when `keep_objects`.
 pub(crate) fn stage(
     input: &[u8],
@@ -168,6 +196,18 @@ pub(crate) fn stage(
     keep_objects: bool,
 ) -> Result<(Staged, Option<Bundle>), ImportError> {
     let (id, raws) = parse_envelope(input, options.max_bytes)?;
+    Ok(stage_objects(input, raws, id, options, ticker, keep_objects))
+}
+
+/// Checks the objects `raws` of `input` into staged records.
+fn stage_objects(
+    input: &[u8],
+    raws: Vec<&serde_json::value::RawValue>,
+    id: String,
+    options: &ImportOptions,
+    ticker: &mut Ticker<'_>,
+    keep_objects: bool,
+) -> (Staged, Option<Bundle>) {
     let mut staged = Staged::default();
     let mut objects = Vec::with_capacity(if keep_objects { raws.len() } else { 0 });
     let mut lines = LineIndex::new(input);
@@ -213,7 +253,7 @@ pub(crate) fn stage(
             None => staged.skip(NOTHING_TO_USE),
         }
     }
-    Ok((staged, keep_objects.then_some(Bundle { id, objects })))
+    (staged, keep_objects.then_some(Bundle { id, objects }))
 }
 
 /// The records of one indicator object, or `None` when it carries nothing Vigil can use.

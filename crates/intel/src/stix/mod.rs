@@ -28,7 +28,7 @@ pub use export::{
 pub use extension::{
     VIGIL_EXTENSION_ID, VIGIL_EXTENSION_SCHEMA, evm_observable, extension_definition,
 };
-pub use import::{StixImport, import_bundle};
+pub use import::{EnvelopePage, StixImport, import_bundle, import_envelope};
 pub use tlp::Tlp;
 
 /// The media type of STIX 2.1 content.
@@ -61,6 +61,9 @@ pub enum StixError {
     /// The document is not a bundle.
     #[error("not a STIX bundle: {0}")]
     NotABundle(String),
+    /// The document is not a TAXII 2.1 envelope.
+    #[error("not a TAXII 2.1 envelope: {0}")]
+    NotAnEnvelope(String),
     /// One object is invalid.
     #[error("object {index} ({id}): {reason}")]
     Object {
@@ -368,6 +371,45 @@ pub(crate) fn parse_envelope(
         return Err(StixError::NotABundle(format!("id {:?} is not bundle--UUID", truncate(&id))));
     }
     Ok((id, env.objects.unwrap_or_default()))
+}
+
+/// A TAXII 2.1 envelope's `more` and `next`, and its objects borrowed from the input. A STIX
+/// bundle (what TAXII 2.0 servers answer) is read as a last page.
+pub(crate) fn parse_taxii_envelope(
+    input: &[u8],
+    max_bytes: usize,
+) -> Result<(EnvelopePage, Vec<&serde_json::value::RawValue>), StixError> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+        more: Option<bool>,
+        next: Option<String>,
+        #[serde(borrow)]
+        objects: Option<Vec<&'a serde_json::value::RawValue>>,
+    }
+    if input.len() > max_bytes {
+        return Err(StixError::TooLarge { size: input.len(), limit: max_bytes });
+    }
+    if input.iter().copied().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
+        return Err(StixError::NotAnEnvelope("an envelope is a JSON object".into()));
+    }
+    let env: Envelope<'_> = serde_json::from_slice(input).map_err(|e| StixError::json(&e))?;
+    match env.kind.as_deref() {
+        None => {}
+        Some("bundle") => {
+            let (_, objects) = parse_envelope(input, max_bytes)?;
+            return Ok((EnvelopePage { more: false, next: None }, objects));
+        }
+        Some(other) => {
+            return Err(StixError::NotAnEnvelope(format!(
+                "it is of type {:?} (an envelope has no type)",
+                truncate(other)
+            )));
+        }
+    }
+    let page = EnvelopePage { more: env.more.unwrap_or(false), next: env.next };
+    Ok((page, env.objects.unwrap_or_default()))
 }
 
 #[cfg(test)]

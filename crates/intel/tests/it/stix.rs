@@ -497,3 +497,53 @@ fn export_since_filters_by_last_seen() {
     let patterns: Vec<&str> = bundle.objects.iter().filter_map(|o| o.str("pattern")).collect();
     assert_eq!(patterns, ["[domain-name:value = 'new.example']"]);
 }
+
+#[test]
+fn a_taxii_envelope_imports_like_a_bundle_and_says_whether_more_follows() {
+    let wallet = "0x098b716b8aaf21512996dc57eb0615e2383e2f96";
+    let page = serde_json::json!({
+        "more": true,
+        "next": "page-2",
+        "objects": [{
+            "type": "indicator", "spec_version": "2.1",
+            "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2024-05-01T12:00:00.000Z", "modified": "2024-05-01T12:00:00.000Z",
+            "valid_from": "2024-05-01T12:00:00.000Z", "pattern_type": "stix",
+            "pattern": format!("[cryptocurrency-wallet:address = '{wallet}']"),
+        }, {
+            "type": "malware", "spec_version": "2.1",
+            "id": "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",
+            "created": "2024-05-01T12:00:00.000Z", "modified": "2024-05-01T12:00:00.000Z",
+            "name": "x", "is_family": false,
+        }],
+    });
+    let o = ImportOptions { source: Some("feed".into()), ..ImportOptions::seen_at(NOW) };
+    let mut book = IndicatorBook::new();
+    let input = serde_json::to_vec(&page).unwrap();
+    let (report, next) = stix::import_envelope(&mut book, &input, &o, &mut |_| {}).unwrap();
+    assert_eq!((report.read, report.imported, report.skipped), (2, 1, 1));
+    assert_eq!(next, stix::EnvelopePage { more: true, next: Some("page-2".into()) });
+    assert!(book.get(&wallet.parse().unwrap()).is_some());
+
+    // The last page, an empty one, and a bundle (what TAXII 2.0 servers answer).
+    let (_, last) =
+        stix::import_envelope(&mut book, br#"{"objects": []}"#, &o, &mut |_| {}).unwrap();
+    assert_eq!(last, stix::EnvelopePage::default());
+    let (r, _) = stix::import_envelope(&mut book, b"{}", &o, &mut |_| {}).unwrap();
+    assert_eq!(r.read, 0);
+    let bundle = br#"{"type": "bundle", "id": "bundle--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "objects": []}"#;
+    assert!(!stix::import_envelope(&mut book, bundle, &o, &mut |_| {}).unwrap().1.more);
+
+    // Not an envelope: said so, and the book is unchanged.
+    let before = book.clone();
+    for (bad, says) in [
+        (&b"<html>oops</html>"[..], "envelope is a JSON object"),
+        (b"{\"objects\": [", "JSON"),
+        (b"{\"more\": \"yes\"}", "JSON"),
+        (br#"{"type": "indicator"}"#, "of type \"indicator\""),
+    ] {
+        let e = stix::import_envelope(&mut book, bad, &o, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains(says), "{e}");
+    }
+    assert_eq!(book, before);
+}

@@ -61,7 +61,9 @@ pub async fn post_alert(
             message: "this node does not run gossip ([gossip] enabled = false)".into(),
         });
     };
-    let id = bridge.publish_alert(alert).await.map_err(|e| {
+    // The alert's own id, as every node keys it (its event, `GET /v1/alerts/{id}`).
+    let id = alert.payload.id();
+    bridge.publish_alert(alert).await.map_err(|e| {
         let (status, code) = match &e {
             GossipError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_alert"),
             GossipError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),

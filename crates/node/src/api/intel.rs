@@ -2,6 +2,7 @@
 //! - `POST /v1/intel/imports` (admin token): merge a feed the CLI parsed;
 //! - `GET /v1/intel/review`, `POST /v1/intel/review/{seq}` (admin token): objects posted to
 //!   the TAXII inbox, and the operator's accept (import into the book) or reject;
+//! - `POST /v1/intel/pulls` (admin token): pull a TAXII 2.1 collection into the book now;
 //! - `GET /v1/intel/sources`: the book's sources, their sizes, policies and import history;
 //! - `GET /v1/intel/sources/{name}/reports`: a source as ledger reports, ready to sign;
 //! - `GET /v1/stix/bundle`: the book and the ledger as a STIX 2.1 bundle;
@@ -27,6 +28,7 @@ use vigil_intel::stix::STIX_MEDIA_TYPE;
 use super::ApiError;
 use crate::app::NodeState;
 use crate::intel::export::{ExportOptions, bundle};
+use crate::intel::pull::{PullError, PullRequest};
 use crate::intel::{ImportRequest, IntelError};
 
 type Shared = Arc<NodeState>;
@@ -45,6 +47,7 @@ pub fn routes(state: &Shared) -> Router<Shared> {
             Router::new()
                 .route("/v1/intel/review", get(review_queue))
                 .route("/v1/intel/review/{seq}", post(review))
+                .route("/v1/intel/pulls", post(pull))
                 .route_layer(middleware::from_fn_with_state(Arc::clone(state), require_admin)),
         )
         .route("/v1/intel/sources", get(sources))
@@ -68,6 +71,26 @@ impl From<IntelError> for ApiError {
             }
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<PullError> for ApiError {
+    fn from(e: PullError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match e.cause() {
+            PullError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_pull"),
+            PullError::Busy(_) => (StatusCode::CONFLICT, "pull_running"),
+            PullError::Status { .. }
+            | PullError::Unreachable { .. }
+            | PullError::BadAnswer { .. } => (StatusCode::BAD_GATEWAY, "taxii_upstream"),
+            PullError::Intel(_) | PullError::Stopped { .. } => {
+                return match e {
+                    PullError::Intel(e) => e.into(),
+                    other => ApiError::internal(other),
+                };
+            }
+        };
+        ApiError { status, code: code.into(), message }
     }
 }
 
@@ -179,6 +202,20 @@ async fn review(
             .await
             .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok(Json(serde_json::to_value(outcome).map_err(ApiError::internal)?))
+}
+
+async fn pull(
+    State(state): State<Shared>,
+    body: Result<Json<PullRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(request) = body.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("pull: {} (send {{\"taxii\": URL, \"collection\": ID}})", e.body_text()),
+        )
+    })?;
+    let report = crate::intel::pull::pull(&state, request).await?;
+    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
 }
 
 async fn sources(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {

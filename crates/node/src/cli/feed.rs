@@ -1,5 +1,6 @@
-//! `vigil feed …`: import threat-intelligence feeds into a running node's indicator book, list
-//! its sources, and publish a source to the ledger as signed reports.
+//! `vigil feed …`: import threat-intelligence feeds into a running node's indicator book, have
+//! it pull a TAXII 2.1 collection, list its sources, and publish a source to the ledger as
+//! signed reports.
 //!
 //! An import parses the file here, with a progress bar, into a book of its own; only when the
 //! whole file parses does it send that book to the node (`POST /v1/intel/imports`, with the
@@ -17,6 +18,7 @@ use vigil_intel::{
     BookBytes, CategoryMap, FeedKind, ImportOptions, IndicatorBook, JsonPath, Timestamp,
 };
 use vigil_node::client::Client;
+use vigil_node::intel::pull::{PullReport, PullRequest};
 use vigil_node::intel::{ImportOutcome, ImportRequest};
 
 use super::ledger::{SendArgs, print_json};
@@ -34,7 +36,7 @@ pub enum FeedCommand {
     Import {
         /// forta, ofac, metamask, csv, json, stix, text (one value a line) or misp (events).
         kind: FeedKind,
-        /// The feed file.
+        /// The feed file (for misp, also a MISP feed directory: manifest.json and event files).
         path: PathBuf,
         /// Source name recorded on every indicator (default: the kind, e.g. `ofac`).
         #[arg(long)]
@@ -55,6 +57,45 @@ pub enum FeedCommand {
         /// the common shapes when absent).
         #[arg(long = "path", value_name = "PATH")]
         json_path: Vec<JsonPath>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Pull STIX 2.1 indicators from a TAXII 2.1 collection into the node's book: paged, and
+    /// incremental (only what the collection added since this source's last pull; a pull that
+    /// was interrupted resumes after its last merged page).
+    ///
+    /// The node makes the requests (`POST /v1/intel/pulls`); `[[intel.pull]]` in its
+    /// configuration pulls on a schedule.
+    Pull {
+        /// The server's API root, e.g. https://taxii.example/api1/.
+        #[arg(long, value_name = "URL")]
+        taxii: String,
+        /// The collection's id.
+        #[arg(long, value_name = "ID")]
+        collection: String,
+        /// User name for HTTP Basic authentication.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Environment variable holding the password (sent to the node, which sends it only
+        /// to the TAXII server).
+        #[arg(long, value_name = "VAR", requires = "user")]
+        password_env: Option<String>,
+        /// Source name recorded on every indicator (default taxii:<host>/<collection>); the
+        /// cursor is kept per source.
+        #[arg(long)]
+        source: Option<String>,
+        /// EVM chain id of the collection's addresses (default: every chain).
+        #[arg(long)]
+        chain: Option<u64>,
+        /// Category of indicators whose labels name none (default: other).
+        #[arg(long, visible_alias = "category", value_name = "CATEGORY")]
+        default_category: Option<Category>,
+        /// Objects asked for per page (the server may send fewer).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Read the whole collection again, ignoring the source's cursor.
+        #[arg(long)]
+        full: bool,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -160,6 +201,37 @@ pub async fn run(client: &Client, cmd: FeedCommand, json: bool) -> Result<()> {
             let path = file;
             import(client, kind, &path, opts, &admin, json).await
         }
+        FeedCommand::Pull {
+            taxii,
+            collection,
+            user,
+            password_env,
+            source,
+            chain,
+            default_category,
+            limit,
+            full,
+            admin,
+        } => {
+            let password = match &password_env {
+                Some(var) => Some(std::env::var(var).with_context(|| {
+                    format!("--password-env {var}: the environment variable is not set")
+                })?),
+                None => None,
+            };
+            let request = PullRequest {
+                taxii,
+                collection,
+                user,
+                password,
+                source,
+                category: default_category,
+                chain,
+                limit,
+                full,
+            };
+            pull(client, request, &admin, json).await
+        }
         FeedCommand::List => list(client, json).await,
         FeedCommand::Review { accept, reject, source, after, limit, admin } => {
             let decision = match (accept, reject) {
@@ -202,24 +274,42 @@ async fn import(
     json: bool,
 ) -> Result<()> {
     let token = admin.token()?;
-    let size = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.len();
-    if size > opts.max_bytes as u64 {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    let is_feed_dir = meta.is_dir();
+    if is_feed_dir && kind != FeedKind::Misp {
+        bail!(
+            "{} is a directory: only a MISP feed (misp) is imported from a directory",
+            path.display()
+        );
+    }
+    let size = meta.len();
+    if !is_feed_dir && size > opts.max_bytes as u64 {
         bail!(
             "{}: {size} bytes is over the import limit of {} bytes",
             path.display(),
             opts.max_bytes
         );
     }
-    let input = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let input = if is_feed_dir {
+        Vec::new()
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+    };
     let bar = ProgressBar::new(input.len() as u64).with_style(bar_style(
         "{spinner} parsing {prefix} [{bar:30}] {bytes}/{total_bytes} · {msg} ({elapsed})",
     ));
     bar.set_prefix(kind.to_string());
     let mut book = IndicatorBook::new();
-    let parsed = vigil_intel::import(&mut book, kind, &input, &opts, &mut |p| {
+    let mut progress = |p: vigil_intel::Progress| {
+        bar.set_length(p.bytes_total);
         bar.set_position(p.bytes_done);
         bar.set_message(format!("{} records", p.records));
-    });
+    };
+    let parsed = if is_feed_dir {
+        vigil_intel::import_misp_feed(&mut book, path, &opts, &mut progress)
+    } else {
+        vigil_intel::import(&mut book, kind, &input, &opts, &mut progress)
+    };
     bar.finish_and_clear();
     drop(input);
     let parsed =
@@ -266,6 +356,53 @@ async fn import(
     let more = r.rejected_total.saturating_sub(SHOWN_REJECTIONS as u64);
     if more > 0 {
         println!("  … and {more} more rejections (--json lists the first 1,000)");
+    }
+    Ok(())
+}
+
+async fn pull(client: &Client, request: PullRequest, admin: &AdminArgs, json: bool) -> Result<()> {
+    let token = admin.token()?;
+    let spinner = ProgressBar::new_spinner().with_style(bar_style("{spinner} {msg} ({elapsed})"));
+    spinner.set_message(format!(
+        "the node at {} is pulling collection {} from {}",
+        client.base(),
+        request.collection,
+        request.taxii
+    ));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let url = format!("{}/v1/intel/pulls", client.base());
+    // A first pull of a large collection takes as long as the server needs.
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(6 * 3600))
+        .build()?
+        .post(&url)
+        .bearer_auth(token)
+        .json(&request)
+        .send()
+        .await;
+    spinner.finish_and_clear();
+    let report: PullReport = decode(&url, response, "nothing after the last merged page").await?;
+    if json {
+        print_json(&serde_json::to_value(&report)?);
+        return Ok(());
+    }
+    println!("{}", report.summary());
+    let from = match (&report.added_after, report.resumed) {
+        (None, _) => "from the start".to_owned(),
+        (Some(t), true) => format!("resumed an interrupted pull at {t}"),
+        (Some(t), false) => format!("what was added after {t}"),
+    };
+    println!("read        {} ({from})", report.url);
+    println!(
+        "cursor      {}",
+        report.cursor.as_deref().unwrap_or("none (the server sent no X-TAXII-Date-Added-Last)")
+    );
+    println!("book        {} indicators on the node", report.indicators);
+    for line in report.report.details() {
+        println!("  {line}");
+    }
+    for rejection in report.report.rejected.iter().take(SHOWN_REJECTIONS) {
+        println!("  rejected  {rejection}");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `vigil stix export`: the node's indicator book and ledger (reports, attestations) as one
-//! STIX 2.1 bundle, written to a file or stdout. `vigil taxii hash`: digests of TAXII user
+//! STIX 2.1 bundle, written to a file or stdout. `vigil misp export`: the same intelligence
+//! (the book and the confirmed reports) as a MISP feed directory. `vigil taxii hash`: digests of TAXII user
 //! secrets, so that configuration files need not hold the secrets themselves.
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
@@ -36,6 +37,26 @@ pub enum StixCommand {
 }
 
 #[derive(Subcommand)]
+pub enum MispCommand {
+    /// Write the book and the confirmed reports as a MISP feed directory (manifest.json and
+    /// one <uuid>.json per event) that a MISP instance can subscribe to.
+    Export {
+        /// The directory to write (created when absent; files of earlier exports are replaced).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only what was seen or happened at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<Timestamp>,
+        /// The organisation named as the events' creator.
+        #[arg(long, default_value = "Vigil")]
+        org: String,
+        /// Also indicators whose confidence has decayed below their source's threshold.
+        #[arg(long)]
+        include_expired: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum TaxiiCommand {
     /// Print the `password_hash` or `token_hash` line of a `[[taxii.users]]` entry. The secret
     /// is read from the terminal, or from stdin when it is not one.
@@ -58,6 +79,63 @@ struct Counted {
 /// Runs `vigil stix …`.
 pub async fn stix(client: &Client, cmd: StixCommand) -> Result<()> {
     let StixCommand::Export { since, out, include_expired, no_book, no_ledger } = cmd;
+    let bytes = bundle(client, since, include_expired, no_book, no_ledger).await?;
+    let counted: Counted = serde_json::from_slice(&bytes).context("the node's bundle")?;
+    match out {
+        Some(path) => {
+            write_file(&path, &bytes)?;
+            eprintln!(
+                "wrote {} STIX objects ({}) to {}",
+                counted.objects.len(),
+                counted.id,
+                path.display()
+            );
+        }
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(())
+}
+
+/// Runs `vigil misp …`.
+pub async fn misp(client: &Client, cmd: MispCommand) -> Result<()> {
+    let MispCommand::Export { out, since, org, include_expired } = cmd;
+    let bytes = bundle(client, since, include_expired, false, false).await?;
+    let feed = vigil_intel::misp::feed_from_stix(&bytes, &vigil_intel::misp::FeedOptions { org })?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    // Events first, the manifest last: a MISP reading the directory meanwhile never finds a
+    // manifest naming an event file not written yet.
+    let (manifest, events): (Vec<_>, Vec<_>) =
+        feed.files.iter().partition(|(name, _)| name.as_str() == "manifest.json");
+    for (name, bytes) in events.into_iter().chain(manifest) {
+        write_file(&out.join(name), bytes)?;
+    }
+    eprintln!(
+        "wrote a MISP feed of {} events ({} attributes) to {}",
+        feed.events,
+        feed.attributes,
+        out.display()
+    );
+    Ok(())
+}
+
+/// Writes beside the target and renames, so a failed write leaves no half file.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// The node's STIX bundle.
+async fn bundle(
+    client: &Client,
+    since: Option<Timestamp>,
+    include_expired: bool,
+    no_book: bool,
+    no_ledger: bool,
+) -> Result<Vec<u8>> {
     let mut query = vec![];
     if let Some(t) = since {
         query.push(("since", t.to_stix()));
@@ -100,23 +178,7 @@ pub async fn stix(client: &Client, cmd: StixCommand) -> Result<()> {
             status.as_u16()
         );
     }
-    let counted: Counted = serde_json::from_slice(&bytes).context("the node's bundle")?;
-    match out {
-        Some(path) => {
-            // Write beside the target and rename, so a failed export leaves no half file.
-            let tmp = path.with_extension("json.partial");
-            std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!(
-                "wrote {} STIX objects ({}) to {}",
-                counted.objects.len(),
-                counted.id,
-                path.display()
-            );
-        }
-        None => std::io::stdout().write_all(&bytes)?,
-    }
-    Ok(())
+    Ok(bytes.to_vec())
 }
 
 /// Runs `vigil taxii …`.

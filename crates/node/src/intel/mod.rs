@@ -10,11 +10,13 @@
 //! writes nothing the second time, and copies nothing. Readers (`/v1/check`, detectors) take a
 //! snapshot ([`Intel::book`]); they wait for an import only while its committed changes are put
 //! into the book (one insert per changed record), never while it is read, compared or written. Secrets (the admin token, TAXII
-//! credentials) never reach a log.
+//! credentials) never reach a log. A TAXII pull ([`pull`]) merges page by page, each page with
+//! its cursor in one transaction.
 
 mod admin;
 pub mod check;
 pub mod export;
+pub mod pull;
 pub mod service;
 pub mod taxii_feed;
 
@@ -41,6 +43,9 @@ const BOOK: TableDefinition<&str, &[u8]> = TableDefinition::new("intel_book");
 const IMPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("intel_imports");
 const BOOK_KEY: &str = "book";
 
+/// What [`Intel::import`] writes besides the book: nothing.
+type NothingMore = fn(&redb::WriteTransaction) -> Result<(), IntelError>;
+
 /// The `[intel]` section of the node's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -53,6 +58,8 @@ pub struct IntelConfig {
     pub max_import_bytes: usize,
     /// TLP marking of what the node exports and serves over TAXII.
     pub tlp: Tlp,
+    /// TAXII 2.1 collections the node pulls indicators from on a schedule (`[[intel.pull]]`).
+    pub pull: Vec<pull::PullConfig>,
 }
 
 impl Default for IntelConfig {
@@ -61,11 +68,17 @@ impl Default for IntelConfig {
             admin_token_file: "admin.token".into(),
             max_import_bytes: 256 << 20,
             tlp: Tlp::Clear,
+            pull: Vec::new(),
         }
     }
 }
 
 impl IntelConfig {
+    /// What is wrong with the section, as `(field, why)`.
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        self.pull.iter().try_for_each(pull::PullConfig::check)
+    }
+
     /// The same section with a relative token path made relative to `base`.
     pub fn resolved(mut self, base: &Path) -> Self {
         if self.admin_token_file.is_relative() {
@@ -240,6 +253,7 @@ pub struct Intel {
     admin: OnceLock<AdminToken>,
     taxii: OnceLock<Arc<TaxiiState>>,
     config: OnceLock<IntelConfig>,
+    pulls: pull::Running,
 }
 
 /// A queued item with its object, read from its collection.
@@ -286,6 +300,7 @@ impl Intel {
             admin: OnceLock::new(),
             taxii: OnceLock::new(),
             config: OnceLock::new(),
+            pulls: pull::Running::default(),
         }
     }
 
@@ -455,6 +470,17 @@ impl Intel {
     /// only then is the plan applied to the book in memory. No copy of the book or of the feed
     /// as a book is made, so importing the same feed again costs no more than reading it.
     pub fn import(&self, request: ImportRequest) -> Result<ImportOutcome, IntelError> {
+        self.import_and_write(request, None::<NothingMore>)
+    }
+
+    /// [`import`](Self::import), with `also` written in the same database transaction as the
+    /// merged book — in a transaction of its own when the feed adds nothing — so that what it
+    /// records (a TAXII pull's cursor) is committed exactly when the merge is.
+    pub fn import_and_write(
+        &self,
+        request: ImportRequest,
+        also: Option<impl FnOnce(&redb::WriteTransaction) -> Result<(), IntelError>>,
+    ) -> Result<ImportOutcome, IntelError> {
         let ImportRequest { parsed, file, book: incoming } = request;
         let source = parsed.source.clone();
         if source.trim().is_empty() || source.len() > 200 {
@@ -485,9 +511,17 @@ impl Intel {
             ..parsed
         };
         if plan.is_empty() {
+            if let Some(also) = also {
+                let txn = self.db.begin_write().map_err(db_err)?;
+                also(&txn)?;
+                txn.commit().map_err(db_err)?;
+            }
             return Ok(ImportOutcome { report, changed: false, indicators: book.len() });
         }
         let txn = self.db.begin_write().map_err(db_err)?;
+        if let Some(also) = also {
+            also(&txn)?;
+        }
         {
             let mut table = txn.open_table(BOOK).map_err(db_err)?;
             let len = book.merged_len(&plan);

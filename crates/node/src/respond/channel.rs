@@ -34,7 +34,9 @@ use vigil_core::Severity;
 use zeroize::Zeroizing;
 
 use super::template::Template;
-use super::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use super::webhook::{
+    SIGNATURE_HEADER, TIMESTAMP_HEADER, default_attempts, default_backoff, default_timeout, sign,
+};
 use super::{ExecError, Executor, Incident, with_retries};
 use crate::metrics::{ChannelLabels, DeliveryMetrics};
 
@@ -157,15 +159,6 @@ pub struct ChannelConfig {
 
 fn info() -> Severity {
     Severity::Info
-}
-fn default_attempts() -> u32 {
-    5
-}
-fn default_backoff() -> u64 {
-    250
-}
-fn default_timeout() -> u64 {
-    5_000
 }
 
 use ChannelKind as K;

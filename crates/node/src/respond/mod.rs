@@ -659,9 +659,14 @@ impl PolicyEngine {
         Some(tasks)
     }
 
-    /// Follows `state`'s event stream until `shutdown`.
-    pub async fn run(self: Arc<Self>, state: Arc<NodeState>, shutdown: CancellationToken) {
-        let mut events = state.events.subscribe();
+    /// Follows `events` (a subscription to `state`'s event stream, taken before the task
+    /// starts so nothing announced meanwhile is missed) until `shutdown`.
+    pub async fn run(
+        self: Arc<Self>,
+        state: Arc<NodeState>,
+        mut events: broadcast::Receiver<NodeEvent>,
+        shutdown: CancellationToken,
+    ) {
         loop {
             let event = tokio::select! {
                 _ = shutdown.cancelled() => return,

@@ -56,13 +56,16 @@ pub struct WebhookConfig {
 fn json_format() -> WebhookFormat {
     WebhookFormat::Json
 }
-fn default_attempts() -> u32 {
+/// Attempts per delivery when not configured (webhooks and channels).
+pub(super) fn default_attempts() -> u32 {
     5
 }
-fn default_backoff() -> u64 {
+/// First retry delay in milliseconds when not configured.
+pub(super) fn default_backoff() -> u64 {
     250
 }
-fn default_timeout() -> u64 {
+/// Per-attempt timeout in milliseconds when not configured.
+pub(super) fn default_timeout() -> u64 {
     5_000
 }
 

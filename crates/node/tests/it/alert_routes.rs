@@ -31,6 +31,7 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 
 #[test]
 fn every_matching_transfer_sends_one_webhook_per_stage_without_a_breaker() {
+    let _timed = crate::harness::one_timed_at_a_time();
     let Some(anvil) = anvil() else { return };
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

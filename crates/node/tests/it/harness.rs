@@ -299,6 +299,16 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// Held by the tests that measure time on a real chain (a pause in the exploit's block, alert
+/// latencies) and by the ones that load the machine most (a TAXII server in Python): on two
+/// cores they run one after another, the light tests beside them.
+static TIMED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Waits for the other timed or heavy tests (see [`TIMED`]) and holds them off until dropped.
+pub fn one_timed_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    TIMED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The Python of the test venv (`VIGIL_PYTHON`), or `None` (the test skips, saying so) unless
 /// `VIGIL_REQUIRE_TOOLS=1`.
 pub fn python() -> Option<PathBuf> {

@@ -17,6 +17,7 @@ const ENFORCED_PAUSE: &str = "d93c0665";
 
 #[test]
 fn an_exploit_is_detected_paused_on_chain_and_reset_only_by_two_guardians() {
+    let _timed = crate::harness::one_timed_at_a_time();
     let Some(anvil) = anvil() else { return };
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -376,6 +376,7 @@ fn benign_traffic(w: &World) {
 
 #[test]
 fn pre_execution_stops_three_attack_shapes_in_the_same_block_and_benign_traffic_pauses_nothing() {
+    let _timed = crate::harness::one_timed_at_a_time();
     let Some(w) = world() else { return };
     w.rt.block_on(w.chain.set_block_time(1)).unwrap();
     benign_traffic(&w);
@@ -434,6 +435,7 @@ fn pre_execution_stops_three_attack_shapes_in_the_same_block_and_benign_traffic_
 
 #[test]
 fn pre_execution_with_automining_falls_back_to_the_mined_block_and_pauses_in_the_next() {
+    let _timed = crate::harness::one_timed_at_a_time();
     let Some(w) = world() else { return };
     w.rt.block_on(w.chain.set_automine(true)).unwrap();
     for a in &w.attacks {
