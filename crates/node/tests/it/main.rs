@@ -21,5 +21,6 @@ mod respond;
 mod respond_channels;
 mod respond_webhooks;
 mod router;
+mod smtp;
 mod taxii_pull;
 mod verdicts;

@@ -142,7 +142,7 @@ fn an_imported_oz_monitor_config_alerts_on_the_same_transactions() {
     let config = std::fs::read_to_string(out.join("anvil_local.toml")).unwrap();
     assert!(config.contains(&format!("rpc = '{}'", chain.http())), "{config}");
     let (http, received) = receiver(&rt);
-    let sink = crate::respond_channels::smtp_sink(work.path(), None);
+    let sink = crate::smtp::smtp_sink(work.path(), None);
     let mut config = config
         .replace(
             "rules_dir = 'rules/anvil_local'",
@@ -286,11 +286,11 @@ fn an_imported_oz_monitor_config_alerts_on_the_same_transactions() {
     assert!(telegram[0].contains(&format!("{} failed", failed.to_lowercase())), "{telegram:?}");
     if let Some(sink) = &sink {
         assert!(
-            eventually(Duration::from_secs(15), || crate::respond_channels::mails(sink).len() == 2),
+            eventually(Duration::from_secs(15), || crate::smtp::mails(sink).len() == 2),
             "mails: {:?}",
-            crate::respond_channels::mails(sink)
+            crate::smtp::mails(sink)
         );
-        let mails = crate::respond_channels::mails(sink);
+        let mails = crate::smtp::mails(sink);
         assert!(
             mails.iter().any(|m| m["data"]
                 .as_str()

@@ -6,8 +6,6 @@
 //! of errors.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -424,91 +422,15 @@ async fn a_failing_receiver_is_retried_and_a_refusal_never_shows_the_token() {
     assert_eq!(metrics.notifications.get_or_create(&failed).get(), 1);
 }
 
-/// An `aiosmtpd` server on loopback writing each message it accepts as a JSON line.
-pub struct SmtpSink {
-    child: Child,
-    pub port: u16,
-    out: PathBuf,
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const SINK: &str = r#"
-import json, ssl, sys, threading
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
-
-port, out, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-
-class Sink:
-    async def handle_DATA(self, server, session, envelope):
-        with open(out, "a") as f:
-            f.write(json.dumps({
-                "from": envelope.mail_from, "to": envelope.rcpt_tos,
-                "data": envelope.content.decode("utf8", "replace"),
-                "tls": session.ssl is not None,
-            }) + "\n")
-        return "250 OK"
-
-def login(server, session, envelope, mechanism, auth_data):
-    return AuthResult(success=auth_data.login == b"alerts" and auth_data.password == b"smtp-pw")
-
-kwargs = {}
-if cert:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    kwargs = dict(tls_context=ctx, require_starttls=True, authenticator=login, auth_required=True)
-c = Controller(Sink(), hostname="127.0.0.1", port=port, **kwargs)
-c.start()
-print("ready", flush=True)
-sys.stdin.read()
-"#;
-
-pub fn smtp_sink(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<SmtpSink> {
-    let python = crate::harness::python()?;
-    let port = crate::harness::free_port();
-    let out = dir.join(format!("mail-{port}.jsonl"));
-    let (cert, key) = tls.map_or((String::new(), String::new()), |(c, k)| {
-        (c.display().to_string(), k.display().to_string())
-    });
-    let mut child = Command::new(python)
-        .args(["-c", SINK, &port.to_string(), &out.display().to_string(), &cert, &key])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "ready", "aiosmtpd did not start");
-    Some(SmtpSink { child, port, out })
-}
-
-pub fn mails(sink: &SmtpSink) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(&sink.out)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_reaches_an_smtp_server_plain_and_over_starttls_with_a_login() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(plain) = smtp_sink(dir.path(), None) else { return };
+    let Some(plain) = crate::smtp::smtp_sink(dir.path(), None) else { return };
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_file, cert.cert.pem()).unwrap();
     std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
-    let secure = smtp_sink(dir.path(), Some((&cert_file, &key_file))).unwrap();
+    let secure = crate::smtp::smtp_sink(dir.path(), Some((&cert_file, &key_file))).unwrap();
 
     let metrics = DeliveryMetrics::default();
     let email = |name: &str, port: u16| {
@@ -529,7 +451,7 @@ async fn email_reaches_an_smtp_server_plain_and_over_starttls_with_a_login() {
     let mail = Channel::with_secret(c, None, metrics.clone()).unwrap();
     let a = incident(alert("rule:large-transfer", Severity::High, Some(9), 1), "local");
     mail.execute(&a).await.unwrap();
-    let got = mails(&plain);
+    let got = crate::smtp::mails(&plain);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["from"], "vigil@example.com");
     assert_eq!(got[0]["to"], serde_json::json!(["oncall@example.com", "sec@example.com"]));
@@ -545,7 +467,7 @@ async fn email_reaches_an_smtp_server_plain_and_over_starttls_with_a_login() {
     c.password_env = Some("UNUSED".into());
     let tls = Channel::with_secret(c.clone(), Some("smtp-pw".into()), metrics.clone()).unwrap();
     tls.execute(&a).await.unwrap();
-    let got = mails(&secure);
+    let got = crate::smtp::mails(&secure);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["tls"], true);
 
@@ -559,5 +481,5 @@ async fn email_reaches_an_smtp_server_plain_and_over_starttls_with_a_login() {
     c.ca_file = None;
     let untrusted = Channel::with_secret(c, Some("smtp-pw".into()), metrics.clone()).unwrap();
     assert!(untrusted.execute(&a).await.is_err());
-    assert_eq!(mails(&secure).len(), 1);
+    assert_eq!(crate::smtp::mails(&secure).len(), 1);
 }
