@@ -25,6 +25,7 @@ pub mod detectors;
 pub mod effects;
 pub mod engine;
 pub mod events;
+pub mod fingerprint;
 pub mod index;
 pub mod model;
 pub mod replay;
