@@ -899,36 +899,39 @@ struct Abis {
     items: Vec<(String, JsonAbi)>,
 }
 
+/// A function's or event's signature with its parameters' names and types.
+type Declared = (String, Vec<(String, String)>);
+
 impl Abis {
-    fn functions(&self, signature: &str) -> Vec<(String, Vec<(String, String)>)> {
-        let want = normalise_signature(signature);
-        let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
-        for (_, abi) in &self.items {
-            for f in abi.functions() {
-                let sig = f.signature();
-                if normalise_signature(&sig) == want && !out.iter().any(|(s, _)| *s == sig) {
-                    let params = f.inputs.iter().map(|p| (p.name.clone(), p.ty.clone())).collect();
-                    out.push((sig, params));
-                }
-            }
-        }
-        out
+    fn functions(&self, signature: &str) -> Vec<Declared> {
+        let declared = self.items.iter().flat_map(|(_, abi)| {
+            abi.functions().map(|f| {
+                (f.signature(), f.inputs.iter().map(|p| (p.name.clone(), p.ty.clone())).collect())
+            })
+        });
+        first_of_each(signature, declared)
     }
 
-    fn events(&self, signature: &str) -> Vec<(String, Vec<(String, String)>)> {
-        let want = normalise_signature(signature);
-        let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
-        for (_, abi) in &self.items {
-            for e in abi.events() {
-                let sig = e.signature();
-                if normalise_signature(&sig) == want && !out.iter().any(|(s, _)| *s == sig) {
-                    let params = e.inputs.iter().map(|p| (p.name.clone(), p.ty.clone())).collect();
-                    out.push((sig, params));
-                }
-            }
-        }
-        out
+    fn events(&self, signature: &str) -> Vec<Declared> {
+        let declared = self.items.iter().flat_map(|(_, abi)| {
+            abi.events().map(|e| {
+                (e.signature(), e.inputs.iter().map(|p| (p.name.clone(), p.ty.clone())).collect())
+            })
+        });
+        first_of_each(signature, declared)
     }
+}
+
+/// The declarations whose signature is `signature` as OZ compares them, each signature once.
+fn first_of_each(signature: &str, declared: impl Iterator<Item = Declared>) -> Vec<Declared> {
+    let want = normalise_signature(signature);
+    let mut out: Vec<Declared> = Vec::new();
+    for (sig, params) in declared {
+        if normalise_signature(&sig) == want && !out.iter().any(|(s, _)| *s == sig) {
+            out.push((sig, params));
+        }
+    }
+    out
 }
 
 /// OZ compares signatures without whitespace, case-insensitively.
