@@ -67,6 +67,7 @@ LAYERS = {
             "intel::check": (0, "address/domain checks against the book"),
             "handles": (1, "the gossip bridge and NetState the state holds"),
             "journal": (1, "the mempool journal's writer (over the store)"),
+            "immunity": (1, "shared fingerprints and rules in force, from the ledger and trusted alerts"),
             # 2: the state: data and handles, never services.
             "app": (2, "NodeState, events, submission"),
             # 3–4: services, taking the state and their own settings section.

@@ -5,7 +5,7 @@
 //! BlockCollector ──┐                          ┌─► AlertSink (node event stream, gossip, executor)
 //! PendingCollector ─┼─► ChainEvent ─► Engine ─┤
 //! ReplayCollector ──┘   (bounded)             └─► log
-//!                 IndicatorUpdate ─┘ (ledger verdicts, feeds)
+//!                    EngineUpdate ─┘ (ledger verdicts, feeds, shared detection content)
 //! ```
 //!
 //! Collectors run as tasks feeding one bounded channel; one task owns the [`Engine`], converts
@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use vigil_core::{Alert, EvmChainId, Severity};
 use vigil_detect::{
-    DetectConfig, Engine, EngineStats, IndicatorIndex, IndicatorUpdate, RuleError, RuleSet,
+    DetectConfig, Engine, EngineStats, EngineUpdate, IndicatorIndex, RuleError, RuleSet,
 };
 
 use crate::backoff::Backoff;
@@ -215,7 +215,7 @@ pub struct Monitor {
     engine: Engine,
     collectors: Vec<Box<dyn Collector>>,
     cursor_store: Option<Arc<dyn CursorStore>>,
-    updates: Option<mpsc::Receiver<IndicatorUpdate>>,
+    updates: Option<mpsc::Receiver<EngineUpdate>>,
     record: Option<PathBuf>,
     capacity: usize,
     trace_source: watch::Receiver<Option<TraceSource>>,
@@ -357,8 +357,9 @@ impl Monitor {
         self
     }
 
-    /// Applies indicator updates received on `updates` while running (ledger verdicts, feeds).
-    pub fn with_indicator_updates(mut self, updates: mpsc::Receiver<IndicatorUpdate>) -> Self {
+    /// Applies updates received on `updates` while running: indicators (ledger verdicts,
+    /// feeds) and shared detection content (fingerprints, rule files), between events.
+    pub fn with_updates(mut self, updates: mpsc::Receiver<EngineUpdate>) -> Self {
         self.updates = Some(updates);
         self
     }
@@ -397,8 +398,8 @@ impl Monitor {
                 biased;
                 () = &mut shutdown => break Ok(()),
                 Some(update) = async { updates.as_mut()?.recv().await }, if updates.is_some() => {
-                    if let Err(e) = self.engine.apply(&update) {
-                        tracing::warn!(error = %e, "indicator update refused");
+                    if let Err(e) = self.engine.apply_update(update) {
+                        tracing::warn!(error = %e, "detection update refused");
                     }
                 }
                 Some(done) = async { simulated.as_mut()?.recv().await }, if simulated.is_some() => {

@@ -9,6 +9,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::chain_id::EvmChainId;
+use crate::detection::Detection;
 use crate::encoding::ContentId;
 use crate::evm::{B256, EvmAddress};
 use crate::indicator::Indicator;
@@ -102,6 +103,10 @@ pub struct Alert {
     pub time: u64,
     /// Detector-specific details (amounts, thresholds, the matched rule), ordered by key.
     pub metadata: BTreeMap<String, String>,
+    /// Detection content for other nodes: the fingerprint of an exploit's call tree, so a
+    /// node that trusts this monitor can watch for the same attack at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detection: Vec<Detection>,
 }
 
 impl Alert {

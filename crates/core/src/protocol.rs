@@ -254,6 +254,11 @@ pub enum ProposalAction {
         /// `true` to confirm it, `false` to reject it.
         confirm: bool,
     },
+    /// Withdraw a shared fingerprint or rule file: every node stops matching it.
+    RevokeDetection {
+        /// The item.
+        detection: crate::detection::DetectionId,
+    },
 }
 
 impl ProposalAction {
@@ -265,6 +270,7 @@ impl ProposalAction {
             Self::BreakerReset { .. } => "breaker_reset",
             Self::Slash { .. } => "slash",
             Self::ResolveReport { .. } => "resolve_report",
+            Self::RevokeDetection { .. } => "revoke_detection",
         }
     }
 }

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::chain_id::EvmChainId;
+use crate::detection::{
+    Detection, DetectionId, DetectionShapeError, MAX_REVOCATIONS, check_detection,
+};
 use crate::encoding::ContentId;
 use crate::evm::B256;
 use crate::indicator::Indicator;
@@ -266,6 +269,14 @@ pub struct Report {
     /// Names of the protocols it affects.
     #[serde(default)]
     pub affected_protocols: Vec<String>,
+    /// Fingerprints and rules that detect the threat: loaded by every node's detectors once
+    /// the report is confirmed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detection: Vec<Detection>,
+    /// Detection items this report withdraws (a rule that misfires, a fingerprint superseded):
+    /// they stop firing once the report is confirmed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revokes: Vec<DetectionId>,
 }
 
 /// A report signed outside a transaction ([`crate::Signed<Report>`]) is shared intel: spread by
@@ -277,9 +288,12 @@ impl SignedPayload for Report {
 /// Why a report is malformed (checked before any state is read).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportShapeError {
-    /// No indicators.
-    #[error("a report needs at least one indicator")]
+    /// Nothing flagged: no indicator, detection item or revocation.
+    #[error("a report needs at least one indicator, fingerprint, rule file or revocation")]
     NoIndicators,
+    /// Malformed detection content.
+    #[error(transparent)]
+    Detection(#[from] DetectionShapeError),
     /// Too many indicators.
     #[error("a report may carry at most {max} indicators, this one has {got}")]
     TooManyIndicators {
@@ -317,8 +331,12 @@ impl Report {
 
     /// Checks the limits every report must respect.
     pub fn check_shape(&self) -> Result<(), ReportShapeError> {
-        if self.indicators.is_empty() {
+        if self.indicators.is_empty() && self.detection.is_empty() && self.revokes.is_empty() {
             return Err(ReportShapeError::NoIndicators);
+        }
+        check_detection(&self.detection)?;
+        if self.revokes.len() > MAX_REVOCATIONS {
+            return Err(DetectionShapeError::TooManyRevocations { got: self.revokes.len() }.into());
         }
         if self.indicators.len() > MAX_REPORT_INDICATORS {
             return Err(ReportShapeError::TooManyIndicators {

@@ -5,10 +5,12 @@
 //! chain order ([`Engine::process_block`]); after a reorg, call [`Engine::rewind`] with the
 //! last common height before replaying the new blocks.
 
-use vigil_core::Alert;
+use vigil_core::{Alert, AlertKind, Detection, Fingerprint, Severity};
 
 use crate::config::DetectConfig;
 use crate::cooldown::Cooldown;
+use vigil_core::detection::MIN_FINGERPRINT_STEPS;
+
 use crate::detector::{Balances, Context, Detector, Finding, Protected};
 use crate::detectors::{
     FlashLoanExploit, FreshAttackerContract, IndicatorMatch, OutflowRateLimit, PredictedDrain,
@@ -18,6 +20,28 @@ use crate::effects::Effects;
 use crate::index::{IndexError, IndicatorIndex, IndicatorUpdate};
 use crate::model::{Block, TokenBalance, Transaction};
 use crate::rules::RuleSet;
+use crate::shared::{ContentError, DetectionUpdate, SharedDetection};
+
+/// A change to what the engine matches: an indicator, or shared detection content.
+#[derive(Clone, PartialEq, Debug)]
+pub enum EngineUpdate {
+    /// An indicator of the index.
+    Indicator(IndicatorUpdate),
+    /// A fingerprint or rule file.
+    Detection(DetectionUpdate),
+}
+
+impl From<IndicatorUpdate> for EngineUpdate {
+    fn from(u: IndicatorUpdate) -> Self {
+        Self::Indicator(u)
+    }
+}
+
+impl From<DetectionUpdate> for EngineUpdate {
+    fn from(u: DetectionUpdate) -> Self {
+        Self::Detection(u)
+    }
+}
 
 /// Counters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -35,6 +59,7 @@ pub struct EngineStats {
 /// The detection engine. See the module docs.
 pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
+    shared: SharedDetection,
     indicators: IndicatorIndex,
     protected: Protected,
     balances: Balances,
@@ -79,6 +104,7 @@ impl Engine {
         ];
         Self {
             detectors,
+            shared: SharedDetection::new(),
             indicators: IndicatorIndex::new(),
             protected: Protected::new(&config.protected),
             balances: Balances::default(),
@@ -125,6 +151,24 @@ impl Engine {
         self.indicators.apply(update)
     }
 
+    /// Loads or unloads shared detection content (fingerprints, rule files).
+    pub fn apply_detection(&mut self, update: DetectionUpdate) -> Result<(), ContentError> {
+        self.shared.apply(update)
+    }
+
+    /// Applies either kind of update.
+    pub fn apply_update(&mut self, update: EngineUpdate) -> Result<(), String> {
+        match update {
+            EngineUpdate::Indicator(u) => self.apply(&u).map_err(|e| e.to_string()),
+            EngineUpdate::Detection(u) => self.apply_detection(u).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The shared detection content loaded.
+    pub fn shared(&self) -> &SharedDetection {
+        &self.shared
+    }
+
     /// The protected contracts.
     pub fn protected(&self) -> &Protected {
         &self.protected
@@ -167,11 +211,29 @@ impl Engine {
         for d in &mut self.detectors {
             d.inspect(tx, &cx, &mut self.findings);
         }
+        // The call tree's shape: matched against shared fingerprints, and carried by exploit
+        // alerts so that other nodes can watch for the same attack.
+        let exploit = |f: &Finding| f.kind == AlertKind::Exploit && f.severity >= Severity::High;
+        let mut fingerprint: Option<Fingerprint> = None;
+        if let Some(trace) = &tx.trace
+            && (self.shared.has_fingerprints() || self.findings.iter().any(exploit))
+        {
+            fingerprint = Some(crate::fingerprint::fingerprint(&trace.root));
+        }
+        self.shared.inspect_with(tx, fingerprint.as_ref(), &cx, &mut self.findings);
         if !tx.is_pending() {
             self.balances.apply(tx, &effects);
         }
         let first = out.len();
         self.emit(Some(tx), out);
+        if let Some(fp) = fingerprint.filter(|f| f.steps.len() >= MIN_FINGERPRINT_STEPS) {
+            let detection = Detection::Fingerprint(fp);
+            for alert in &mut out[first..] {
+                if alert.kind == AlertKind::Exploit && alert.severity >= Severity::High {
+                    alert.detection = vec![detection.clone()];
+                }
+            }
+        }
         if let Some(sim) = &tx.simulated {
             let trace = tx.trace.as_ref().map(crate::trace::CallTrace::hash).unwrap_or_default();
             for alert in &mut out[first..] {
@@ -241,6 +303,7 @@ impl Engine {
                 description: f.description,
                 time,
                 metadata: f.metadata,
+                detection: Vec::new(),
             });
         }
     }

@@ -1,95 +1,29 @@
-//! Attack fingerprints: the shape of a transaction's call tree with its addresses taken out, so
-//! that the same exploit matches when it is run against another deployment, by another
-//! attacker, through a freshly deployed copy of the attack contract.
+//! Attack fingerprints ([`vigil_core::detection`]) computed from call trees, and an index that
+//! matches a transaction against thousands of them.
 //!
-//! A fingerprint is the tree's frames in call order, each a [`Step`]: the call kind, the
-//! selector, the depth, *which* address it targets — the sender, or the n-th distinct address
-//! the tree has touched so far (addresses are numbered in order of first appearance, so two
-//! trees that touch different addresses in the same pattern get the same numbers) — whether
-//! it succeeded, the wei it sends as a power-of-ten bucket, and for an ERC-20 `transfer` or
-//! `transferFrom` the direction of the tokens relative to the frame's caller.
+//! [`fingerprint`] walks a tree in call order and numbers the addresses it touches by first
+//! appearance (the sender is 0), so the same exploit run against another deployment, by another
+//! attacker, through a freshly deployed copy of the attack contract, gives the same steps.
 //!
-//! Two fingerprints are compared by the longest common subsequence of their steps (a step
-//! matches when everything but the value bucket is equal and the buckets are within one of each
-//! other), as `2·LCS / (|a| + |b|)`: 1.0 for the same shape, lower as steps are added, dropped
-//! or changed. An [`FingerprintIndex`] holds many fingerprints and finds those similar to a
-//! transaction's: it first counts, through an inverted index, how many of each fingerprint's
-//! distinct selectors the transaction calls, and compares only those that share enough of them
-//! to reach the threshold at all.
+//! A [`FingerprintIndex`] first counts, through an inverted index, how many of each
+//! fingerprint's distinct selectors the transaction calls, and compares (by longest common
+//! subsequence) only those that share enough of them to reach their threshold at all.
 //!
 //! Nothing here reads a clock or iterates a hash map in an order that matters: the same trees
 //! give the same fingerprints and the same matches on every node.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
-use serde::{Deserialize, Serialize};
-use vigil_core::{EvmAddress, Selector};
+pub use vigil_core::detection::{Flow, MAX_FINGERPRINT_STEPS as MAX_STEPS, Step};
+use vigil_core::{EvmAddress, Fingerprint, Selector};
 
-use crate::trace::{CallFrame, CallKind};
-
-/// Steps kept of one tree: a longer tree is cut (its first steps are the attack's setup and
-/// core; a fingerprint is bounded in size and in comparison cost).
-pub const MAX_STEPS: usize = 256;
+use crate::trace::CallFrame;
 
 /// `transfer(address,uint256)`.
 const TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
 /// `transferFrom(address,address,uint256)`.
 const TRANSFER_FROM: [u8; 4] = [0x23, 0xb8, 0x72, 0xdd];
-
-/// Which way tokens move in an ERC-20 transfer frame, seen from the frame's caller.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Flow {
-    /// Not a token transfer.
-    None,
-    /// The tokens go to the caller.
-    In,
-    /// The tokens leave the caller.
-    Out,
-    /// Between two others (a `transferFrom` on someone else's allowance).
-    Between,
-}
-
-/// One frame of a fingerprint.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash, Serialize, Deserialize)]
-pub struct Step {
-    /// The call kind.
-    pub kind: CallKind,
-    /// The selector called, if any.
-    pub selector: Option<Selector>,
-    /// Depth in the tree (0 for the top-level call), capped at 255.
-    pub depth: u8,
-    /// The target: 0 is the transaction's sender, n the n-th distinct other address the tree
-    /// touched (in order of first appearance), `u16::MAX` none (a failed creation).
-    pub target: u16,
-    /// Whether the frame succeeded.
-    pub ok: bool,
-    /// Wei sent, as the number of decimal digits (0 for none).
-    pub value: u8,
-    /// Token direction of an ERC-20 transfer.
-    pub flow: Flow,
-}
-
-impl Step {
-    /// Whether `self` and `other` are the same step, up to one decade of value.
-    fn matches(&self, other: &Step) -> bool {
-        self.kind == other.kind
-            && self.selector == other.selector
-            && self.depth == other.depth
-            && self.target == other.target
-            && self.ok == other.ok
-            && self.flow == other.flow
-            && self.value.abs_diff(other.value) <= 1
-    }
-}
-
-/// The address-free shape of a call tree.
-#[derive(Clone, PartialEq, Eq, Debug, Hash, Serialize, Deserialize)]
-pub struct Fingerprint {
-    /// The steps, in call order.
-    pub steps: Vec<Step>,
-}
 
 /// The number of decimal digits of `value` (0 for zero).
 fn decades(value: U256) -> u8 {
@@ -128,62 +62,37 @@ fn flow_of(frame: &CallFrame) -> Flow {
     }
 }
 
-impl Fingerprint {
-    /// The fingerprint of the tree under `root` (the sender is `root.from`).
-    pub fn of(root: &CallFrame) -> Self {
-        let mut numbers: BTreeMap<EvmAddress, u16> = BTreeMap::new();
-        numbers.insert(root.from, 0);
-        let mut steps = Vec::new();
-        let mut stack = vec![(root, 0u8)];
-        while let Some((frame, depth)) = stack.pop() {
-            if steps.len() >= MAX_STEPS {
-                break;
+/// The fingerprint of the tree under `root` (the sender is `root.from`), at the default
+/// similarity threshold.
+pub fn fingerprint(root: &CallFrame) -> Fingerprint {
+    let mut numbers: BTreeMap<EvmAddress, u16> = BTreeMap::new();
+    numbers.insert(root.from, 0);
+    let mut steps = Vec::new();
+    let mut stack = vec![(root, 0u8)];
+    while let Some((frame, depth)) = stack.pop() {
+        if steps.len() >= MAX_STEPS {
+            break;
+        }
+        let target = match frame.to {
+            Some(to) => {
+                let next = u16::try_from(numbers.len()).unwrap_or(u16::MAX - 1);
+                *numbers.entry(to).or_insert(next)
             }
-            let target = match frame.to {
-                Some(to) => {
-                    let next = u16::try_from(numbers.len()).unwrap_or(u16::MAX - 1);
-                    *numbers.entry(to).or_insert(next)
-                }
-                None => u16::MAX,
-            };
-            steps.push(Step {
-                kind: frame.kind,
-                selector: frame.selector(),
-                depth,
-                target,
-                ok: frame.succeeded(),
-                value: decades(frame.value),
-                flow: flow_of(frame),
-            });
-            let child_depth = depth.saturating_add(1);
-            stack.extend(frame.calls.iter().rev().map(|c| (c, child_depth)));
-        }
-        Self { steps }
+            None => u16::MAX,
+        };
+        steps.push(Step {
+            kind: frame.kind,
+            selector: frame.selector(),
+            depth,
+            target,
+            ok: frame.succeeded(),
+            value: decades(frame.value),
+            flow: flow_of(frame),
+        });
+        let child_depth = depth.saturating_add(1);
+        stack.extend(frame.calls.iter().rev().map(|c| (c, child_depth)));
     }
-
-    /// The distinct selectors it calls.
-    pub fn selectors(&self) -> BTreeSet<Selector> {
-        self.steps.iter().filter_map(|s| s.selector).collect()
-    }
-
-    /// Similarity with `other`: `2·LCS / (|self| + |other|)`, from 0.0 to 1.0.
-    pub fn similarity(&self, other: &Fingerprint) -> f64 {
-        let (a, b) = (&self.steps, &other.steps);
-        if a.is_empty() && b.is_empty() {
-            return 1.0;
-        }
-        // One row of the LCS table at a time.
-        let mut prev = vec![0u16; b.len() + 1];
-        let mut row = vec![0u16; b.len() + 1];
-        for x in a {
-            for (j, y) in b.iter().enumerate() {
-                row[j + 1] = if x.matches(y) { prev[j] + 1 } else { row[j].max(prev[j + 1]) };
-            }
-            std::mem::swap(&mut prev, &mut row);
-        }
-        let lcs = f64::from(prev[b.len()]);
-        2.0 * lcs / (a.len() + b.len()) as f64
-    }
+    Fingerprint::new(steps)
 }
 
 /// A fingerprint that matched, and how well.
@@ -195,12 +104,55 @@ pub struct FingerprintMatch {
     pub similarity: f64,
 }
 
+/// Selectors nearly every transaction calls (ERC-20 and WETH calls, pool reads): a
+/// fingerprint is keyed by its other selectors first, so a transaction is compared only with
+/// fingerprints of the protocols it touches.
+const COMMON_SELECTORS: [[u8; 4]; 16] = [
+    TRANSFER,
+    TRANSFER_FROM,
+    [0x09, 0x5e, 0xa7, 0xb3], // approve(address,uint256)
+    [0x70, 0xa0, 0x82, 0x31], // balanceOf(address)
+    [0xdd, 0x62, 0xed, 0x3e], // allowance(address,address)
+    [0x18, 0x16, 0x0d, 0xdd], // totalSupply()
+    [0x31, 0x3c, 0xe5, 0x67], // decimals()
+    [0x95, 0xd8, 0x9b, 0x41], // symbol()
+    [0x06, 0xfd, 0xde, 0x03], // name()
+    [0xd0, 0xe3, 0x0d, 0xb0], // deposit()
+    [0x2e, 0x1a, 0x7d, 0x4d], // withdraw(uint256)
+    [0x09, 0x02, 0xf1, 0xac], // getReserves()
+    [0x02, 0x2c, 0x0d, 0x08], // swap(uint256,uint256,address,bytes) (Uniswap V2 pair)
+    [0x12, 0x8a, 0xcb, 0x08], // swap(address,bool,int256,uint160,bytes) (Uniswap V3 pool)
+    [0xff, 0xf6, 0xca, 0xe9], // sync()
+    [0x3c, 0x8a, 0x7d, 0x8d], // slot0()
+];
+
+/// The most steps a transaction may lack of a fingerprint of `len` steps and still reach
+/// `threshold`: with `m` steps missing, the best similarity is `2(len−m)/(2len−m)`.
+fn allowed_missing(len: usize, threshold: f64) -> usize {
+    let bound = len as f64 * 2.0 * (1.0 - threshold) / (2.0 - threshold);
+    // `floor`, less a hair so that rounding never lets a reachable fingerprint go unkeyed.
+    (bound + 1e-9).floor() as usize
+}
+
+/// One indexed fingerprint.
+#[derive(Clone, Debug)]
+struct Entry {
+    fingerprint: Fingerprint,
+    threshold: f64,
+}
+
 /// Many fingerprints, matched against one transaction at a time.
+///
+/// Each fingerprint is filed under a few of its selectors, its *keys*, chosen so that a
+/// transaction that calls none of them lacks too many of its steps to reach its threshold:
+/// a transaction is compared only with the fingerprints filed under selectors it calls (and
+/// the few that have no such keys).
 #[derive(Clone, Debug, Default)]
 pub struct FingerprintIndex {
-    fingerprints: Vec<(Fingerprint, usize)>,
+    entries: Vec<Entry>,
     by_selector: BTreeMap<Selector, Vec<usize>>,
-    /// Fingerprints with no selector at all (plain transfers, creations), compared always.
+    /// Fingerprints whose selectors cannot key them (mostly plain transfers or creations),
+    /// compared always.
     unkeyed: Vec<usize>,
 }
 
@@ -212,62 +164,78 @@ impl FingerprintIndex {
 
     /// Adds `fingerprint`; returns its id.
     pub fn add(&mut self, fingerprint: Fingerprint) -> usize {
-        let id = self.fingerprints.len();
-        let selectors = fingerprint.selectors();
-        if selectors.is_empty() {
+        let id = self.entries.len();
+        let threshold = f64::from(fingerprint.min_similarity) / 100.0;
+        let mut counts: BTreeMap<Selector, usize> = BTreeMap::new();
+        for s in fingerprint.steps.iter().filter_map(|s| s.selector) {
+            *counts.entry(s).or_default() += 1;
+        }
+        // Uncommon selectors first, then those covering the most steps.
+        let mut selectors: Vec<(Selector, usize)> = counts.into_iter().collect();
+        selectors.sort_by_key(|(s, n)| (COMMON_SELECTORS.contains(&s.0), usize::MAX - n, *s));
+        let must_cover = allowed_missing(fingerprint.steps.len(), threshold) + 1;
+        let mut covered = 0;
+        let mut keys = Vec::new();
+        for (s, n) in selectors {
+            if covered >= must_cover {
+                break;
+            }
+            covered += n;
+            keys.push(s);
+        }
+        if covered >= must_cover {
+            for s in keys {
+                self.by_selector.entry(s).or_default().push(id);
+            }
+        } else {
             self.unkeyed.push(id);
         }
-        for s in &selectors {
-            self.by_selector.entry(*s).or_default().push(id);
-        }
-        self.fingerprints.push((fingerprint, selectors.len()));
+        self.entries.push(Entry { fingerprint, threshold });
         id
     }
 
     /// How many fingerprints it holds.
     pub fn len(&self) -> usize {
-        self.fingerprints.len()
+        self.entries.len()
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.fingerprints.is_empty()
+        self.entries.is_empty()
     }
 
     /// The fingerprint with id `id`.
     pub fn get(&self, id: usize) -> Option<&Fingerprint> {
-        self.fingerprints.get(id).map(|(f, _)| f)
+        self.entries.get(id).map(|e| &e.fingerprint)
     }
 
-    /// The fingerprints at least `threshold` similar to `tx`, best first.
-    ///
-    /// A fingerprint whose distinct selectors the transaction mostly does not call cannot
-    /// reach the threshold: it is skipped without being compared. (Each selector it lacks
-    /// costs at least one step on each side.)
-    pub fn matches(&self, tx: &Fingerprint, threshold: f64) -> Vec<FingerprintMatch> {
-        let tx_selectors = tx.selectors();
-        let mut shared: BTreeMap<usize, usize> = BTreeMap::new();
-        for s in &tx_selectors {
-            for id in self.by_selector.get(s).map(Vec::as_slice).unwrap_or_default() {
-                *shared.entry(*id).or_default() += 1;
+    /// The fingerprints `tx` comes close enough to (each by its own `min_similarity`), best
+    /// first.
+    pub fn matches(&self, tx: &Fingerprint) -> Vec<FingerprintMatch> {
+        if self.entries.is_empty() {
+            return Vec::new();
+        }
+        let mut candidates: Vec<usize> = self.unkeyed.clone();
+        for s in &tx.selectors() {
+            if let Some(ids) = self.by_selector.get(s) {
+                candidates.extend_from_slice(ids);
             }
         }
-        let candidates = shared
-            .into_iter()
-            .filter(|(id, n)| {
-                let (fp, distinct) = &self.fingerprints[*id];
-                // Steps of the fingerprint whose selector the transaction never calls cannot
-                // be in the common subsequence: bound the similarity by what remains.
-                let missing = distinct - n;
-                let best = (fp.steps.len() - missing.min(fp.steps.len())).min(tx.steps.len());
-                2.0 * best as f64 / (fp.steps.len() + tx.steps.len()) as f64 >= threshold
-            })
-            .map(|(id, _)| id)
-            .chain(self.unkeyed.iter().copied());
+        candidates.sort_unstable();
+        candidates.dedup();
+        let t = tx.steps.len();
         let mut found: Vec<FingerprintMatch> = candidates
+            .into_iter()
             .filter_map(|id| {
-                let similarity = self.fingerprints[id].0.similarity(tx);
-                (similarity >= threshold).then_some(FingerprintMatch { id, similarity })
+                let e = &self.entries[id];
+                let len = e.fingerprint.steps.len();
+                // The lengths alone bound the similarity.
+                if 2.0 * len.min(t) as f64 / (len + t) as f64 >= e.threshold {
+                    let similarity = e.fingerprint.similarity(tx);
+                    (similarity >= e.threshold).then_some(FingerprintMatch { id, similarity })
+                } else {
+                    None
+                }
             })
             .collect();
         found.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then(a.id.cmp(&b.id)));
@@ -278,6 +246,8 @@ impl FingerprintIndex {
 #[cfg(test)]
 mod tests {
     use alloy_primitives::Bytes;
+
+    use vigil_core::CallKind;
 
     use super::*;
 
@@ -316,8 +286,8 @@ mod tests {
 
     #[test]
     fn the_same_exploit_from_another_attacker_on_another_deployment_is_the_same_shape() {
-        let a = Fingerprint::of(&exploit(1, 2, 3, 4, 5));
-        let b = Fingerprint::of(&exploit(11, 12, 13, 14, 15));
+        let a = fingerprint(&exploit(1, 2, 3, 4, 5));
+        let b = fingerprint(&exploit(11, 12, 13, 14, 15));
         assert_eq!(a, b);
         assert_eq!(a.similarity(&b), 1.0);
         assert_eq!(a.steps.len(), 8);
@@ -328,30 +298,30 @@ mod tests {
 
     #[test]
     fn a_changed_step_lowers_the_similarity_and_an_unrelated_tree_is_far() {
-        let a = Fingerprint::of(&exploit(1, 2, 3, 4, 5));
+        let a = fingerprint(&exploit(1, 2, 3, 4, 5));
         let mut changed = exploit(1, 2, 3, 4, 5);
         changed.calls.push(call(addr(2), addr(9), [0xde, 0xad, 0xbe, 0xef], &[]));
-        let c = Fingerprint::of(&changed);
+        let c = fingerprint(&changed);
         let s = a.similarity(&c);
         assert!(s > 0.9 && s < 1.0, "{s}");
-        let swap = Fingerprint::of(&call(addr(1), addr(2), [0x38, 0xed, 0x17, 0x39], &[]));
+        let swap = fingerprint(&call(addr(1), addr(2), [0x38, 0xed, 0x17, 0x39], &[]));
         assert!(a.similarity(&swap) < 0.3);
     }
 
     #[test]
     fn the_index_finds_similar_fingerprints_and_skips_those_without_the_selectors() {
         let mut index = FingerprintIndex::new();
-        let drain = index.add(Fingerprint::of(&exploit(1, 2, 3, 4, 5)));
+        let drain = index.add(fingerprint(&exploit(1, 2, 3, 4, 5)));
         for n in 0..1_000u32 {
             let s = n.to_be_bytes();
-            index.add(Fingerprint::of(&call(addr(1), addr(2), s, &[])));
+            index.add(fingerprint(&call(addr(1), addr(2), s, &[])));
         }
-        let seen = Fingerprint::of(&exploit(21, 22, 23, 24, 25));
-        let found = index.matches(&seen, 0.8);
+        let seen = fingerprint(&exploit(21, 22, 23, 24, 25));
+        let found = index.matches(&seen);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].similarity), (drain, 1.0));
-        let benign = Fingerprint::of(&call(addr(1), addr(2), [0x38, 0xed, 0x17, 0x39], &[]));
-        assert!(index.matches(&benign, 0.8).is_empty());
+        let benign = fingerprint(&call(addr(1), addr(2), [0x38, 0xed, 0x17, 0x39], &[]));
+        assert!(index.matches(&benign).is_empty());
     }
 
     #[test]
@@ -363,7 +333,10 @@ mod tests {
             return;
         };
         let mut index = FingerprintIndex::new();
-        index.add(Fingerprint::of(&exploit(1, 2, 3, 4, 5)));
+        // Stricter than the default threshold: below it, the exploit still matches none.
+        let mut drain = fingerprint(&exploit(1, 2, 3, 4, 5));
+        drain.min_similarity = 80;
+        index.add(drain);
         let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         files.retain(|p| p.extension().is_some_and(|x| x == "json"));
         files.sort();
@@ -373,9 +346,9 @@ mod tests {
             for r in crate::replay::read(&text, vigil_core::EvmChainId(1)).unwrap() {
                 let Some(trace) = &r.tx.trace else { continue };
                 txs += 1;
-                let fp = Fingerprint::of(&trace.root);
+                let fp = fingerprint(&trace.root);
                 assert!(fp.steps.len() <= MAX_STEPS);
-                if !index.matches(&fp, 0.8).is_empty() {
+                if !index.matches(&fp).is_empty() {
                     matched.push(r.hash);
                 }
             }

@@ -11,6 +11,8 @@
 //!   rate limit, flash-loan exploit pattern, volume anomaly, suspicious governance proposal,
 //!   fresh attacker contract;
 //! - user rules in CEL ([`rules`]), with contracts declared by their JSON ABI ([`abi`]);
+//! - attack fingerprints ([`fingerprint`]) and the shared detection content of other
+//!   participants — fingerprints and rule files — loaded at run time ([`shared`]);
 //! - the [`Engine`] that runs them all with a cooldown so one incident is one alert.
 //!
 //! Invariants: no I/O, no clock (time comes from blocks and collectors), no panics on any
@@ -30,14 +32,16 @@ pub mod index;
 pub mod model;
 pub mod replay;
 pub mod rules;
+pub mod shared;
 pub mod trace;
 
 pub use alloy_primitives::{Bytes, U256};
 pub use config::{DetectConfig, ProtectedContract};
 pub use detector::{Context, Detector, Finding};
 pub use effects::{Asset, Effects};
-pub use engine::{Engine, EngineStats};
+pub use engine::{Engine, EngineStats, EngineUpdate};
 pub use index::{IndexError, IndicatorHit, IndicatorIndex, IndicatorMeta, IndicatorUpdate};
 pub use model::{Block, BlockRef, CreatedContract, Gas, Log, TokenBalance, Transaction, TxStatus};
 pub use rules::{RuleError, RuleSet};
+pub use shared::{ContentError, DetectionUpdate, Provenance, SharedDetection};
 pub use trace::{CallFrame, CallKind, CallTrace};

@@ -482,6 +482,8 @@ impl IndicatorBook {
                     summary,
                     evidence: Vec::new(),
                     affected_protocols: Vec::new(),
+                    detection: Vec::new(),
+                    revokes: Vec::new(),
                 });
             }
         }

@@ -51,6 +51,8 @@ fn setup() -> (Ledger<MemoryStore>, Vec<Keypair>, Vec<Report>) {
             summary: format!("bench report {i}"),
             evidence: vec![],
             affected_protocols: vec![],
+            detection: Vec::new(),
+            revokes: Vec::new(),
         })
         .collect();
     let txs = reports

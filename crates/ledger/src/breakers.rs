@@ -173,6 +173,8 @@ fn alert_report(spec: &ProtocolSpec, alert: &Alert) -> Report {
         summary,
         evidence: vec![Evidence::Tx { chain, hash: alert.tx.hash }],
         affected_protocols: vec![spec.id.to_string()],
+        detection: alert.detection.clone(),
+        revokes: Vec::new(),
     }
 }
 

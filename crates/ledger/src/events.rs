@@ -247,6 +247,13 @@ pub enum Event {
         /// The proposal.
         proposal: u64,
     },
+    /// An executed proposal withdrew a shared fingerprint or rule file.
+    DetectionRevoked {
+        /// The item.
+        detection: vigil_core::DetectionId,
+        /// The proposal.
+        proposal: u64,
+    },
     /// The treasury paid out.
     TreasurySpent {
         /// Recipient.

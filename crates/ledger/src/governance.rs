@@ -60,6 +60,9 @@ pub(crate) fn propose(
                 return Err(TxError::NotTripped { protocol: protocol.clone() });
             }
         }
+        // Any id may be revoked: an item can be in force through a feed as well as a report,
+        // and revoking one before it is seen anywhere keeps it from ever loading.
+        ProposalAction::RevokeDetection { .. } => {}
         ProposalAction::ResolveReport { report, .. } => {
             let r = state.report(report).ok_or(TxError::UnknownReport { report: *report })?;
             if r.status != ReportStatus::Escalated {
@@ -297,6 +300,11 @@ fn execute(
                 Some(other) => Some(format!("report {report} is {other}, not escalated")),
                 None => Some(format!("unknown report {report}")),
             }
+        }
+        // Nodes read the executed proposal (and this event) and stop matching the item.
+        ProposalAction::RevokeDetection { detection } => {
+            events.push(Event::DetectionRevoked { detection: *detection, proposal: id });
+            None
         }
     };
     p.status = if failure.is_some() { ProposalStatus::Failed } else { ProposalStatus::Executed };

@@ -41,6 +41,7 @@ fn alert(n: u64) -> Alert {
         description: "price manipulation through a flash loan in the pending transaction".into(),
         time: 0,
         metadata: Default::default(),
+        detection: Vec::new(),
     }
 }
 

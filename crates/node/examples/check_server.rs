@@ -124,6 +124,8 @@ async fn main() {
             summary: format!("bench batch {n}"),
             evidence: vec![],
             affected_protocols: vec![],
+            detection: Vec::new(),
+            revokes: Vec::new(),
         })
         .collect();
     let sign = |k: &Keypair, nonce: u64, body: TxBody| {

@@ -93,6 +93,9 @@ pub enum SubmitError {
     /// It was admitted, but could not be made durable.
     #[error("{0}; the transaction may not survive a restart, submit it again later")]
     Journal(#[from] crate::journal::JournalError),
+    /// A report's rule file does not compile, costs too much or is oversized.
+    #[error("detection content refused: {0}")]
+    Detection(#[from] vigil_detect::ContentError),
 }
 
 /// What the mempool needs to know about a sender from the committed state.
@@ -120,6 +123,7 @@ impl SubmitError {
             SubmitError::Mempool(MempoolError::Unaffordable { .. }) => "unaffordable".into(),
             SubmitError::Mempool(MempoolError::Unfunded { .. }) => "unfunded".into(),
             SubmitError::Journal(_) => "journal_unavailable".into(),
+            SubmitError::Detection(_) => "invalid_detection".into(),
         }
     }
 }
@@ -219,6 +223,8 @@ pub struct NodeState {
     pub watch: RwLock<Option<WatchStatus>>,
     /// The most recent alerts this node raised or received (`GET /v1/alerts`).
     pub alerts: Mutex<RecentAlerts>,
+    /// Shared fingerprints and rule files, and why each is (or is not) in force.
+    pub immunity: Mutex<crate::immunity::DetectionBook>,
 }
 
 /// An alert as the node keeps it: who sent it and when it arrived.
@@ -274,7 +280,9 @@ impl NodeState {
         let metrics = Metrics::new();
         metrics.height.set(i64::try_from(ledger.height()).unwrap_or(i64::MAX));
         let (events, _) = broadcast::channel(4096);
+        let immunity = crate::immunity::DetectionBook::from_ledger(ledger.state(), ledger.height());
         Arc::new(Self {
+            immunity: Mutex::new(immunity),
             ledger: RwLock::new(ledger),
             mempool: Mutex::new(mempool),
             journal: Journal::start(store.clone()),
@@ -304,6 +312,17 @@ impl NodeState {
             received,
             alert: alert.clone(),
         });
+        // An exploit's fingerprint from a monitor a protocol trusts is watched for at once.
+        if !alert.payload.detection.is_empty() {
+            let trusted = crate::immunity::trusted_monitor(
+                self.ledger.read().state(),
+                &self.node_account,
+                &alert.signer,
+            );
+            if trusted {
+                self.immunity.lock().provisional(id, alert.signer, &alert.payload);
+            }
+        }
         let _ = self.events.send(NodeEvent::Alert { id, peer, alert: Box::new(alert) });
     }
 
@@ -318,6 +337,7 @@ impl NodeState {
                 return Err(MempoolError::Duplicate(tx.id()).into());
             }
             ledger.check_tx_stateless(&tx)?;
+            crate::immunity::check_tx(&tx)?;
             ledger.check_tx_stateful(&tx)?;
             let spend = ledger.max_spend(&tx)?;
             let sender = sender_of(&ledger, &tx.tx.signer);
@@ -420,9 +440,45 @@ impl NodeState {
             txs: block.txs.len(),
             succeeded,
         });
+        self.follow_detection(block.height, &finalized.events);
         for event in &finalized.events {
             let _ =
                 self.events.send(NodeEvent::Ledger { height: block.height, event: event.clone() });
+        }
+    }
+
+    /// Loads and unloads shared detection content as verdicts and revocations come in, before
+    /// the block's events are announced.
+    fn follow_detection(&self, height: u64, events: &[Event]) {
+        let relevant =
+            |e: &Event| matches!(e, Event::Verdict { .. } | Event::DetectionRevoked { .. });
+        if !events.iter().any(relevant) {
+            return;
+        }
+        let ledger = self.ledger.read();
+        let mut book = self.immunity.lock();
+        for event in events {
+            match event {
+                Event::Verdict { report, status, .. } => {
+                    let Some(record) = ledger.state().report(report) else { continue };
+                    match status {
+                        vigil_ledger::ReportStatus::Confirmed => {
+                            let confidence = ledger
+                                .state()
+                                .account(&record.reporter)
+                                .map(|a| a.reputation.confidence(height, ledger.params()))
+                                .unwrap_or(50);
+                            book.confirm(*report, record, confidence);
+                        }
+                        vigil_ledger::ReportStatus::Rejected => book.reject(record),
+                        _ => {}
+                    }
+                }
+                Event::DetectionRevoked { detection, proposal } => {
+                    book.revoked_by_proposal(*detection, *proposal);
+                }
+                _ => {}
+            }
         }
     }
 }

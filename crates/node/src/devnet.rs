@@ -208,6 +208,8 @@ fn incident_report(i: &Incident<'_>) -> Option<Report> {
         ),
         evidence,
         affected_protocols: vec![i.name.to_owned()],
+        detection: Vec::new(),
+        revokes: Vec::new(),
     })
 }
 
@@ -231,6 +233,8 @@ fn false_report() -> Report {
         summary:
             "Uniswap V2 router drains approvals (a false claim: the demo shows it being rejected)"
                 .into(),
+        detection: Vec::new(),
+        revokes: Vec::new(),
         evidence: vec![],
         affected_protocols: vec!["Uniswap".into()],
     }

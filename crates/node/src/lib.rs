@@ -23,6 +23,7 @@ pub mod consensus;
 pub mod devnet;
 pub mod gossip;
 pub mod handles;
+pub mod immunity;
 pub mod intel;
 pub mod journal;
 pub mod keyfile;

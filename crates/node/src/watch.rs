@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vigil_chain::{CursorStore, FileCursorStore, Monitor, MonitorConfig, MonitorError};
 use vigil_core::{Alert, Keypair, ProtocolId, Signed, Tx, TxBody};
-use vigil_detect::{IndicatorIndex, IndicatorMeta, IndicatorUpdate};
+use vigil_detect::{EngineUpdate, IndicatorIndex, IndicatorMeta, IndicatorUpdate};
 use vigil_ledger::{Event, ReportRecord, ReportStatus};
 
 use crate::app::{NodeEvent, NodeState, WatchStatus};
@@ -77,13 +77,48 @@ pub async fn run(
         .cursor_file
         .as_ref()
         .map(|p| Arc::new(FileCursorStore::new(p)) as Arc<dyn CursorStore>);
-    let (updates_tx, updates_rx) = mpsc::channel(4_096);
+    let (updates_tx, updates_rx) = mpsc::channel::<EngineUpdate>(4_096);
     let updates_tx_feed = updates_tx.clone();
+    let updates_tx_shared = updates_tx.clone();
     let mut feed_sent = state.intel.detection_entries(crate::intel::now());
     let monitor = Monitor::connect_with(&config, cursor)
         .await?
         .with_indicators(initial_index(&state, &feed_sent))
-        .with_indicator_updates(updates_rx);
+        .with_updates(updates_rx);
+
+    // Shared fingerprints and rules: those in force now, then every change, in order (the
+    // snapshot and the subscription are taken under one lock, so none is missed or doubled).
+    let shared = {
+        let (loaded, mut changes) = {
+            let book = state.immunity.lock();
+            (book.loaded(), book.subscribe())
+        };
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            for u in loaded {
+                if updates_tx_shared.send(u.into()).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                let u = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    u = changes.recv() => u,
+                };
+                match u {
+                    Ok(u) => {
+                        if updates_tx_shared.send(u.into()).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "shared detection updates lagged");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        })
+    };
 
     // Pre-execution's counters, in the metrics.
     let simulations = monitor.pre_execution_stats().map(|stats| {
@@ -169,7 +204,7 @@ pub async fn run(
                     report_entries(&report, r, confidence)
                 };
                 for u in updates {
-                    if updates_tx.send(u).await.is_err() {
+                    if updates_tx.send(u.into()).await.is_err() {
                         return;
                     }
                 }
@@ -210,7 +245,7 @@ pub async fn run(
                     tracing::debug!(updates = sent.len(), "feed entries of the detection index");
                 }
                 for u in sent {
-                    if updates.send(u).await.is_err() {
+                    if updates.send(u.into()).await.is_err() {
                         return;
                     }
                 }
@@ -238,6 +273,7 @@ pub async fn run(
     let stats = monitor.run(alerts_tx, async move { stop.cancelled().await }).await;
     feed.abort();
     imports.abort();
+    shared.abort();
     report.abort();
     if let Some(s) = simulations {
         s.abort();
@@ -289,6 +325,9 @@ fn on_alert(
     detected_at: Instant,
 ) -> Signed<Alert> {
     state.metrics.alerts.inc();
+    if let Some(id) = alert.metadata.get("detection").and_then(|d| d.parse().ok()) {
+        state.immunity.lock().hit(&id);
+    }
     let signed = Signed::sign(alert, state.chain_id.clone(), key);
     let me = key.account_id();
     // Protocols that authorise this node and whose policy the alert meets.

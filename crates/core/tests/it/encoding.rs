@@ -308,6 +308,8 @@ fn content_ids_are_blake3_of_canonical_bytes() {
         summary: "Ronin bridge exploiter".into(),
         evidence: vec![],
         affected_protocols: vec!["ronin".into()],
+        detection: Vec::new(),
+        revokes: Vec::new(),
     };
     assert_eq!(report.id(), ContentId(*blake3::hash(&encode(&report)).as_bytes()));
     assert_eq!(report.id().to_string().parse::<ContentId>().unwrap(), report.id());

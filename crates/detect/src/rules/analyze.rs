@@ -154,6 +154,40 @@ fn walk(e: &IdedExpr, lists: &HashSet<String>, bound: &mut Vec<String>, refs: &m
     }
 }
 
+/// How many times a comprehension's body is counted in [`cost`]: the length assumed of the
+/// lists a rule iterates (a transaction's calls, logs, transfers).
+pub(crate) const LOOP_FACTOR: u64 = 32;
+
+/// The evaluation cost of an expression, in AST nodes visited: every node counts one, and a
+/// comprehension's condition and step count [`LOOP_FACTOR`] times (so nested loops multiply).
+pub(crate) fn cost(e: &IdedExpr) -> u64 {
+    let sum =
+        |xs: &mut dyn Iterator<Item = &IdedExpr>| xs.map(cost).fold(0u64, u64::saturating_add);
+    1u64.saturating_add(match &e.expr {
+        Expr::Select(s) => cost(&s.operand),
+        Expr::Call(c) => sum(&mut c.target.iter().map(|t| &**t).chain(c.args.iter())),
+        Expr::Comprehension(c) => {
+            let body = cost(&c.loop_cond).saturating_add(cost(&c.loop_step));
+            cost(&c.iter_range)
+                .saturating_add(cost(&c.accu_init))
+                .saturating_add(body.saturating_mul(LOOP_FACTOR))
+                .saturating_add(cost(&c.result))
+        }
+        Expr::List(l) => sum(&mut l.elements.iter()),
+        Expr::Map(m) => m
+            .entries
+            .iter()
+            .map(|entry| match &entry.expr {
+                cel_parser::ast::EntryExpr::MapEntry(me) => {
+                    cost(&me.key).saturating_add(cost(&me.value))
+                }
+                _ => 1,
+            })
+            .fold(0u64, u64::saturating_add),
+        Expr::Ident(_) | Expr::Struct(_) | Expr::Literal(_) | Expr::Unspecified => 0,
+    })
+}
+
 /// A condition a rule needs, usable as a prefilter key.
 #[derive(Clone, PartialEq, Debug)]
 pub(crate) enum Atom {

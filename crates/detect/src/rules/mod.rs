@@ -61,7 +61,7 @@ use vigil_core::{AlertKind, EvmAddress, Severity};
 
 use self::activation::{FieldSet, tx_value};
 use self::analyze::{
-    Atom, ListValues, check_unary_runs, normalise_hex, prefilter_keys, references,
+    Atom, ListValues, check_unary_runs, cost, normalise_hex, prefilter_keys, references,
 };
 use self::template::Template;
 use crate::abi::ContractAbis;
@@ -198,6 +198,8 @@ pub struct Rule {
     pub kind: AlertKind,
     /// Confidence of its alerts.
     pub confidence: u8,
+    /// What evaluating its expression costs, in AST nodes (loops counted 32 times).
+    pub cost: u64,
     expr: IdedExpr,
     description: Template,
     incident: Option<IdedExpr>,
@@ -531,6 +533,7 @@ impl RuleSet {
                     severity: spec.severity,
                     kind: spec.kind,
                     confidence: spec.confidence,
+                    cost: cost(&expr),
                     expr,
                     description,
                     incident,
@@ -552,6 +555,19 @@ impl RuleSet {
     /// The contracts declared with an ABI.
     pub fn contracts(&self) -> &ContractAbis {
         &self.abis
+    }
+
+    /// What evaluating every enabled rule costs, in AST nodes (see [`Rule::cost`]).
+    pub fn cost(&self) -> u64 {
+        self.rules.iter().map(|r| r.cost).fold(0, u64::saturating_add)
+    }
+
+    /// Renames the detector of every rule's alerts to `<prefix><rule name>` (shared rules
+    /// are `shared:<name>`, so they are told apart from the node's own).
+    pub fn set_detector_prefix(&mut self, prefix: &str) {
+        for r in &mut self.rules {
+            r.detector = format!("{prefix}{}", r.name);
+        }
     }
 
     /// The enabled rules.

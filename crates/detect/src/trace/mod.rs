@@ -69,70 +69,10 @@ pub fn from_deep_str<T: serde::de::DeserializeOwned>(json: &str) -> serde_json::
 
 use alloy_primitives::{Bytes, U256};
 use serde::{Deserialize, Serialize};
+pub use vigil_core::CallKind;
 use vigil_core::{EvmAddress, Selector};
 
 use crate::model::Log;
-
-/// What kind of frame a call is.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum CallKind {
-    /// `CALL`.
-    Call,
-    /// `STATICCALL`.
-    StaticCall,
-    /// `DELEGATECALL`: runs `to`'s code in `from`'s storage context.
-    DelegateCall,
-    /// `CALLCODE`: like `DELEGATECALL`, with its own value.
-    CallCode,
-    /// `CREATE`.
-    Create,
-    /// `CREATE2`.
-    Create2,
-    /// `SELFDESTRUCT`: `from` is destroyed, its balance (`value`) goes to `to`.
-    SelfDestruct,
-}
-
-impl CallKind {
-    /// Parses a tracer's name for it, in any case (`call`, `STATICCALL`, `delegateCall`,
-    /// `suicide`, ...).
-    pub fn parse(name: &str) -> Option<Self> {
-        let lower = name.to_ascii_lowercase();
-        Some(match lower.as_str() {
-            "call" => Self::Call,
-            "staticcall" => Self::StaticCall,
-            "delegatecall" => Self::DelegateCall,
-            "callcode" => Self::CallCode,
-            "create" => Self::Create,
-            "create2" => Self::Create2,
-            "selfdestruct" | "suicide" => Self::SelfDestruct,
-            _ => return None,
-        })
-    }
-
-    /// The opcode's name, as geth writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Call => "CALL",
-            Self::StaticCall => "STATICCALL",
-            Self::DelegateCall => "DELEGATECALL",
-            Self::CallCode => "CALLCODE",
-            Self::Create => "CREATE",
-            Self::Create2 => "CREATE2",
-            Self::SelfDestruct => "SELFDESTRUCT",
-        }
-    }
-
-    /// Whether it creates a contract.
-    pub fn is_create(self) -> bool {
-        matches!(self, Self::Create | Self::Create2)
-    }
-
-    /// Whether the callee's code runs in the caller's storage context.
-    pub fn runs_in_caller_context(self) -> bool {
-        matches!(self, Self::DelegateCall | Self::CallCode)
-    }
-}
 
 /// One frame of a call tree.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]

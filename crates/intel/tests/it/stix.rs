@@ -210,6 +210,8 @@ fn everything() -> Bundle {
             "https://example.org/post-mortem".parse().unwrap(),
         ],
         affected_protocols: vec!["ExampleLend".into()],
+        detection: Vec::new(),
+        revokes: Vec::new(),
     };
     objects.extend(stix::report_objects(
         &report,
@@ -255,6 +257,7 @@ fn everything() -> Bundle {
             description: "Flash loan followed by an oracle swing".into(),
             time: 1_700_000_000,
             metadata: Default::default(),
+            detection: Vec::new(),
         };
         objects.extend(stix::alert_objects(
             &alert,
@@ -264,6 +267,8 @@ fn everything() -> Bundle {
     objects.push(stix::vulnerability_object(
         &Vulnerability {
             name: "Reentrancy in ExampleVault.withdraw".into(),
+            detection: Vec::new(),
+            revokes: Vec::new(),
             description: "Embargoed until the fix ships.".into(),
             affected_protocols: vec!["ExampleVault".into()],
             severity: Severity::High,

@@ -75,6 +75,7 @@ pub fn exploit_alert(severity: Severity, confidence: u8, to: EvmAddress) -> Aler
         description: "flash loan and a large outflow from the vault".into(),
         time: 1_700_000_000,
         metadata: Default::default(),
+        detection: Vec::new(),
     }
 }
 

@@ -110,5 +110,7 @@ pub fn report(summary: &str, indicators: &[&str]) -> Report {
         summary: summary.into(),
         evidence: vec![],
         affected_protocols: vec!["lendingvault".into()],
+        detection: Vec::new(),
+        revokes: Vec::new(),
     }
 }

@@ -240,6 +240,7 @@ pub(crate) mod tests {
             description: "x".repeat(description_len),
             time: 0,
             metadata: Default::default(),
+            detection: Vec::new(),
         }
     }
 

@@ -127,6 +127,7 @@ mod tests {
             description: String::new(),
             time: 0,
             metadata: Default::default(),
+            detection: Vec::new(),
         };
         let signed = Signed::sign(alert, genesis.chain_id.clone(), &key);
         let post = |body: &Signed<Alert>| {

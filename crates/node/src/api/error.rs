@@ -90,7 +90,7 @@ impl From<SubmitError> for ApiError {
             SubmitError::Mempool(MempoolError::Full { .. }) | SubmitError::Journal(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            SubmitError::Tx(_) => StatusCode::BAD_REQUEST,
+            SubmitError::Tx(_) | SubmitError::Detection(_) => StatusCode::BAD_REQUEST,
         };
         Self { status, code: e.code(), message: e.to_string() }
     }

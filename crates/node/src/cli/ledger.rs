@@ -254,6 +254,8 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
                 summary,
                 evidence,
                 affected_protocols: protocols,
+                detection: Vec::new(),
+                revokes: Vec::new(),
             };
             report.check_shape()?;
             let id = report.id();

@@ -83,6 +83,9 @@ pub struct ActionArgs {
     /// Decide an escalated report: REPORT (its id or a unique prefix) confirm|reject.
     #[arg(long, num_args = 2, value_names = ["REPORT", "VERDICT"])]
     resolve_report: Option<Vec<String>>,
+    /// Withdraw a shared fingerprint or rule file (its detection id, see `vigil rules list`).
+    #[arg(long, value_name = "DETECTION")]
+    revoke_detection: Option<vigil_core::DetectionId>,
     /// Change parameters: name=value (repeatable), e.g. --param challenge_window=200.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -311,6 +314,9 @@ async fn action(client: &Client, a: ActionArgs) -> Result<ProposalAction> {
     if let Some(v) = a.slash {
         let (account, amount) = pair(&v)?;
         return Ok(ProposalAction::Slash { account, amount });
+    }
+    if let Some(detection) = a.revoke_detection {
+        return Ok(ProposalAction::RevokeDetection { detection });
     }
     if let Some(v) = a.resolve_report {
         let report = resolve_report(client, &v[0]).await?;

@@ -307,6 +307,7 @@ mod tests {
             description: "flash loan drained the pool".into(),
             time: 1_767_225_600,
             metadata: Default::default(),
+            detection: Vec::new(),
         };
         let signer = Keypair::from_seed(&[8; 32]).account_id();
         let new = add_alert(&state, &alert, signer).unwrap();
@@ -337,6 +338,8 @@ mod tests {
             summary: "drainer".into(),
             evidence: vec![],
             affected_protocols: vec![],
+            detection: Vec::new(),
+            revokes: Vec::new(),
         };
         let tx = vigil_core::Tx {
             chain_id: state.chain_id.clone(),

@@ -161,6 +161,7 @@ fn alert(detector: &str, severity: Severity, block: Option<u64>, n: u8) -> Signe
         description: format!("1.5 ETH sent to watched address ({n})"),
         time: 1_700_000_000,
         metadata: BTreeMap::from([("value".to_owned(), "1500000000000000000".to_owned())]),
+        detection: Vec::new(),
     };
     Signed::sign(alert, "vigil-itest".parse().unwrap(), &Keypair::from_seed(&[7; 32]))
 }

@@ -41,6 +41,8 @@ fn report(summary: &str) -> Report {
         summary: summary.into(),
         evidence: vec![],
         affected_protocols: vec![],
+        detection: Vec::new(),
+        revokes: Vec::new(),
     }
 }
 

@@ -273,6 +273,7 @@ fn alert(n: u8, description: String) -> Alert {
         description,
         time: 1_700_000_000,
         metadata: [("amount".to_owned(), "1000000".to_owned())].into(),
+        detection: Vec::new(),
     }
 }
 

@@ -1,0 +1,335 @@
+//! Collective immunity: the shared fingerprints and rule files this node's detectors match, and
+//! why each is in force.
+//!
+//! - A **confirmed report**'s detection content is in force from the block of its verdict, at
+//!   the confidence of its reporter's reputation; the items the report `revokes` stop.
+//! - A **fast-path alert** that carries detection content (an exploit's fingerprint), signed by
+//!   a monitor that a registered protocol's policy authorises (or by this node), is loaded at
+//!   once, *provisionally*, at three quarters of the alert's confidence: the attack is watched
+//!   for on every node within a gossip hop, before any block. If the report the alert opens is
+//!   rejected, its provisional items are unloaded.
+//! - An executed `revoke_detection` proposal, or a confirmed report that revokes an item,
+//!   withdraws it for good.
+//!
+//! Everything in force is derived from the ledger ([`DetectionBook::from_ledger`]), so a node
+//! that restarts loads exactly the confirmed, unrevoked items again; provisional items live in
+//! memory only. Changes go to the running detectors as [`DetectionUpdate`]s on a broadcast
+//! channel ([`DetectionBook::subscribe`]), in the order they happen.
+//!
+//! [`check_tx`] refuses a report whose rule file does not compile, is oversized, or costs too
+//! much to evaluate, before it reaches the mempool.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+use vigil_core::{
+    AccountId, Alert, AlertId, Detection, DetectionId, ProposalAction, ReportId, Severity,
+    SignedTx, TxBody,
+};
+use vigil_detect::{ContentError, DetectionUpdate, Provenance};
+use vigil_ledger::{ProposalStatus, ReportRecord, ReportStatus, State};
+
+/// Refuses a transaction whose report carries a rule file the detectors could not load.
+pub fn check_tx(tx: &SignedTx) -> Result<(), ContentError> {
+    if let TxBody::SubmitReport { report, .. } = &tx.tx.body {
+        for d in &report.detection {
+            vigil_detect::shared::check(d)?;
+        }
+    }
+    Ok(())
+}
+
+/// Share of a trusted alert's confidence that its provisional items get, in percent.
+pub const PROVISIONAL_CONFIDENCE_PCT: u32 = 75;
+
+/// Where an item came from.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Origin {
+    /// A report on the ledger.
+    Report {
+        /// The report.
+        report: ReportId,
+    },
+    /// A monitor's signed alert, ahead of the ledger.
+    Alert {
+        /// The alert.
+        alert: AlertId,
+        /// The monitor that signed it.
+        monitor: AccountId,
+    },
+}
+
+impl Origin {
+    fn label(&self) -> String {
+        match self {
+            Self::Report { report } => format!("report:{report}"),
+            Self::Alert { alert, .. } => format!("alert:{alert}"),
+        }
+    }
+}
+
+/// Whether an item is matched.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    /// Loaded from a trusted alert, waiting for the verdict.
+    Provisional,
+    /// Loaded from a confirmed report.
+    InForce,
+    /// Withdrawn by a proposal or a later report: not matched.
+    Revoked,
+    /// The report of its alert was rejected: not matched.
+    Rejected,
+}
+
+impl ItemState {
+    /// Whether the detectors match it.
+    pub fn is_loaded(self) -> bool {
+        matches!(self, Self::Provisional | Self::InForce)
+    }
+}
+
+/// One item and its standing.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct Item {
+    /// Its id.
+    pub id: DetectionId,
+    /// `fingerprint` or `rules`.
+    pub kind: &'static str,
+    /// The content.
+    pub detection: Detection,
+    /// Where it came from (the latest source that put it in its state).
+    pub origin: Origin,
+    /// Its state.
+    pub state: ItemState,
+    /// Confidence of its alerts.
+    pub confidence: u8,
+    /// Severity of its alerts.
+    pub severity: Severity,
+    /// Alerts it raised on this node since the node started.
+    pub hits: u64,
+    /// What revoked it, when it is revoked (`proposal:<n>` or `report:<id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
+}
+
+impl Item {
+    fn update(&self) -> DetectionUpdate {
+        if self.state.is_loaded() {
+            DetectionUpdate::Load {
+                detection: self.detection.clone(),
+                provenance: Provenance {
+                    origin: self.origin.label(),
+                    confidence: self.confidence,
+                    severity: self.severity,
+                    provisional: self.state == ItemState::Provisional,
+                },
+            }
+        } else {
+            DetectionUpdate::Unload { id: self.id }
+        }
+    }
+}
+
+/// The items this node knows, by id. See the module docs.
+#[derive(Debug)]
+pub struct DetectionBook {
+    items: BTreeMap<DetectionId, Item>,
+    revoked: BTreeMap<DetectionId, String>,
+    updates: broadcast::Sender<DetectionUpdate>,
+}
+
+/// The confidence the ledger gives a reporter's items.
+fn reporter_confidence(state: &State, height: u64, reporter: &AccountId) -> u8 {
+    state.account(reporter).map(|a| a.reputation.confidence(height, state.params())).unwrap_or(50)
+}
+
+impl DetectionBook {
+    /// The items in force on `state` at `height`: every confirmed report's, less those revoked
+    /// by a confirmed report or an executed proposal.
+    pub fn from_ledger(state: &State, height: u64) -> Self {
+        let mut revoked: BTreeMap<DetectionId, String> = BTreeMap::new();
+        for (id, r) in state.reports().filter(|(_, r)| r.status == ReportStatus::Confirmed) {
+            for d in &r.report.revokes {
+                revoked.entry(*d).or_insert_with(|| format!("report:{id}"));
+            }
+        }
+        for (n, p) in state.proposals() {
+            if let (ProposalAction::RevokeDetection { detection }, ProposalStatus::Executed) =
+                (&p.action, p.status)
+            {
+                revoked.entry(*detection).or_insert_with(|| format!("proposal:{n}"));
+            }
+        }
+        let (updates, _) = broadcast::channel(4_096);
+        let mut book = Self { items: BTreeMap::new(), revoked, updates };
+        for (id, r) in state.reports().filter(|(_, r)| r.status == ReportStatus::Confirmed) {
+            let confidence = reporter_confidence(state, height, &r.reporter);
+            book.confirm(*id, r, confidence);
+        }
+        book
+    }
+
+    /// Updates on every later change.
+    pub fn subscribe(&self) -> broadcast::Receiver<DetectionUpdate> {
+        self.updates.subscribe()
+    }
+
+    /// What to load into a fresh engine: every item matched now.
+    pub fn loaded(&self) -> Vec<DetectionUpdate> {
+        self.items.values().filter(|i| i.state.is_loaded()).map(Item::update).collect()
+    }
+
+    /// Every item, by id.
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.items.values()
+    }
+
+    /// One item.
+    pub fn get(&self, id: &DetectionId) -> Option<&Item> {
+        self.items.get(id)
+    }
+
+    /// Counts an alert the item raised.
+    pub fn hit(&mut self, id: &DetectionId) {
+        if let Some(i) = self.items.get_mut(id) {
+            i.hits = i.hits.saturating_add(1);
+        }
+    }
+
+    fn set(&mut self, item: Item) {
+        let changed = self.items.get(&item.id).is_none_or(|old| {
+            old.state != item.state
+                || old.confidence != item.confidence
+                || old.origin != item.origin
+        });
+        let hits = self.items.get(&item.id).map_or(0, |old| old.hits);
+        let update = item.update();
+        self.items.insert(item.id, Item { hits, ..item });
+        if changed {
+            // Nobody listens when no chain is watched.
+            let _ = self.updates.send(update);
+        }
+    }
+
+    fn revoke(&mut self, id: DetectionId, by: String) {
+        self.revoked.entry(id).or_insert_with(|| by.clone());
+        if let Some(item) = self.items.get(&id).cloned()
+            && item.state != ItemState::Revoked
+        {
+            self.set(Item { state: ItemState::Revoked, revoked_by: Some(by), ..item });
+        }
+    }
+
+    /// A report was confirmed: its items are in force, the items it revokes are withdrawn.
+    pub fn confirm(&mut self, id: ReportId, record: &ReportRecord, confidence: u8) {
+        for d in &record.report.revokes {
+            self.revoke(*d, format!("report:{id}"));
+        }
+        for detection in &record.report.detection {
+            let did = detection.id();
+            if let Some(by) = self.revoked.get(&did).cloned() {
+                // Listed, so `vigil rules list` shows why it does not fire.
+                if !self.items.contains_key(&did) {
+                    self.items.insert(
+                        did,
+                        item(
+                            detection,
+                            Origin::Report { report: id },
+                            ItemState::Revoked,
+                            confidence,
+                            record.report.severity,
+                            Some(by),
+                        ),
+                    );
+                }
+                continue;
+            }
+            if vigil_detect::shared::check(detection).is_err() {
+                continue;
+            }
+            let state = ItemState::InForce;
+            self.set(item(
+                detection,
+                Origin::Report { report: id },
+                state,
+                confidence,
+                record.report.severity,
+                None,
+            ));
+        }
+    }
+
+    /// A report was rejected: the provisional items it carries are unloaded.
+    pub fn reject(&mut self, record: &ReportRecord) {
+        for detection in &record.report.detection {
+            if let Some(i) = self.items.get(&detection.id()).cloned()
+                && i.state == ItemState::Provisional
+            {
+                self.set(Item { state: ItemState::Rejected, ..i });
+            }
+        }
+    }
+
+    /// An executed proposal revoked `id`.
+    pub fn revoked_by_proposal(&mut self, id: DetectionId, proposal: u64) {
+        self.revoke(id, format!("proposal:{proposal}"));
+    }
+
+    /// A trusted monitor's alert: its items are loaded provisionally (an item already in force
+    /// stays so; a revoked one stays revoked).
+    pub fn provisional(&mut self, alert_id: AlertId, monitor: AccountId, alert: &Alert) {
+        let pct = u32::from(alert.confidence) * PROVISIONAL_CONFIDENCE_PCT / 100;
+        let confidence = u8::try_from(pct).unwrap_or(100);
+        for detection in &alert.detection {
+            let did = detection.id();
+            let settled = self.items.get(&did).is_some_and(|i| i.state != ItemState::Provisional);
+            if settled || self.revoked.contains_key(&did) {
+                continue;
+            }
+            if let Err(e) = vigil_detect::shared::check(detection) {
+                tracing::debug!(alert = %alert_id, "detection content of an alert refused: {e}");
+                continue;
+            }
+            let origin = Origin::Alert { alert: alert_id, monitor };
+            self.set(item(
+                detection,
+                origin,
+                ItemState::Provisional,
+                confidence,
+                alert.severity,
+                None,
+            ));
+        }
+    }
+}
+
+fn item(
+    detection: &Detection,
+    origin: Origin,
+    state: ItemState,
+    confidence: u8,
+    severity: Severity,
+    revoked_by: Option<String>,
+) -> Item {
+    Item {
+        id: detection.id(),
+        kind: detection.kind(),
+        detection: detection.clone(),
+        origin,
+        state,
+        confidence,
+        severity,
+        hits: 0,
+        revoked_by,
+    }
+}
+
+/// Whether `monitor`'s alerts may load content provisionally: it is this node, or a monitor
+/// that some registered protocol's breaker policy authorises (it is slashed if the report its
+/// fast-path alert opens is rejected).
+pub fn trusted_monitor(state: &State, node: &AccountId, monitor: &AccountId) -> bool {
+    monitor == node || state.protocols().any(|(_, p)| p.spec.policy.monitors.contains(monitor))
+}
