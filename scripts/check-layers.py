@@ -86,6 +86,7 @@ LAYERS = {
             "intel::taxii_feed": (4, "the TAXII feed from the ledger (its tests commit through consensus)"),
             # 5: every HTTP handler and error mapping.
             "api": (5, "the HTTP API"),
+            "api::detection": (5, "shared detection content: GET /v1/detection"),
             "api::contract": (5, "the error object and parameter checks against the OpenAPI description"),
             "api::limits": (5, "per-client rates, connection and event-stream caps, serve"),
             # 6–9: wiring.

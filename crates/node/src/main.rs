@@ -13,7 +13,7 @@ use vigil_core::AccountId;
 use vigil_node::client::Client;
 
 use cli::keys::{KeyArgs, KeyCommand};
-use cli::ledger::{ReportCommand, TxCommand};
+use cli::ledger::{ReportCommand, RulesCommand, TxCommand};
 use cli::respond::{BreakerCommand, GovCommand, ProtocolCommand};
 use cli::testnet::{AlertCommand, TestnetArgs};
 
@@ -91,6 +91,14 @@ enum Command {
         node: NodeArgs,
         #[command(subcommand)]
         cmd: ReportCommand,
+    },
+    /// Shared fingerprints and rule files: list those the node matches, show one, check a rule
+    /// file before sharing it.
+    Rules {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: RulesCommand,
     },
     /// Show an account (yours with --key).
     Account {
@@ -227,6 +235,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Status { node } => cli::ledger::status(&node.client(b), json).await,
         Command::Tx { node, cmd } => cli::ledger::tx(&node.client(b), cmd, json).await,
         Command::Report { node, cmd } => cli::ledger::report(&node.client(b), cmd, json).await,
+        Command::Rules { node, cmd } => cli::ledger::rules(&node.client(b), cmd, json).await,
         Command::Account { account, key, node } => {
             cli::ledger::account(&node.client(b), account, &key, json).await
         }
@@ -273,6 +282,7 @@ impl Command {
             Command::Status { .. } => "status",
             Command::Tx { .. } => "tx",
             Command::Report { .. } => "report",
+            Command::Rules { .. } => "rules",
             Command::Account { .. } => "account",
             Command::Check { .. } => "check",
             Command::Protocol { .. } => "protocol",

@@ -8,6 +8,7 @@
 
 pub mod alerts;
 mod contract;
+mod detection;
 mod error;
 pub mod intel;
 pub mod limits;
@@ -60,6 +61,8 @@ pub fn router_with(state: Shared, config: &ApiConfig, limits: &Limits) -> Router
         .route("/v1/tx", post(submit_tx))
         .route("/v1/alerts", post(alerts::post_alert).get(alerts::list_alerts))
         .route("/v1/alerts/{id}", get(alerts::alert))
+        .route("/v1/detection", get(detection::list))
+        .route("/v1/detection/{id}", get(detection::item))
         .route("/v1/tx/{id}", get(tx_status))
         .route("/v1/accounts/{account}", get(account))
         .route("/v1/reports", get(list_reports))

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use vigil_core::{
-    AccountId, Amount, Category, ContentId, Evidence, Indicator, Report, Severity, Stance, TxBody,
+    AccountId, Amount, Category, ContentId, Detection, Evidence, Fingerprint, Indicator, Report,
+    Severity, Stance, TxBody,
 };
 use vigil_node::client::Client;
 
@@ -47,10 +48,32 @@ pub enum TxCommand {
 #[derive(Subcommand)]
 pub enum ReportCommand {
     /// Submit a threat report with a bond.
+    #[command(group(
+        clap::ArgGroup::new("flagged")
+            .required(true)
+            .multiple(true)
+            .args(["indicators", "rules", "fingerprint_from", "revokes"])
+    ))]
     Submit {
         /// An indicator (repeat for several).
-        #[arg(long = "indicator", required = true)]
+        #[arg(long = "indicator")]
         indicators: Vec<Indicator>,
+        /// A CEL rule file (TOML, contract ABIs inline) that detects the threat; every node
+        /// loads it once the report is confirmed (repeatable).
+        #[arg(long = "rule", value_name = "FILE")]
+        rules: Vec<std::path::PathBuf>,
+        /// The attack's call trace — a geth `callTracer` result, or a recording `vigil replay`
+        /// reads holding one traced transaction (`FILE#0x<hash>` picks one of several): its
+        /// fingerprint, free of addresses, is shared (repeatable).
+        #[arg(long = "fingerprint-from", value_name = "TX_TRACE")]
+        fingerprint_from: Vec<String>,
+        /// How similar, in percent (60–100), a transaction must be to the fingerprints to
+        /// match.
+        #[arg(long, default_value_t = vigil_core::detection::DEFAULT_MIN_SIMILARITY)]
+        min_similarity: u8,
+        /// A shared fingerprint or rule file this report withdraws (repeatable).
+        #[arg(long = "revoke", value_name = "DETECTION")]
+        revokes: Vec<ContentId>,
         /// info, low, medium, high or critical.
         #[arg(long)]
         severity: Severity,
@@ -239,6 +262,10 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
     match cmd {
         ReportCommand::Submit {
             indicators,
+            rules,
+            fingerprint_from,
+            min_similarity,
+            revokes,
             severity,
             category,
             summary,
@@ -254,8 +281,8 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
                 summary,
                 evidence,
                 affected_protocols: protocols,
-                detection: Vec::new(),
-                revokes: Vec::new(),
+                detection: detection_content(&rules, &fingerprint_from, min_similarity)?,
+                revokes,
             };
             report.check_shape()?;
             let id = report.id();
@@ -355,6 +382,172 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
             Ok(())
         }
     }
+}
+
+/// The detection content of `vigil report submit`: each rule file, checked as every node will
+/// check it, and the fingerprint of each trace.
+fn detection_content(
+    rules: &[std::path::PathBuf],
+    traces: &[String],
+    min_similarity: u8,
+) -> Result<Vec<Detection>> {
+    let mut out = Vec::new();
+    for path in rules {
+        let source = std::fs::read_to_string(path)
+            .with_context(|| format!("reading rule file {}", path.display()))?;
+        let d = Detection::Rules { source };
+        vigil_detect::shared::check(&d).with_context(|| format!("rule file {}", path.display()))?;
+        out.push(d);
+    }
+    for spec in traces {
+        let mut fp = fingerprint_from(spec)?;
+        fp.min_similarity = min_similarity;
+        let d = Detection::Fingerprint(fp);
+        d.check_shape().with_context(|| format!("fingerprint of {spec}"))?;
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// The fingerprint of the call tree in `spec`: `FILE` or `FILE#0x<tx hash>`.
+fn fingerprint_from(spec: &str) -> Result<Fingerprint> {
+    let (path, wanted) = match spec.rsplit_once('#') {
+        Some((p, h)) => (
+            p,
+            Some(h.parse::<vigil_core::B256>().with_context(|| {
+                format!("{spec:?}: after '#' comes a transaction hash (0x + 64 hex)")
+            })?),
+        ),
+        None => (spec, None),
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading trace {path}"))?;
+    // A bare `callTracer` tree, or a JSON-RPC answer holding one.
+    if wanted.is_none() {
+        let value: Option<Value> = serde_json::from_str(&text).ok();
+        let tree = match value.as_ref().and_then(|v| v.get("result")) {
+            Some(r) if r.get("type").is_some() => Some(r.to_string()),
+            _ => value
+                .filter(|v| v.get("type").is_some() && v.get("from").is_some())
+                .map(|_| text.clone()),
+        };
+        if let Some(tree) = tree {
+            let trace = vigil_detect::trace::geth::parse_tree(&tree)
+                .with_context(|| format!("{path}: not a callTracer trace"))?;
+            return Ok(vigil_detect::fingerprint::fingerprint(&trace.root));
+        }
+    }
+    // A recording: one traced transaction, or the one named.
+    let txs = vigil_detect::replay::read(&text, vigil_core::EvmChainId(1))
+        .with_context(|| format!("{path}: neither a callTracer trace nor a recording"))?;
+    let traced: Vec<_> = txs
+        .iter()
+        .filter(|t| t.tx.trace.is_some())
+        .filter(|t| wanted.is_none_or(|w| t.hash == Some(w)))
+        .collect();
+    match traced.as_slice() {
+        [one] => Ok(vigil_detect::fingerprint::fingerprint(
+            &one.tx.trace.as_ref().map(|t| &t.root).context("traced")?.clone(),
+        )),
+        [] => match wanted {
+            Some(w) => bail!("{path} holds no traced transaction {w}"),
+            None => bail!("{path} holds no transaction with a call trace"),
+        },
+        many => {
+            bail!("{path} holds {} traced transactions; name one as {path}#0x<hash>", many.len())
+        }
+    }
+}
+
+/// `vigil rules …`: the shared detection content a node matches.
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// List the shared fingerprints and rule files the node knows: state (in_force,
+    /// provisional, revoked, rejected), kind, origin report or alert, confidence and hits.
+    List,
+    /// Show one item with its content.
+    Show {
+        /// Its detection id.
+        id: ContentId,
+    },
+    /// Check a rule file as nodes will before sharing it: it compiles, is at most 16 KiB and
+    /// costs at most 4,096 to evaluate.
+    Check {
+        /// The rule file.
+        file: std::path::PathBuf,
+    },
+}
+
+/// Runs `vigil rules …`.
+pub async fn rules(client: &Client, cmd: RulesCommand, json: bool) -> Result<()> {
+    match cmd {
+        RulesCommand::List => {
+            let list: Value = client.get("/v1/detection").await?;
+            if json {
+                print_json(&list);
+                return Ok(());
+            }
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            println!("{} shared detection items", items.len());
+            for i in &items {
+                let origin = &i["origin"];
+                let from = match origin["type"].as_str() {
+                    Some("report") => format!("report {}", short(&origin["report"])),
+                    Some("alert") => format!(
+                        "alert {} of {}",
+                        short(&origin["alert"]),
+                        short(&origin["monitor"])
+                    ),
+                    _ => String::new(),
+                };
+                println!(
+                    "{} {:<11} {:<11} {:<8} conf {:>3} hits {:>5}  {from}{}",
+                    short(&i["id"]),
+                    i["kind"].as_str().unwrap_or(""),
+                    i["state"].as_str().unwrap_or(""),
+                    i["severity"].as_str().unwrap_or(""),
+                    i["confidence"],
+                    i["hits"],
+                    i["revoked_by"]
+                        .as_str()
+                        .map(|b| format!(" (revoked by {b})"))
+                        .unwrap_or_default(),
+                );
+            }
+            Ok(())
+        }
+        RulesCommand::Show { id } => {
+            let item: Value = client.get(&format!("/v1/detection/{id}")).await?;
+            print_json(&item);
+            Ok(())
+        }
+        RulesCommand::Check { file } => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading rule file {}", file.display()))?;
+            let set = vigil_detect::shared::compile_rules(&file.display().to_string(), &source)?;
+            let d = Detection::Rules { source };
+            if json {
+                print_json(&serde_json::json!({
+                    "id": d.id(), "rules": set.len(), "cost": set.cost(),
+                    "max_cost": vigil_detect::shared::MAX_RULES_COST,
+                }));
+            } else {
+                println!(
+                    "{}: {} rules, cost {} of {}; detection id {}",
+                    file.display(),
+                    set.len(),
+                    set.cost(),
+                    vigil_detect::shared::MAX_RULES_COST,
+                    d.id()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The first 16 hex digits of an id, for tables.
+fn short(v: &Value) -> String {
+    v.as_str().map(|s| s.chars().take(16).collect()).unwrap_or_default()
 }
 
 /// An amount in base units, as JSON, for people.
