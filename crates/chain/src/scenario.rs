@@ -48,6 +48,8 @@ alloy::sol! {
     function withdraw(uint256 amount);
     function addGuardian(address guardian);
     function attack(uint256 flashAmount, uint256 swapAmount) returns (uint256);
+    function aim(address fl, address amm, address target);
+    function strike(uint256 loan, uint256 pump);
     function propose(address[] targets, uint256[] values, bytes[] calldatas, string description) returns (uint256);
     function transferOwnership(address newOwner);
     function paused() returns (bool);
@@ -105,11 +107,17 @@ pub struct DevChain {
 }
 
 impl DevChain {
-    /// Starts `binary` without automatic mining on `port` (0: any free one).
+    /// Starts `binary` without automatic mining on `port` (0: any free one), chain id 31337.
     pub async fn start(binary: &str, port: u16) -> Result<Self, ScenarioError> {
+        Self::start_on(binary, port, 31_337).await
+    }
+
+    /// Like [`DevChain::start`], with chain id `chain_id` (two chains of one test told apart).
+    pub async fn start_on(binary: &str, port: u16, chain_id: u64) -> Result<Self, ScenarioError> {
         let mut command = Command::new(binary);
         command
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--no-mining"])
+            .args(["--chain-id", &chain_id.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true);
@@ -302,12 +310,13 @@ pub fn ev(a: Address) -> EvmAddress {
     EvmAddress(a.into_array())
 }
 
-const ARTIFACTS: [(&str, &str); 11] = [
+const ARTIFACTS: [(&str, &str); 12] = [
     ("TestToken", include_str!("../contracts/out/TestToken.json")),
     ("SimplePair", include_str!("../contracts/out/SimplePair.json")),
     ("FlashLender", include_str!("../contracts/out/FlashLender.json")),
     ("LendingVault", include_str!("../contracts/out/LendingVault.json")),
     ("Attacker", include_str!("../contracts/out/Attacker.json")),
+    ("CopycatAttacker", include_str!("../contracts/out/CopycatAttacker.json")),
     ("SimpleGovernor", include_str!("../contracts/out/SimpleGovernor.json")),
     ("EtherVault", include_str!("../contracts/out/EtherVault.json")),
     ("ReentrancyAttacker", include_str!("../contracts/out/ReentrancyAttacker.json")),
@@ -443,6 +452,30 @@ pub async fn fund_attacker(chain: &DevChain) -> Result<(), ScenarioError> {
 pub async fn deploy_attacker(chain: &DevChain, d: &Deployment) -> Result<Address, ScenarioError> {
     deploy_contract(chain, ATTACKER, "Attacker", (d.lender, d.pair, d.vault).abi_encode_params())
         .await
+}
+
+/// A second attacker's own rewrite of the exploit (`CopycatAttacker`: other code, other entry
+/// point, the same calls), deployed by `from` and aimed at `d`'s vault (both mined); returns
+/// its address. `from` must be funded and impersonated.
+pub async fn deploy_copycat(
+    chain: &DevChain,
+    d: &Deployment,
+    from: Address,
+) -> Result<Address, ScenarioError> {
+    let copycat = deploy_contract(chain, from, "CopycatAttacker", vec![]).await?;
+    let aim = aimCall { fl: d.lender, amm: d.pair, target: d.vault }.abi_encode();
+    chain.exec(from, Some(copycat), U256::ZERO, aim).await?;
+    Ok(copycat)
+}
+
+/// `strike(350_000e18, 350_000e18)` calldata: the copycat's attack.
+pub fn copycat_calldata() -> Vec<u8> {
+    strikeCall { loan: e18(350_000), pump: e18(350_000) }.abi_encode()
+}
+
+/// `addGuardian(guardian)` calldata (the vault's owner adds a guardian who may pause it).
+pub fn add_guardian_calldata(guardian: Address) -> Vec<u8> {
+    addGuardianCall { guardian }.abi_encode()
 }
 
 /// `attack(350_000e18, 350_000e18)` calldata.

@@ -4,12 +4,14 @@
 //! when the attacker comes back from a new address with a freshly deployed contract.
 //!
 //! A fingerprint is the tree's frames in call order, each a [`Step`]: the call kind, the
-//! selector, the depth, *which* address it targets — the sender, or the n-th distinct address
-//! the tree has touched so far (addresses are numbered in order of first appearance, so two
-//! trees that touch different addresses in the same pattern get the same numbers) — whether it
+//! selector, the depth, *what* the frame calls relative to the call stack rather than by
+//! address — the transaction's sender, the calling contract itself, a contract further up the
+//! stack (a callback: the flash lender calling the borrower back), or another — whether it
 //! succeeded, the wei it sends as a power-of-ten bucket, and for an ERC-20 `transfer` or
-//! `transferFrom` the direction of the tokens relative to the frame's caller. `vigil-detect`
-//! computes fingerprints from call trees and matches transactions against them.
+//! `transferFrom` the direction of the tokens relative to the frame's caller. The top-level
+//! call's selector is left out: it is the entry point of the attacker's own contract, named as
+//! the attacker likes. `vigil-detect` computes fingerprints from call trees and matches
+//! transactions against them.
 //!
 //! Two fingerprints are compared by the longest common subsequence of their steps (a step
 //! matches when everything but the value bucket is equal and the buckets are within one of
@@ -40,7 +42,7 @@ pub const MAX_RULES_BYTES: usize = 16 * 1024;
 /// Most revocations one report may carry.
 pub const MAX_REVOCATIONS: usize = 64;
 /// The similarity a fingerprint asks for unless it says otherwise, in percent.
-pub const DEFAULT_MIN_SIMILARITY: u8 = 90;
+pub const DEFAULT_MIN_SIMILARITY: u8 = 85;
 /// The lowest similarity a fingerprint may ask for, in percent: below it, unrelated
 /// transactions that share a few common calls would match.
 pub const LOWEST_MIN_SIMILARITY: u8 = 60;
@@ -146,6 +148,36 @@ pub enum Flow {
     Between,
 }
 
+/// What a frame calls, relative to the call stack.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Debug,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The transaction's sender.
+    Sender,
+    /// The calling contract itself.
+    Itself,
+    /// A contract on the call stack, this many levels above the caller (1: the caller's
+    /// caller, as in a flash loan's callback).
+    Up(u8),
+    /// Any other address.
+    Other,
+    /// None (a creation that failed).
+    Nothing,
+}
+
 /// One frame of a fingerprint.
 #[derive(
     Clone,
@@ -168,9 +200,8 @@ pub struct Step {
     pub selector: Option<Selector>,
     /// Depth in the tree (0 for the top-level call), capped at 255.
     pub depth: u8,
-    /// The target: 0 is the transaction's sender, n the n-th distinct other address the tree
-    /// touched (in order of first appearance), `u16::MAX` none (a failed creation).
-    pub target: u16,
+    /// What it calls, relative to the call stack.
+    pub target: Target,
     /// Whether the frame succeeded.
     pub ok: bool,
     /// Wei sent, as the number of decimal digits (0 for none).

@@ -1,9 +1,10 @@
 //! Attack fingerprints ([`vigil_core::detection`]) computed from call trees, and an index that
 //! matches a transaction against thousands of them.
 //!
-//! [`fingerprint`] walks a tree in call order and numbers the addresses it touches by first
-//! appearance (the sender is 0), so the same exploit run against another deployment, by another
-//! attacker, through a freshly deployed copy of the attack contract, gives the same steps.
+//! [`fingerprint`] walks a tree in call order and names each frame's target by its place on the
+//! call stack (the sender, the caller itself, a contract above it, another), never by address,
+//! so the same exploit run against another deployment, by another attacker, through a freshly
+//! written copy of the attack contract, gives the same steps or nearly.
 //!
 //! A [`FingerprintIndex`] first counts, through an inverted index, how many of each
 //! fingerprint's distinct selectors the transaction calls, and compares (by longest common
@@ -15,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
-pub use vigil_core::detection::{Flow, MAX_FINGERPRINT_STEPS as MAX_STEPS, Step};
+pub use vigil_core::detection::{Flow, MAX_FINGERPRINT_STEPS as MAX_STEPS, Step, Target};
 use vigil_core::{EvmAddress, Fingerprint, Selector};
 
 use crate::trace::CallFrame;
@@ -62,35 +63,47 @@ fn flow_of(frame: &CallFrame) -> Flow {
     }
 }
 
+/// What `frame` (at `depth`, under the stack `path`: the sender, then the contract of each
+/// enclosing frame) calls.
+fn target_of(frame: &CallFrame, depth: usize, path: &[EvmAddress]) -> Target {
+    let Some(to) = frame.to else { return Target::Nothing };
+    if path.first() == Some(&to) {
+        return Target::Sender;
+    }
+    if to == frame.from {
+        return Target::Itself;
+    }
+    // path[depth] is the caller; path[1..depth] the contracts above it.
+    let above = path.get(1..depth.min(path.len())).unwrap_or_default();
+    match above.iter().rposition(|a| *a == to) {
+        Some(i) => Target::Up(u8::try_from(depth - 1 - i).unwrap_or(u8::MAX)),
+        None => Target::Other,
+    }
+}
+
 /// The fingerprint of the tree under `root` (the sender is `root.from`), at the default
 /// similarity threshold.
 pub fn fingerprint(root: &CallFrame) -> Fingerprint {
-    let mut numbers: BTreeMap<EvmAddress, u16> = BTreeMap::new();
-    numbers.insert(root.from, 0);
     let mut steps = Vec::new();
-    let mut stack = vec![(root, 0u8)];
+    let mut path: Vec<EvmAddress> = vec![root.from];
+    let mut stack = vec![(root, 0usize)];
     while let Some((frame, depth)) = stack.pop() {
         if steps.len() >= MAX_STEPS {
             break;
         }
-        let target = match frame.to {
-            Some(to) => {
-                let next = u16::try_from(numbers.len()).unwrap_or(u16::MAX - 1);
-                *numbers.entry(to).or_insert(next)
-            }
-            None => u16::MAX,
-        };
+        path.truncate(depth + 1);
         steps.push(Step {
             kind: frame.kind,
-            selector: frame.selector(),
-            depth,
-            target,
+            // The entry point of the sender's own contract is whatever the attacker named it.
+            selector: if depth == 0 { None } else { frame.selector() },
+            depth: u8::try_from(depth).unwrap_or(u8::MAX),
+            target: target_of(frame, depth, &path),
             ok: frame.succeeded(),
             value: decades(frame.value),
             flow: flow_of(frame),
         });
-        let child_depth = depth.saturating_add(1);
-        stack.extend(frame.calls.iter().rev().map(|c| (c, child_depth)));
+        path.push(frame.to.unwrap_or_default());
+        stack.extend(frame.calls.iter().rev().map(|c| (c, depth + 1)));
     }
     Fingerprint::new(steps)
 }
@@ -293,7 +306,9 @@ mod tests {
         assert_eq!(a.steps.len(), 8);
         // The pool pays the loan to the attack contract: the tokens leave the frame's caller.
         assert_eq!(a.steps[2].flow, Flow::Out);
-        assert_eq!(a.steps[0].target, 1);
+        assert_eq!(a.steps[0].target, Target::Other);
+        // The pool calls the attack contract back: one level above the pool.
+        assert_eq!(a.steps[3].target, Target::Up(1));
     }
 
     #[test]
@@ -312,16 +327,22 @@ mod tests {
     fn the_index_finds_similar_fingerprints_and_skips_those_without_the_selectors() {
         let mut index = FingerprintIndex::new();
         let drain = index.add(fingerprint(&exploit(1, 2, 3, 4, 5)));
+        // A contract that makes one call, with a thousand different selectors.
+        let one_call = |s: [u8; 4]| {
+            let mut root = call(addr(1), addr(2), [0x61, 0x46, 0x19, 0x54], &[]);
+            root.calls = vec![call(addr(2), addr(3), s, &[])];
+            root
+        };
         for n in 0..1_000u32 {
-            let s = n.to_be_bytes();
-            index.add(fingerprint(&call(addr(1), addr(2), s, &[])));
+            index.add(fingerprint(&one_call(n.to_be_bytes())));
         }
         let seen = fingerprint(&exploit(21, 22, 23, 24, 25));
         let found = index.matches(&seen);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].similarity), (drain, 1.0));
-        let benign = fingerprint(&call(addr(1), addr(2), [0x38, 0xed, 0x17, 0x39], &[]));
+        let benign = fingerprint(&one_call([0x38, 0xed, 0x17, 0x39]));
         assert!(index.matches(&benign).is_empty());
+        assert_eq!(index.matches(&fingerprint(&one_call(7u32.to_be_bytes()))).len(), 1);
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub(crate) struct Validator {
 }
 
 impl Validator {
+    /// The validator whose data directory (with its `config.toml`) is `dir`, serving `url`.
+    pub(crate) fn new(dir: PathBuf, url: String) -> Self {
+        Self { dir, url, child: None }
+    }
+
     pub(crate) fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -231,7 +236,7 @@ async fn wait_gauge(node: &Validator, name: &str, want: u64, secs: u64) {
 }
 
 /// Reads a node's event stream on a thread and sends every `alert` event's data.
-fn watch_alerts(url: &str, found: mpsc::Sender<(String, Value)>) {
+pub(crate) fn watch_alerts(url: &str, found: mpsc::Sender<(String, Value)>) {
     let url = format!("{url}/v1/events");
     std::thread::spawn(move || {
         let client =
