@@ -523,6 +523,20 @@ async fn describe_action(client: &Client, p: &Value) -> Result<(String, Vec<Stri
             };
             (format!("{verdict} escalated report {report}"), vec![detail])
         }
+        "revoke_detection" => {
+            let id = text(&action["detection"]);
+            let detail = match client.get::<Value>(&format!("/v1/detection/{id}")).await {
+                Ok(i) => format!(
+                    "a shared {} from {}, {} on this node, {} hits",
+                    i["kind"].as_str().unwrap_or("?"),
+                    i["origin"]["type"].as_str().unwrap_or("?"),
+                    i["state"].as_str().unwrap_or("?"),
+                    i["hits"]
+                ),
+                Err(_) => "not known to this node".into(),
+            };
+            (format!("revoke shared detection item {id}"), vec![detail])
+        }
         other => (format!("{other} (not known to this client)"), vec![]),
     })
 }

@@ -10,6 +10,7 @@ mod flood;
 mod flow;
 mod formats;
 mod harness;
+mod immunity;
 mod import_memory;
 mod intel;
 mod misp;
