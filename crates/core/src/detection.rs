@@ -35,8 +35,8 @@ pub type DetectionId = ContentId;
 pub const MAX_DETECTION: usize = 16;
 /// Most steps of one fingerprint (a longer call tree is cut).
 pub const MAX_FINGERPRINT_STEPS: usize = 256;
-/// Fewest steps of a fingerprint: one call is not a shape.
-pub const MIN_FINGERPRINT_STEPS: usize = 2;
+/// Fewest steps of a fingerprint: a call or two is the shape of half of all traffic.
+pub const MIN_FINGERPRINT_STEPS: usize = 4;
 /// Longest rule file, in bytes.
 pub const MAX_RULES_BYTES: usize = 16 * 1024;
 /// Most revocations one report may carry.

@@ -333,3 +333,154 @@ fn item(
 pub fn trusted_monitor(state: &State, node: &AccountId, monitor: &AccountId) -> bool {
     monitor == node || state.protocols().any(|(_, p)| p.spec.policy.monitors.contains(monitor))
 }
+
+#[cfg(test)]
+mod tests {
+    use vigil_core::detection::{Flow, Step, Target};
+    use vigil_core::{
+        Amount, CallKind, Category, EvmAddress, EvmChainId, Fingerprint, Keypair, Report, TxRef,
+    };
+    use vigil_ledger::{ReportOrigin, Tally};
+
+    use super::*;
+
+    fn fingerprint(n: u8) -> Detection {
+        let step = |depth| Step {
+            kind: CallKind::Call,
+            selector: Some(vigil_core::Selector([n, 1, 2, 3])),
+            depth,
+            target: Target::Other,
+            ok: true,
+            value: 0,
+            flow: Flow::None,
+        };
+        Detection::Fingerprint(Fingerprint::new(vec![step(0), step(1), step(2)]))
+    }
+
+    fn record(
+        detection: Vec<Detection>,
+        revokes: Vec<DetectionId>,
+        status: ReportStatus,
+    ) -> ReportRecord {
+        ReportRecord {
+            report: Report {
+                indicators: vec![],
+                severity: Severity::Critical,
+                category: Category::Exploit,
+                summary: "drain".into(),
+                evidence: vec![],
+                affected_protocols: vec![],
+                detection,
+                revokes,
+            },
+            reporter: Keypair::from_seed(&[1; 32]).account_id(),
+            bond: Amount::vgl(10),
+            submitted_at: 1,
+            deadline: 10,
+            status,
+            tally: Tally::default(),
+            settlement: None,
+            origin: ReportOrigin::Submitted,
+        }
+    }
+
+    fn alert(detection: Vec<Detection>) -> Alert {
+        Alert {
+            detector: "pre-execution-drain".into(),
+            severity: Severity::Critical,
+            kind: vigil_core::AlertKind::Exploit,
+            confidence: 80,
+            tx: TxRef {
+                chain: EvmChainId(1),
+                hash: vigil_core::B256([7; 32]),
+                from: EvmAddress([1; 20]),
+                to: Some(EvmAddress([2; 20])),
+                block: None,
+            },
+            addresses: vec![],
+            indicators: vec![],
+            labels: vec![],
+            description: "drain".into(),
+            time: 0,
+            metadata: Default::default(),
+            detection,
+        }
+    }
+
+    fn book() -> DetectionBook {
+        let (updates, _) = broadcast::channel(16);
+        DetectionBook { items: BTreeMap::new(), revoked: BTreeMap::new(), updates }
+    }
+
+    #[test]
+    fn a_trusted_alert_loads_provisionally_and_a_rejection_unloads_it() {
+        let mut b = book();
+        let mut changes = b.subscribe();
+        let a = alert(vec![fingerprint(1)]);
+        let monitor = Keypair::from_seed(&[2; 32]).account_id();
+        b.provisional(a.id(), monitor, &a);
+        let item = b.get(&fingerprint(1).id()).unwrap();
+        assert_eq!((item.state, item.confidence), (ItemState::Provisional, 60));
+        assert!(matches!(
+            changes.try_recv().unwrap(),
+            DetectionUpdate::Load { provenance: Provenance { provisional: true, .. }, .. }
+        ));
+        // The fast-path report of the alert carries the same item; it is rejected.
+        b.reject(&record(vec![fingerprint(1)], vec![], ReportStatus::Rejected));
+        assert_eq!(b.get(&fingerprint(1).id()).unwrap().state, ItemState::Rejected);
+        assert_eq!(
+            changes.try_recv().unwrap(),
+            DetectionUpdate::Unload { id: fingerprint(1).id() }
+        );
+        assert!(b.loaded().is_empty());
+    }
+
+    #[test]
+    fn a_confirmation_puts_items_in_force_and_withdraws_those_it_revokes() {
+        let mut b = book();
+        let r1 = record(vec![fingerprint(1), fingerprint(2)], vec![], ReportStatus::Confirmed);
+        b.confirm(ContentIdOf::of(1), &r1, 70);
+        assert_eq!(b.loaded().len(), 2);
+        // A later report revokes one: it stops, and a rejection leaves in-force items alone.
+        let r2 = record(vec![], vec![fingerprint(2).id()], ReportStatus::Confirmed);
+        b.confirm(ContentIdOf::of(2), &r2, 70);
+        assert_eq!(b.get(&fingerprint(2).id()).unwrap().state, ItemState::Revoked);
+        b.reject(&record(vec![fingerprint(1)], vec![], ReportStatus::Rejected));
+        assert_eq!(b.get(&fingerprint(1).id()).unwrap().state, ItemState::InForce);
+        // A revoked item is not loaded again by a trusted alert.
+        let a = alert(vec![fingerprint(2)]);
+        b.provisional(a.id(), Keypair::from_seed(&[2; 32]).account_id(), &a);
+        assert_eq!(b.get(&fingerprint(2).id()).unwrap().state, ItemState::Revoked);
+        b.revoked_by_proposal(fingerprint(1).id(), 3);
+        assert!(b.loaded().is_empty());
+        assert_eq!(b.get(&fingerprint(1).id()).unwrap().revoked_by.as_deref(), Some("proposal:3"));
+    }
+
+    #[test]
+    fn a_report_with_a_rule_file_that_does_not_compile_is_refused_before_the_mempool() {
+        let key = Keypair::from_seed(&[3; 32]);
+        let mut r = record(vec![], vec![], ReportStatus::Open).report;
+        r.detection = vec![Detection::Rules {
+            source: "[[rule]]\nname = \"x\"\nexpression = \"tx.value >\"\n".into(),
+        }];
+        let body = TxBody::SubmitReport { report: r, bond: Amount::vgl(10) };
+        let tx = vigil_core::Tx {
+            chain_id: "vigil-itest".parse().unwrap(),
+            signer: key.account_id(),
+            nonce: 0,
+            body,
+        };
+        let signed = tx.sign(&key);
+        let why = check_tx(&signed).unwrap_err().to_string();
+        assert!(why.contains("rule \"x\""), "{why}");
+    }
+
+    /// Distinct report ids for the tests.
+    struct ContentIdOf;
+
+    impl ContentIdOf {
+        fn of(n: u8) -> ReportId {
+            vigil_core::ContentId([n; 32])
+        }
+    }
+}
