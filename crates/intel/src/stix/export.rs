@@ -210,6 +210,18 @@ pub fn report_objects(report: &Report, meta: &ReportMeta) -> Vec<StixObject> {
         refs.push(json!(obj.id()));
         objects.push(obj);
     }
+    for d in &report.detection {
+        let obj = super::detection::detection_object(
+            d,
+            meta.published,
+            Some(author.id()),
+            meta.confidence,
+            &clip(&report.summary, 1_000),
+            meta.tlp.marking_id(),
+        );
+        refs.push(json!(obj.id()));
+        objects.push(obj);
+    }
     if report.category == Category::Vulnerability {
         let v = vulnerability_object(
             &Vulnerability {

@@ -40,7 +40,7 @@ pub fn extension_definition() -> StixObject {
         "created": PUBLISHED,
         "modified": PUBLISHED,
         "name": "Vigil EVM extension",
-        "description": "EVM cyber-observables (vigil-evm-address, vigil-evm-code-hash, vigil-evm-selector, vigil-evm-transaction) for indicator patterns, and Vigil property extensions on report, opinion and sighting objects.",
+        "description": "EVM cyber-observables (vigil-evm-address, vigil-evm-code-hash, vigil-evm-selector, vigil-evm-transaction) for indicator patterns; indicator pattern types vigil-fingerprint (an attack's call-tree fingerprint as JSON) and vigil-cel (a Vigil CEL rule file); and Vigil property extensions on report, opinion, sighting and indicator objects.",
         "schema": VIGIL_EXTENSION_SCHEMA_URL,
         "version": "1.0.0",
         "extension_types": ["new-sco", "property-extension"],

@@ -7,6 +7,7 @@
 //! present; objects Vigil produces get deterministic ids (UUIDv5 from their content), so the
 //! same indicator, report or alert always has the same STIX id.
 
+pub mod detection;
 pub mod export;
 pub mod extension;
 pub(crate) mod import;

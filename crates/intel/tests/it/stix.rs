@@ -210,7 +210,27 @@ fn everything() -> Bundle {
             "https://example.org/post-mortem".parse().unwrap(),
         ],
         affected_protocols: vec!["ExampleLend".into()],
-        detection: Vec::new(),
+        // Shared detection content: exported as indicators of Vigil's pattern types.
+        detection: vec![
+            vigil_core::Detection::Fingerprint(vigil_core::Fingerprint::new(
+                (0..5u8)
+                    .map(|depth| vigil_core::detection::Step {
+                        kind: vigil_core::CallKind::Call,
+                        selector: (depth > 0)
+                            .then_some(vigil_core::Selector([0x42, 0xb0, 0xb7, depth])),
+                        depth,
+                        target: vigil_core::detection::Target::Up(1),
+                        ok: true,
+                        value: depth,
+                        flow: vigil_core::detection::Flow::In,
+                    })
+                    .collect(),
+            )),
+            vigil_core::Detection::Rules {
+                source: "[[rule]]\nname = \"oracle-swing\"\nexpression = \"tx.value > 1e18\"\n"
+                    .into(),
+            },
+        ],
         revokes: Vec::new(),
     };
     objects.extend(stix::report_objects(
@@ -267,8 +287,6 @@ fn everything() -> Bundle {
     objects.push(stix::vulnerability_object(
         &Vulnerability {
             name: "Reentrancy in ExampleVault.withdraw".into(),
-            detection: Vec::new(),
-            revokes: Vec::new(),
             description: "Embargoed until the fix ships.".into(),
             affected_protocols: vec!["ExampleVault".into()],
             severity: Severity::High,
@@ -452,8 +470,16 @@ fn ids_are_deterministic_and_survive_export_import_export() {
     )
     .unwrap();
     assert_eq!(out.report.rejected_total, 0);
-    let exported: Vec<&StixObject> =
-        a.objects.iter().filter(|o| o.object_type() == "indicator").collect();
+    // Shared detection content comes back as the report's fingerprint and rule file.
+    let bundle: Value = serde_json::from_str(&a.to_json()).unwrap();
+    let detections = stix::detection::detections_in(&bundle).unwrap();
+    assert_eq!(detections.len(), 2);
+    assert_eq!((detections[0].kind(), detections[1].kind()), ("fingerprint", "rules"));
+    let exported: Vec<&StixObject> = a
+        .objects
+        .iter()
+        .filter(|o| o.object_type() == "indicator" && o.str("pattern_type") == Some("stix"))
+        .collect();
     for obj in &exported {
         let found = stix::pattern::indicators_in(obj.str("pattern").unwrap()).unwrap();
         for i in found {

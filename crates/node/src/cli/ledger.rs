@@ -52,7 +52,7 @@ pub enum ReportCommand {
         clap::ArgGroup::new("flagged")
             .required(true)
             .multiple(true)
-            .args(["indicators", "rules", "fingerprint_from", "revokes"])
+            .args(["indicators", "rules", "fingerprint_from", "stix", "revokes"])
     ))]
     Submit {
         /// An indicator (repeat for several).
@@ -67,6 +67,10 @@ pub enum ReportCommand {
         /// fingerprint, free of addresses, is shared (repeatable).
         #[arg(long = "fingerprint-from", value_name = "TX_TRACE")]
         fingerprint_from: Vec<String>,
+        /// A STIX bundle whose `vigil-fingerprint` and `vigil-cel` indicators (as Vigil exports
+        /// them) join the report's detection content.
+        #[arg(long = "detection-from-stix", value_name = "BUNDLE")]
+        stix: Option<std::path::PathBuf>,
         /// How similar, in percent (60–100), a transaction must be to the fingerprints to
         /// match.
         #[arg(long, default_value_t = vigil_core::detection::DEFAULT_MIN_SIMILARITY)]
@@ -264,6 +268,7 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
             indicators,
             rules,
             fingerprint_from,
+            stix,
             min_similarity,
             revokes,
             severity,
@@ -281,7 +286,13 @@ pub async fn report(client: &Client, cmd: ReportCommand, json: bool) -> Result<(
                 summary,
                 evidence,
                 affected_protocols: protocols,
-                detection: detection_content(&rules, &fingerprint_from, min_similarity)?,
+                detection: {
+                    let mut d = detection_content(&rules, &fingerprint_from, min_similarity)?;
+                    if let Some(path) = &stix {
+                        d.extend(detection_from_stix(path)?);
+                    }
+                    d
+                },
                 revokes,
             };
             report.check_shape()?;
@@ -407,6 +418,23 @@ fn detection_content(
         out.push(d);
     }
     Ok(out)
+}
+
+/// The detection items of a STIX bundle's Vigil indicators, each checked as nodes check it.
+fn detection_from_stix(path: &std::path::Path) -> Result<Vec<Detection>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading STIX bundle {}", path.display()))?;
+    let bundle: Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let items = vigil_intel::stix::detection::detections_in(&bundle)
+        .with_context(|| path.display().to_string())?;
+    if items.is_empty() {
+        bail!("{} holds no vigil-fingerprint or vigil-cel indicator", path.display());
+    }
+    for d in &items {
+        vigil_detect::shared::check(d).with_context(|| path.display().to_string())?;
+    }
+    Ok(items)
 }
 
 /// The fingerprint of the call tree in `spec`: `FILE` or `FILE#0x<tx hash>`.

@@ -171,6 +171,57 @@ fn shared_rules_are_checked_confirmed_fire_revoked_and_reloaded_exactly_after_a_
     let big_item = item_of(&node, &now, "big-transfer").unwrap();
     assert_eq!(big_item["origin"]["type"], "report", "{big_item}");
 
+    // The ledger's STIX export carries both rule files as `vigil-cel` indicators, and a report
+    // submitted from that bundle carries the same items.
+    let bundle = dir.path().join("ledger.json");
+    let out = node.cli(&["stix", "export", "--no-book", "--out", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    let cel = exported["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["pattern_type"] == "vigil-cel")
+        .count();
+    assert_eq!(cel, 2, "{exported}");
+    let out = node.cli_json(&[
+        "report",
+        "submit",
+        "--detection-from-stix",
+        bundle.to_str().unwrap(),
+        "--severity",
+        "high",
+        "--category",
+        "exploit",
+        "--summary",
+        "The same rules, from STIX",
+        "--bond",
+        "10",
+        "--key",
+        &key("dave"),
+    ]);
+    assert_eq!(out["status"], "committed", "{out}");
+    let reports = node.cli_json(&["report", "list"]);
+    let again = reports["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["summary"] == "The same rules, from STIX")
+        .unwrap();
+    let url = format!("{}/v1/reports/{}", node.url, again["id"].as_str().unwrap());
+    let shown: Value = reqwest::blocking::get(url).unwrap().json().unwrap();
+    let ids: std::collections::BTreeSet<String> = shown["report"]["detection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            serde_json::from_value::<vigil_core::Detection>(d.clone()).unwrap().id().to_string()
+        })
+        .collect();
+    let listed: std::collections::BTreeSet<String> =
+        items(&node).iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, listed, "the bundle's rule files are the items in force");
+
     // Both fire on a 6 ETH transfer.
     let to = address!("00000000000000000000000000000000000000aa");
     let transfer = |eth: u64| {
