@@ -232,29 +232,25 @@ impl DetectionBook {
             let did = detection.id();
             if let Some(by) = self.revoked.get(&did).cloned() {
                 // Listed, so `vigil rules list` shows why it does not fire.
-                if !self.items.contains_key(&did) {
-                    self.items.insert(
-                        did,
-                        item(
-                            detection,
-                            Origin::Report { report: id },
-                            ItemState::Revoked,
-                            confidence,
-                            record.report.severity,
-                            Some(by),
-                        ),
-                    );
-                }
+                self.items.entry(did).or_insert_with(|| {
+                    item(
+                        detection,
+                        Origin::Report { report: id },
+                        ItemState::Revoked,
+                        confidence,
+                        record.report.severity,
+                        Some(by),
+                    )
+                });
                 continue;
             }
             if vigil_detect::shared::check(detection).is_err() {
                 continue;
             }
-            let state = ItemState::InForce;
             self.set(item(
                 detection,
                 Origin::Report { report: id },
-                state,
+                ItemState::InForce,
                 confidence,
                 record.report.severity,
                 None,

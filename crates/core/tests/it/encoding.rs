@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 use vigil_core::encoding::{decode, encode};
 use vigil_core::{
-    AccountId, Alert, AlertKind, Amount, B256, BreakerPolicy, Category, ContentId, Domain,
-    Evidence, EvmAddress, EvmChainId, Indicator, Keypair, OnChainAction, ProposalAction,
+    AccountId, Alert, AlertKind, Amount, B256, BreakerPolicy, CallKind, Category, ContentId,
+    Domain, Evidence, EvmAddress, EvmChainId, Indicator, Keypair, OnChainAction, ProposalAction,
     ProtocolId, ProtocolSpec, Report, Selector, Severity, Signed, SignedTx, Stance, Tx, TxBody,
     TxRef, VoteChoice,
 };
@@ -52,6 +52,43 @@ fn evidence() -> impl Strategy<Value = Evidence> {
     ]
 }
 
+/// A fingerprint of 4–12 arbitrary steps, or a rule file of arbitrary text.
+pub fn detection() -> impl Strategy<Value = vigil_core::Detection> {
+    use vigil_core::detection::{Flow, Step, Target};
+    let kinds =
+        vec![CallKind::Call, CallKind::StaticCall, CallKind::DelegateCall, CallKind::Create2];
+    let step = (
+        proptest::sample::select(kinds),
+        any::<Option<[u8; 4]>>(),
+        any::<u8>(),
+        prop_oneof![
+            Just(Target::Sender),
+            Just(Target::Itself),
+            any::<u8>().prop_map(Target::Up),
+            Just(Target::Other),
+            Just(Target::Nothing)
+        ],
+        any::<bool>(),
+        any::<u8>(),
+        proptest::sample::select(vec![Flow::None, Flow::In, Flow::Out, Flow::Between]),
+    )
+        .prop_map(|(kind, selector, depth, target, ok, value, flow)| Step {
+            kind,
+            selector: selector.map(Selector),
+            depth,
+            target,
+            ok,
+            value,
+            flow,
+        });
+    prop_oneof![
+        (proptest::collection::vec(step, 4..12), 60u8..=100).prop_map(|(steps, min_similarity)| {
+            vigil_core::Detection::Fingerprint(vigil_core::Fingerprint { steps, min_similarity })
+        }),
+        "\\PC{1,200}".prop_map(|source| vigil_core::Detection::Rules { source }),
+    ]
+}
+
 pub fn report() -> impl Strategy<Value = Report> {
     (
         proptest::collection::vec(indicator(), 1..6),
@@ -60,10 +97,32 @@ pub fn report() -> impl Strategy<Value = Report> {
         "\\PC{1,80}",
         proptest::collection::vec(evidence(), 0..3),
         proptest::collection::vec("[a-z]{1,12}", 0..3),
+        proptest::collection::vec(detection(), 0..3),
+        proptest::collection::vec(any::<[u8; 32]>().prop_map(ContentId), 0..2),
     )
-        .prop_map(|(indicators, severity, category, summary, evidence, affected_protocols)| {
-            Report { indicators, severity, category, summary, evidence, affected_protocols }
-        })
+        .prop_map(
+            |(
+                indicators,
+                severity,
+                category,
+                summary,
+                evidence,
+                affected_protocols,
+                detection,
+                revokes,
+            )| {
+                Report {
+                    indicators,
+                    severity,
+                    category,
+                    summary,
+                    evidence,
+                    affected_protocols,
+                    detection,
+                    revokes,
+                }
+            },
+        )
 }
 
 fn protocol_id() -> impl Strategy<Value = ProtocolId> {
@@ -234,6 +293,7 @@ pub fn alert() -> impl Strategy<Value = Alert> {
                     description,
                     time,
                     metadata,
+                    detection: Vec::new(),
                 }
             },
         )
