@@ -46,10 +46,12 @@ pub(crate) fn check_body_shape(body: &TxBody) -> Result<(), TxError> {
             }
             Ok(())
         }
-        TxBody::FastPathTrip { .. }
-        | TxBody::ApproveReset { .. }
-        | TxBody::Vote { .. }
-        | TxBody::SubmitEvidence { .. } => Ok(()),
+        // The report a fast-path trip opens carries the alert's detection content.
+        TxBody::FastPathTrip { alert, .. } => {
+            vigil_core::detection::check_detection(&alert.payload.detection)
+                .map_err(|e| vigil_core::ReportShapeError::from(e).into())
+        }
+        TxBody::ApproveReset { .. } | TxBody::Vote { .. } | TxBody::SubmitEvidence { .. } => Ok(()),
     }
 }
 

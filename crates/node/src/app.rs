@@ -281,6 +281,7 @@ impl NodeState {
         metrics.height.set(i64::try_from(ledger.height()).unwrap_or(i64::MAX));
         let (events, _) = broadcast::channel(4096);
         let immunity = crate::immunity::DetectionBook::from_ledger(ledger.state(), ledger.height());
+        metrics.set_detection_items(&immunity.counts());
         Arc::new(Self {
             immunity: Mutex::new(immunity),
             ledger: RwLock::new(ledger),
@@ -320,7 +321,9 @@ impl NodeState {
                 &alert.signer,
             );
             if trusted {
-                self.immunity.lock().provisional(id, alert.signer, &alert.payload);
+                let mut book = self.immunity.lock();
+                book.provisional(id, alert.signer, &alert.payload);
+                self.metrics.set_detection_items(&book.counts());
             }
         }
         let _ = self.events.send(NodeEvent::Alert { id, peer, alert: Box::new(alert) });
@@ -480,6 +483,7 @@ impl NodeState {
                 _ => {}
             }
         }
+        self.metrics.set_detection_items(&book.counts());
     }
 }
 

@@ -85,6 +85,16 @@ pub enum ItemState {
 }
 
 impl ItemState {
+    /// Its name, as the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provisional => "provisional",
+            Self::InForce => "in_force",
+            Self::Revoked => "revoked",
+            Self::Rejected => "rejected",
+        }
+    }
+
     /// Whether the detectors match it.
     pub fn is_loaded(self) -> bool {
         matches!(self, Self::Provisional | Self::InForce)
@@ -190,6 +200,13 @@ impl DetectionBook {
     /// One item.
     pub fn get(&self, id: &DetectionId) -> Option<&Item> {
         self.items.get(id)
+    }
+
+    /// How many items are in each state, by the state's name.
+    pub fn counts(&self) -> [(&'static str, usize); 4] {
+        let n = |s| self.items.values().filter(|i| i.state == s).count();
+        [ItemState::InForce, ItemState::Provisional, ItemState::Revoked, ItemState::Rejected]
+            .map(|s| (s.as_str(), n(s)))
     }
 
     /// Counts an alert the item raised.

@@ -9,6 +9,13 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+/// Labels of a shared detection item's state.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    /// The state.
+    pub state: String,
+}
+
 /// Labels of a refused transaction.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RejectLabels {
@@ -146,6 +153,10 @@ pub struct Metrics {
     /// Pending transactions pre-executed by the chain watch, by outcome (`simulated`,
     /// `reverted`, `failed_state`, `failed_invalid`, `failed_timeout`, `overloaded`).
     pub watch_simulations: Family<RejectLabels, Counter<u64, AtomicU64>>,
+    /// Shared fingerprints and rule files this node knows, by state.
+    pub detection_items: Family<StateLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    /// Alerts raised by shared fingerprints and rule files.
+    pub detection_hits: Counter<u64, AtomicU64>,
     /// Deliveries to alert channels.
     pub delivery: DeliveryMetrics,
 }
@@ -175,6 +186,18 @@ impl Metrics {
         let onchain_actions = Family::<RejectLabels, Counter>::default();
         let watch_trace_source = Family::<TraceSourceLabels, Gauge>::default();
         let watch_simulations = Family::<RejectLabels, Counter>::default();
+        let detection_items = Family::<StateLabels, Gauge>::default();
+        let detection_hits = Counter::default();
+        registry.register(
+            "detection_items",
+            "Shared fingerprints and rule files, by state (in_force, provisional, revoked, rejected)",
+            detection_items.clone(),
+        );
+        registry.register(
+            "detection_hits",
+            "Alerts raised by shared fingerprints and rule files",
+            detection_hits.clone(),
+        );
         registry.register(
             "watch_simulations",
             "Pending transactions pre-executed by the chain watch, by outcome (reason label)",
@@ -247,7 +270,17 @@ impl Metrics {
             onchain_actions,
             watch_trace_source,
             watch_simulations,
+            detection_items,
+            detection_hits,
             delivery,
+        }
+    }
+
+    /// Shows how many shared detection items are in each state.
+    pub fn set_detection_items(&self, counts: &[(&str, usize)]) {
+        for (state, n) in counts {
+            let labels = StateLabels { state: (*state).to_owned() };
+            self.detection_items.get_or_create(&labels).set(i64::try_from(*n).unwrap_or(i64::MAX));
         }
     }
 

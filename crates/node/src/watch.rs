@@ -327,6 +327,7 @@ fn on_alert(
     state.metrics.alerts.inc();
     if let Some(id) = alert.metadata.get("detection").and_then(|d| d.parse().ok()) {
         state.immunity.lock().hit(&id);
+        state.metrics.detection_hits.inc();
     }
     let signed = Signed::sign(alert, state.chain_id.clone(), key);
     let me = key.account_id();

@@ -9,10 +9,11 @@ use vigil_core::{Amount, ProposalAction, Severity, Stance, TxBody, VoteChoice};
 use crate::breakers::{exploit_alert, fast_path, pid, registered, vault};
 use crate::harness::key;
 
-/// Recorded on 2026-12-03 after issue 15 added the fee and evidence parameters to `Params`
-/// (encoded in the state). Issue 14's restructuring had kept the earlier value,
-/// c7edacd47d35a475ed39e8ca81285953440573b6c444ac02c1fdb213c879763c, unchanged.
-const RECORDED: &str = "e0cc860184f1005b5ce4f8f99d9d79d56996160bc480e6053f9fb75adf73e307";
+/// Recorded on 2026-12-04 after issue 18 added detection content to reports (`detection`,
+/// `revokes`) and alerts (`detection`), which report records encode in the state. Before it:
+/// e0cc860184f1005b5ce4f8f99d9d79d56996160bc480e6053f9fb75adf73e307 (issue 15's fee and
+/// evidence parameters), and c7edacd47d35a475ed39e8ca81285953440573b6c444ac02c1fdb213c879763c.
+const RECORDED: &str = "425e91b1579900018fdbc85bbf6b959db09114bc4a23dfa8a140180b72597f96";
 
 #[test]
 fn the_app_hash_of_a_scenario_across_the_state_machine_is_the_recorded_one() {
