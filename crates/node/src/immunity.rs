@@ -367,7 +367,7 @@ mod tests {
             value: 0,
             flow: Flow::None,
         };
-        Detection::Fingerprint(Fingerprint::new(vec![step(0), step(1), step(2)]))
+        Detection::Fingerprint(Fingerprint::new(vec![step(0), step(1), step(2), step(3)]))
     }
 
     fn record(
