@@ -114,6 +114,51 @@ pub enum TxBody {
         /// The two conflicting signed messages.
         evidence: Box<Equivocation>,
     },
+    /// Open an open-ended payment stream to an auditor (or anyone): `rate` accrues to the
+    /// recipient every block from the signer's `deposit`, claimable at any time.
+    OpenStream {
+        /// Who is paid.
+        recipient: AccountId,
+        /// Paid per block.
+        rate: Amount,
+        /// Moved from the signer's balance into the stream (may be zero; top up later).
+        deposit: Amount,
+    },
+    /// The stream's sender adds to its deposit.
+    StreamTopUp {
+        /// The stream.
+        stream: u64,
+        /// How much.
+        amount: Amount,
+    },
+    /// The sender stops accrual; what has accrued stays owed.
+    StreamPause {
+        /// The stream.
+        stream: u64,
+    },
+    /// The sender resumes a paused stream, optionally at a new rate.
+    StreamRestart {
+        /// The stream.
+        stream: u64,
+        /// A new rate per block, or the old one.
+        rate: Option<Amount>,
+    },
+    /// The sender ends the stream: accrual stops and the deposit beyond what is owed is
+    /// refunded; the recipient can still claim what is owed.
+    StreamClose {
+        /// The stream.
+        stream: u64,
+    },
+    /// The recipient withdraws what has accrued, up to the deposit.
+    StreamClaim {
+        /// The stream.
+        stream: u64,
+    },
+    /// Sender or recipient forfeits the debt the deposit does not cover, and the stream pauses.
+    StreamVoid {
+        /// The stream.
+        stream: u64,
+    },
 }
 
 impl TxBody {
@@ -132,6 +177,13 @@ impl TxBody {
             Self::Propose { .. } => "propose",
             Self::Vote { .. } => "vote",
             Self::SubmitEvidence { .. } => "submit_evidence",
+            Self::OpenStream { .. } => "open_stream",
+            Self::StreamTopUp { .. } => "stream_top_up",
+            Self::StreamPause { .. } => "stream_pause",
+            Self::StreamRestart { .. } => "stream_restart",
+            Self::StreamClose { .. } => "stream_close",
+            Self::StreamClaim { .. } => "stream_claim",
+            Self::StreamVoid { .. } => "stream_void",
         }
     }
 }

@@ -8,7 +8,8 @@ use vigil_core::{AccountId, Amount, ProtocolId, ReportId};
 use crate::error::TxError;
 use crate::events::Event;
 use crate::state::{
-    Account, Attestation, Globals, ProposalRecord, ProtocolRecord, ReportRecord, State, VoteRecord,
+    Account, Attestation, Globals, ProposalRecord, ProtocolRecord, ReportRecord, State,
+    StreamRecord, VoteRecord,
 };
 
 /// The writes and events of one executed transaction.
@@ -20,6 +21,7 @@ pub(crate) struct Effects {
     pub(crate) protocols: Vec<(ProtocolId, ProtocolRecord)>,
     pub(crate) proposals: Vec<(u64, ProposalRecord)>,
     pub(crate) votes: Vec<(u64, AccountId, VoteRecord)>,
+    pub(crate) streams: Vec<(u64, StreamRecord)>,
     pub(crate) globals: Option<Globals>,
     pub(crate) events: Vec<Event>,
 }
@@ -85,6 +87,9 @@ impl Effects {
         }
         for (id, voter, v) in self.votes {
             state.put_vote(id, voter, v);
+        }
+        for (id, st) in self.streams {
+            state.put_stream(id, st);
         }
         if let Some(g) = self.globals {
             *state.globals_mut() = g;

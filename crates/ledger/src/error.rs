@@ -175,6 +175,40 @@ pub enum TxError {
         /// The protocol.
         protocol: ProtocolId,
     },
+    /// No stream with this id.
+    #[error("no payment stream {stream}")]
+    UnknownStream {
+        /// The stream.
+        stream: u64,
+    },
+    /// Someone other than the stream's sender (or, to claim or void, its recipient).
+    #[error("{account} may not do that to stream {stream}: it is {role}'s to do")]
+    NotStreamParty {
+        /// The stream.
+        stream: u64,
+        /// Who tried.
+        account: AccountId,
+        /// Who may: `the sender`, `the recipient`, `the sender or the recipient`.
+        role: String,
+    },
+    /// The stream is not in a state that allows it.
+    #[error("stream {stream} is {status}: {reason}")]
+    StreamState {
+        /// The stream.
+        stream: u64,
+        /// Its status.
+        status: String,
+        /// Why that refuses the transaction.
+        reason: String,
+    },
+    /// Nothing to withdraw or forfeit.
+    #[error("stream {stream} has nothing to {what}")]
+    StreamEmpty {
+        /// The stream.
+        stream: u64,
+        /// `claim` or `void`.
+        what: String,
+    },
     /// Approving the reset of a breaker that is armed.
     #[error("the breaker of {protocol} is armed; there is nothing to reset")]
     NotTripped {
@@ -397,6 +431,10 @@ mod tests {
             TxError::BadEvidence { reason: "x".into() },
             TxError::NotAValidator { account },
             TxError::SelfAttestation,
+            TxError::UnknownStream { stream: 1 },
+            TxError::NotStreamParty { stream: 1, account, role: "the sender".into() },
+            TxError::StreamState { stream: 1, status: "closed".into(), reason: "x".into() },
+            TxError::StreamEmpty { stream: 1, what: "claim".into() },
         ];
         for e in cases {
             let v = serde_json::to_value(&e);

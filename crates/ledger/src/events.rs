@@ -247,6 +247,59 @@ pub enum Event {
         /// The proposal.
         proposal: u64,
     },
+    /// A payment stream was opened.
+    StreamOpened {
+        /// The stream.
+        stream: u64,
+        /// Who pays.
+        sender: AccountId,
+        /// Who is paid.
+        recipient: AccountId,
+        /// Per block.
+        rate: Amount,
+        /// Deposited.
+        deposit: Amount,
+    },
+    /// A stream's deposit grew.
+    StreamToppedUp {
+        /// The stream.
+        stream: u64,
+        /// By how much.
+        amount: Amount,
+    },
+    /// A stream stopped accruing.
+    StreamPaused {
+        /// The stream.
+        stream: u64,
+    },
+    /// A paused stream accrues again.
+    StreamRestarted {
+        /// The stream.
+        stream: u64,
+        /// Its rate per block.
+        rate: Amount,
+    },
+    /// A stream was closed by its sender.
+    StreamClosed {
+        /// The stream.
+        stream: u64,
+        /// Refunded to the sender: the deposit beyond what is owed.
+        refund: Amount,
+    },
+    /// The recipient withdrew from a stream.
+    StreamClaimed {
+        /// The stream.
+        stream: u64,
+        /// Paid to the recipient.
+        amount: Amount,
+    },
+    /// Debt the deposit did not cover was forfeited; the stream is paused.
+    StreamVoided {
+        /// The stream.
+        stream: u64,
+        /// The debt forfeited.
+        forfeited: Amount,
+    },
     /// An executed proposal withdrew a shared fingerprint or rule file.
     DetectionRevoked {
         /// The item.

@@ -51,7 +51,17 @@ pub(crate) fn check_body_shape(body: &TxBody) -> Result<(), TxError> {
             vigil_core::detection::check_detection(&alert.payload.detection)
                 .map_err(|e| vigil_core::ReportShapeError::from(e).into())
         }
-        TxBody::ApproveReset { .. } | TxBody::Vote { .. } | TxBody::SubmitEvidence { .. } => Ok(()),
+        TxBody::OpenStream { rate, .. } => positive(*rate),
+        TxBody::StreamTopUp { amount, .. } => positive(*amount),
+        TxBody::StreamRestart { rate: Some(rate), .. } => positive(*rate),
+        TxBody::ApproveReset { .. }
+        | TxBody::Vote { .. }
+        | TxBody::SubmitEvidence { .. }
+        | TxBody::StreamRestart { rate: None, .. }
+        | TxBody::StreamPause { .. }
+        | TxBody::StreamClose { .. }
+        | TxBody::StreamClaim { .. }
+        | TxBody::StreamVoid { .. } => Ok(()),
     }
 }
 
@@ -88,6 +98,19 @@ pub(crate) fn plan(state: &State, height: u64, tx: &Tx) -> Result<Effects, TxErr
         TxBody::SubmitEvidence { evidence } => {
             crate::evidence::submit(state, &tx.chain_id, height, signer, evidence)
         }
+        TxBody::OpenStream { recipient, rate, deposit } => {
+            crate::streams::open(state, height, signer, *recipient, *rate, *deposit)
+        }
+        TxBody::StreamTopUp { stream, amount } => {
+            crate::streams::top_up(state, signer, *stream, *amount)
+        }
+        TxBody::StreamPause { stream } => crate::streams::pause(state, height, signer, *stream),
+        TxBody::StreamRestart { stream, rate } => {
+            crate::streams::restart(state, height, signer, *stream, *rate)
+        }
+        TxBody::StreamClose { stream } => crate::streams::close(state, height, signer, *stream),
+        TxBody::StreamClaim { stream } => crate::streams::claim(state, height, signer, *stream),
+        TxBody::StreamVoid { stream } => crate::streams::void(state, height, signer, *stream),
     }
 }
 
@@ -99,13 +122,20 @@ pub(crate) fn balance_spent(state: &State, tx: &Tx) -> Amount {
         TxBody::SubmitReport { bond, .. } => *bond,
         TxBody::RegisterProtocol { bounty_deposit, .. } => *bounty_deposit,
         TxBody::Propose { .. } => state.params().proposal_deposit,
+        TxBody::OpenStream { deposit, .. } => *deposit,
+        TxBody::StreamTopUp { amount, .. } => *amount,
         TxBody::Unbond { .. }
         | TxBody::Attest { .. }
         | TxBody::TripBreaker { .. }
         | TxBody::FastPathTrip { .. }
         | TxBody::ApproveReset { .. }
         | TxBody::Vote { .. }
-        | TxBody::SubmitEvidence { .. } => Amount::ZERO,
+        | TxBody::SubmitEvidence { .. }
+        | TxBody::StreamPause { .. }
+        | TxBody::StreamRestart { .. }
+        | TxBody::StreamClose { .. }
+        | TxBody::StreamClaim { .. }
+        | TxBody::StreamVoid { .. } => Amount::ZERO,
     }
 }
 

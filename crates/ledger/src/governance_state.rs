@@ -256,3 +256,75 @@ impl std::str::FromStr for ReportStatus {
             })
     }
 }
+
+/// Where a payment stream stands.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamStatus {
+    /// Accruing every block.
+    Streaming,
+    /// Not accruing; can be restarted.
+    Paused,
+    /// Ended by the sender; what is owed can still be claimed.
+    Closed,
+}
+
+/// An open-ended payment stream (in the manner of Sablier Flow): `rate` per block accrues to
+/// the recipient as debt; the recipient withdraws what the deposit covers.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct StreamRecord {
+    /// Who pays (and may top up, pause, restart, close).
+    pub sender: AccountId,
+    /// Who is paid.
+    pub recipient: AccountId,
+    /// Accrual per block.
+    pub rate: Amount,
+    /// Deposited and not yet withdrawn.
+    pub balance: Amount,
+    /// Debt accrued up to `snapshot_height` and not yet withdrawn.
+    pub snapshot_debt: Amount,
+    /// Height of the last snapshot.
+    pub snapshot_height: u64,
+    /// Its status.
+    pub status: StreamStatus,
+    /// Height it was opened at.
+    pub opened_at: u64,
+    /// Everything withdrawn by the recipient so far.
+    pub withdrawn: Amount,
+}
+
+impl StreamRecord {
+    /// Debt at `height`: the snapshot plus what accrued since (saturating: a debt no deposit
+    /// can cover is capped, never wraps).
+    pub fn debt_at(&self, height: u64) -> Amount {
+        let accrued = if self.status == StreamStatus::Streaming {
+            let blocks = height.saturating_sub(self.snapshot_height);
+            Amount(self.rate.0.saturating_mul(blocks))
+        } else {
+            Amount::ZERO
+        };
+        Amount(self.snapshot_debt.0.saturating_add(accrued.0))
+    }
+
+    /// What the recipient can withdraw at `height`: the debt, up to the balance.
+    pub fn withdrawable_at(&self, height: u64) -> Amount {
+        Amount(self.debt_at(height).0.min(self.balance.0))
+    }
+
+    /// Debt the balance does not cover at `height`.
+    pub fn uncovered_at(&self, height: u64) -> Amount {
+        Amount(self.debt_at(height).0.saturating_sub(self.balance.0))
+    }
+
+    /// The balance beyond the debt at `height`: what a close refunds.
+    pub fn refundable_at(&self, height: u64) -> Amount {
+        Amount(self.balance.0.saturating_sub(self.debt_at(height).0))
+    }
+
+    /// A copy with the debt snapshotted at `height`.
+    pub fn snapshot(&self, height: u64) -> Self {
+        Self { snapshot_debt: self.debt_at(height), snapshot_height: height, ..self.clone() }
+    }
+}

@@ -553,6 +553,9 @@ impl<S: Store> Ledger<S> {
                 sum = sum.saturating_add(u128::from(p.deposit.0));
             }
         }
+        for (_, s) in self.state.streams() {
+            sum = sum.saturating_add(u128::from(s.balance.0));
+        }
         let g = self.state.globals();
         sum = sum
             .saturating_add(u128::from(g.treasury.0))

@@ -51,6 +51,7 @@ mod settle;
 mod stake;
 mod state;
 mod store;
+mod streams;
 
 pub use error::{LedgerError, StoreError, TxError};
 pub use events::{Event, ResetBy, RewardReason, SlashReason, TxResult};
@@ -66,7 +67,8 @@ pub use settle::{attestation_quorum, verdict_of};
 pub use state::{
     Account, Attestation, AttestationOutcome, BreakerState, Globals, ProposalRecord,
     ProposalStatus, ProtocolRecord, ReportOrigin, ReportRecord, ReportStatus, Settlement, State,
-    StateKey, Tally, TripReason, Unbonding, VoteRecord, VoteTally, index_key,
+    StateKey, StreamRecord, StreamStatus, Tally, TripReason, Unbonding, VoteRecord, VoteTally,
+    index_key,
 };
 pub use store::{AppHash, CommitBatch, CommitInfo, EntryVisitor, MemoryStore, StateWrite, Store};
 

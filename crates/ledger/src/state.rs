@@ -16,7 +16,7 @@ use vigil_core::ProtocolId;
 use crate::error::LedgerError;
 pub use crate::governance_state::{
     BreakerState, ProposalRecord, ProposalStatus, ProtocolRecord, ReportOrigin, ReportStatus,
-    TripReason, VoteRecord, VoteTally,
+    StreamRecord, StreamStatus, TripReason, VoteRecord, VoteTally,
 };
 use crate::params::Params;
 use crate::reputation::Reputation;
@@ -208,6 +208,8 @@ pub enum StateKey {
     Proposal(u64),
     /// A vote: (proposal, voter).
     Vote(u64, AccountId),
+    /// A payment stream.
+    Stream(u64),
 }
 
 const MIN_ACCOUNT: AccountId = AccountId([0; 32]);
@@ -224,6 +226,7 @@ pub struct State {
     protocols: BTreeMap<ProtocolId, ProtocolRecord>,
     proposals: BTreeMap<u64, ProposalRecord>,
     votes: BTreeMap<(u64, AccountId), VoteRecord>,
+    streams: BTreeMap<u64, StreamRecord>,
     // Derived indexes.
     /// (height, proposal): voting ends or execution is due at that height.
     proposal_schedule: BTreeSet<(u64, u64)>,
@@ -254,6 +257,7 @@ impl State {
             protocols: BTreeMap::new(),
             proposals: BTreeMap::new(),
             votes: BTreeMap::new(),
+            streams: BTreeMap::new(),
             proposal_schedule: BTreeSet::new(),
             deadlines: BTreeSet::new(),
             releases: BTreeSet::new(),
@@ -382,6 +386,27 @@ impl State {
         self.proposals.iter()
     }
 
+    /// A payment stream.
+    pub fn stream(&self, id: u64) -> Option<&StreamRecord> {
+        self.streams.get(&id)
+    }
+
+    /// Every payment stream in id order.
+    pub fn streams(&self) -> impl Iterator<Item = (&u64, &StreamRecord)> {
+        self.streams.iter()
+    }
+
+    /// The id the next stream gets (streams are never removed).
+    pub fn next_stream_id(&self) -> u64 {
+        self.streams.keys().next_back().map_or(1, |k| k.saturating_add(1))
+    }
+
+    /// Stores a payment stream.
+    pub fn put_stream(&mut self, id: u64, record: StreamRecord) {
+        self.dirty.insert(StateKey::Stream(id));
+        self.streams.insert(id, record);
+    }
+
     /// Stores a proposal, keeping its schedule entry in step.
     pub fn put_proposal(&mut self, id: u64, record: ProposalRecord) {
         if let Some(h) = self.proposals.get(&id).and_then(schedule_height) {
@@ -455,6 +480,7 @@ impl State {
             StateKey::Protocol(id) => self.protocols.get(id).map(encode),
             StateKey::Proposal(id) => self.proposals.get(id).map(encode),
             StateKey::Vote(p, a) => self.votes.get(&(*p, *a)).map(encode),
+            StateKey::Stream(id) => self.streams.get(id).map(encode),
         }
     }
 
@@ -467,6 +493,7 @@ impl State {
         keys.extend(self.protocols.keys().map(|id| StateKey::Protocol(id.clone())));
         keys.extend(self.proposals.keys().map(|id| StateKey::Proposal(*id)));
         keys.extend(self.votes.keys().map(|(p, a)| StateKey::Vote(*p, *a)));
+        keys.extend(self.streams.keys().map(|id| StateKey::Stream(*id)));
         keys
     }
 
@@ -486,6 +513,7 @@ impl State {
         let mut protocols = Vec::new();
         let mut proposals = Vec::new();
         let mut votes = Vec::new();
+        let mut streams = Vec::new();
         for (k, v) in entries {
             match decode::<StateKey>(k).map_err(|e| corrupt("key", e))? {
                 StateKey::Params => params = Some(decode(v).map_err(|e| corrupt("params", e))?),
@@ -507,6 +535,9 @@ impl State {
                 }
                 StateKey::Vote(p, a) => {
                     votes.push((p, a, decode(v).map_err(|e| corrupt("vote", e))?))
+                }
+                StateKey::Stream(id) => {
+                    streams.push((id, decode(v).map_err(|e| corrupt("stream", e))?))
                 }
             }
         }
@@ -530,6 +561,9 @@ impl State {
         }
         for (p, a, v) in votes {
             state.put_vote(p, a, v);
+        }
+        for (id, st) in streams {
+            state.put_stream(id, st);
         }
         state.take_dirty();
         Ok(state)

@@ -13,7 +13,7 @@ use vigil_core::AccountId;
 use vigil_node::client::Client;
 
 use cli::keys::{KeyArgs, KeyCommand};
-use cli::ledger::{ReportCommand, RulesCommand, TxCommand};
+use cli::ledger::{ReportCommand, RulesCommand, StreamCommand, TxCommand};
 use cli::respond::{BreakerCommand, GovCommand, ProtocolCommand};
 use cli::testnet::{AlertCommand, TestnetArgs};
 
@@ -91,6 +91,13 @@ enum Command {
         node: NodeArgs,
         #[command(subcommand)]
         cmd: ReportCommand,
+    },
+    /// Audit payment streams: open, top up, pause, restart, close, claim, void, show, list.
+    Stream {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: StreamCommand,
     },
     /// Shared fingerprints and rule files: list those the node matches, show one, check a rule
     /// file before sharing it.
@@ -236,6 +243,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Tx { node, cmd } => cli::ledger::tx(&node.client(b), cmd, json).await,
         Command::Report { node, cmd } => cli::ledger::report(&node.client(b), cmd, json).await,
         Command::Rules { node, cmd } => cli::ledger::rules(&node.client(b), cmd, json).await,
+        Command::Stream { node, cmd } => cli::ledger::stream(&node.client(b), cmd, json).await,
         Command::Account { account, key, node } => {
             cli::ledger::account(&node.client(b), account, &key, json).await
         }
@@ -283,6 +291,7 @@ impl Command {
             Command::Tx { .. } => "tx",
             Command::Report { .. } => "report",
             Command::Rules { .. } => "rules",
+            Command::Stream { .. } => "stream",
             Command::Account { .. } => "account",
             Command::Check { .. } => "check",
             Command::Protocol { .. } => "protocol",

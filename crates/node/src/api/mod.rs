@@ -74,6 +74,8 @@ pub fn router_with(state: Shared, config: &ApiConfig, limits: &Limits) -> Router
         .route("/v1/protocols/{id}", get(protocol))
         .route("/v1/protocols/{id}/security", get(security))
         .route("/v1/breakers", get(breakers))
+        .route("/v1/streams", get(list_streams))
+        .route("/v1/streams/{id}", get(stream))
         .route("/v1/proposals", get(list_proposals))
         .route("/v1/proposals/{id}", get(proposal))
         .route("/v1/events", get(events))
@@ -547,6 +549,41 @@ async fn list_proposals(State(state): State<Shared>) -> Json<Value> {
         ledger.state().proposals().map(|(id, p)| proposal_json(*id, p)).collect();
     proposals.reverse();
     Json(json!({ "proposals": proposals }))
+}
+
+/// A stream with what it owes at `height`: its debt, what the recipient can withdraw now, the
+/// debt the deposit does not cover, and what a close would refund.
+fn stream_json(id: u64, s: &vigil_ledger::StreamRecord, height: u64) -> Value {
+    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+    v["id"] = json!(id);
+    v["height"] = json!(height);
+    v["debt"] = json!(s.debt_at(height));
+    v["withdrawable"] = json!(s.withdrawable_at(height));
+    v["uncovered_debt"] = json!(s.uncovered_at(height));
+    v["refundable"] = json!(s.refundable_at(height));
+    v
+}
+
+/// `GET /v1/streams`: every payment stream, with what it owes now.
+async fn list_streams(State(state): State<Shared>) -> Json<Value> {
+    let ledger = state.ledger.read();
+    let h = ledger.height();
+    let streams: Vec<Value> =
+        ledger.state().streams().map(|(id, s)| stream_json(*id, s, h)).collect();
+    Json(json!({ "streams": streams }))
+}
+
+/// `GET /v1/streams/{id}`: one payment stream.
+async fn stream(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: u64 = id.parse().map_err(|_| {
+        ApiError::bad_request("invalid_id", format!("stream id {id:?} is not a number"))
+    })?;
+    let ledger = state.ledger.read();
+    let s = ledger.state().stream(id).ok_or_else(|| ApiError::not_found(format!("stream {id}")))?;
+    Ok(Json(stream_json(id, s, ledger.height())))
 }
 
 async fn proposal(

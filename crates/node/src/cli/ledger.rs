@@ -486,6 +486,136 @@ fn fingerprint_from(spec: &str) -> Result<Fingerprint> {
     }
 }
 
+/// `vigil stream …`: audit payment streams.
+#[derive(Subcommand)]
+pub enum StreamCommand {
+    /// Open a stream paying RATE per block to an auditor from a deposit (you are its sender).
+    Open {
+        /// Who is paid.
+        #[arg(long)]
+        to: AccountId,
+        /// Paid per block, e.g. 0.5 (VGL) or 500000u (base units).
+        #[arg(long)]
+        rate: Amount,
+        /// Moved from your balance into the stream now (top up later).
+        #[arg(long, default_value = "0")]
+        deposit: Amount,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Add to a stream's deposit (its sender).
+    Topup {
+        /// The stream id.
+        id: u64,
+        /// How much.
+        #[arg(long)]
+        amount: Amount,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Stop accrual; what has accrued stays owed (its sender).
+    Pause {
+        /// The stream id.
+        id: u64,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Resume a paused stream, optionally at a new rate (its sender).
+    Restart {
+        /// The stream id.
+        id: u64,
+        /// A new rate per block.
+        #[arg(long)]
+        rate: Option<Amount>,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// End a stream: the deposit beyond what is owed comes back to you (its sender).
+    Close {
+        /// The stream id.
+        id: u64,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Withdraw what has accrued, up to the deposit (its recipient).
+    Claim {
+        /// The stream id.
+        id: u64,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Forfeit the debt the deposit does not cover; the stream pauses (sender or recipient).
+    Void {
+        /// The stream id.
+        id: u64,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Show a stream: rate, deposit, debt, what can be withdrawn now, what a close refunds.
+    Show {
+        /// The stream id.
+        id: u64,
+    },
+    /// List every stream.
+    List,
+}
+
+fn stream_line(s: &Value) -> String {
+    format!(
+        "stream {} {:<9} {} → {} at {}/block; balance {}, debt {}, withdrawable {}, uncovered {}, withdrawn {}",
+        s["id"],
+        s["status"].as_str().unwrap_or(""),
+        short(&s["sender"]),
+        short(&s["recipient"]),
+        vgl(&s["rate"]),
+        vgl(&s["balance"]),
+        vgl(&s["debt"]),
+        vgl(&s["withdrawable"]),
+        vgl(&s["uncovered_debt"]),
+        vgl(&s["withdrawn"]),
+    )
+}
+
+/// Runs `vigil stream …`.
+pub async fn stream(client: &Client, cmd: StreamCommand, json: bool) -> Result<()> {
+    let (body, send) = match cmd {
+        StreamCommand::Open { to, rate, deposit, send } => {
+            (TxBody::OpenStream { recipient: to, rate, deposit }, send)
+        }
+        StreamCommand::Topup { id, amount, send } => {
+            (TxBody::StreamTopUp { stream: id, amount }, send)
+        }
+        StreamCommand::Pause { id, send } => (TxBody::StreamPause { stream: id }, send),
+        StreamCommand::Restart { id, rate, send } => {
+            (TxBody::StreamRestart { stream: id, rate }, send)
+        }
+        StreamCommand::Close { id, send } => (TxBody::StreamClose { stream: id }, send),
+        StreamCommand::Claim { id, send } => (TxBody::StreamClaim { stream: id }, send),
+        StreamCommand::Void { id, send } => (TxBody::StreamVoid { stream: id }, send),
+        StreamCommand::Show { id } => {
+            let s: Value = client.get(&format!("/v1/streams/{id}")).await?;
+            if json {
+                print_json(&s);
+            } else {
+                println!("{}", stream_line(&s));
+            }
+            return Ok(());
+        }
+        StreamCommand::List => {
+            let list: Value = client.get("/v1/streams").await?;
+            if json {
+                print_json(&list);
+            } else {
+                for s in list["streams"].as_array().into_iter().flatten() {
+                    println!("{}", stream_line(s));
+                }
+            }
+            return Ok(());
+        }
+    };
+    send_tx(client, body, &send, json).await
+}
+
 /// `vigil rules …`: the shared detection content a node matches.
 #[derive(Subcommand)]
 pub enum RulesCommand {

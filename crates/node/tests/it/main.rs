@@ -23,5 +23,6 @@ mod respond_channels;
 mod respond_webhooks;
 mod router;
 mod smtp;
+mod streams;
 mod taxii_pull;
 mod verdicts;
