@@ -280,7 +280,11 @@ impl NodeState {
         let metrics = Metrics::new();
         metrics.height.set(i64::try_from(ledger.height()).unwrap_or(i64::MAX));
         let (events, _) = broadcast::channel(4096);
-        let immunity = crate::immunity::DetectionBook::from_ledger(ledger.state(), ledger.height());
+        let immunity = crate::immunity::DetectionBook::from_ledger(
+            ledger.state(),
+            ledger.height(),
+            &node_account,
+        );
         metrics.set_detection_items(&immunity.counts());
         Arc::new(Self {
             immunity: Mutex::new(immunity),

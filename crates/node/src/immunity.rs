@@ -12,8 +12,9 @@
 //!   withdraws it for good.
 //!
 //! Everything in force is derived from the ledger ([`DetectionBook::from_ledger`]), so a node
-//! that restarts loads exactly the confirmed, unrevoked items again; provisional items live in
-//! memory only. Changes go to the running detectors as [`DetectionUpdate`]s on a broadcast
+//! that restarts loads exactly the confirmed, unrevoked items again — and, provisionally, those
+//! of fast-path reports by trusted monitors still waiting for their verdict (the ledger keeps
+//! the alert's content in the report it opened). Changes go to the running detectors as [`DetectionUpdate`]s on a broadcast
 //! channel ([`DetectionBook::subscribe`]), in the order they happen.
 //!
 //! [`check_tx`] refuses a report whose rule file does not compile, is oversized, or costs too
@@ -28,7 +29,7 @@ use vigil_core::{
     SignedTx, TxBody,
 };
 use vigil_detect::{ContentError, DetectionUpdate, Provenance};
-use vigil_ledger::{ProposalStatus, ReportRecord, ReportStatus, State};
+use vigil_ledger::{ProposalStatus, ReportOrigin, ReportRecord, ReportStatus, State};
 
 /// Refuses a transaction whose report carries a rule file the detectors could not load.
 pub fn check_tx(tx: &SignedTx) -> Result<(), ContentError> {
@@ -158,8 +159,9 @@ fn reporter_confidence(state: &State, height: u64, reporter: &AccountId) -> u8 {
 
 impl DetectionBook {
     /// The items in force on `state` at `height`: every confirmed report's, less those revoked
-    /// by a confirmed report or an executed proposal.
-    pub fn from_ledger(state: &State, height: u64) -> Self {
+    /// by a confirmed report or an executed proposal; and provisionally those of undecided
+    /// fast-path reports whose monitor `node` trusts.
+    pub fn from_ledger(state: &State, height: u64, node: &AccountId) -> Self {
         let mut revoked: BTreeMap<DetectionId, String> = BTreeMap::new();
         for (id, r) in state.reports().filter(|(_, r)| r.status == ReportStatus::Confirmed) {
             for d in &r.report.revokes {
@@ -178,6 +180,17 @@ impl DetectionBook {
         for (id, r) in state.reports().filter(|(_, r)| r.status == ReportStatus::Confirmed) {
             let confidence = reporter_confidence(state, height, &r.reporter);
             book.confirm(*id, r, confidence);
+        }
+        let undecided =
+            |r: &ReportRecord| matches!(r.status, ReportStatus::Open | ReportStatus::Escalated);
+        for (_, r) in state.reports().filter(|(_, r)| undecided(r)) {
+            let ReportOrigin::FastPath { alert, .. } = &r.origin else { continue };
+            if trusted_monitor(state, node, &r.reporter) {
+                // The alert's own confidence is not on the ledger: its monitor's reputation.
+                let confidence = reporter_confidence(state, height, &r.reporter);
+                let origin = Origin::Alert { alert: *alert, monitor: r.reporter };
+                book.load_provisional(&origin, &r.report.detection, confidence, r.report.severity);
+            }
         }
         book
     }
@@ -294,27 +307,32 @@ impl DetectionBook {
     /// A trusted monitor's alert: its items are loaded provisionally (an item already in force
     /// stays so; a revoked one stays revoked).
     pub fn provisional(&mut self, alert_id: AlertId, monitor: AccountId, alert: &Alert) {
-        let pct = u32::from(alert.confidence) * PROVISIONAL_CONFIDENCE_PCT / 100;
+        let origin = Origin::Alert { alert: alert_id, monitor };
+        self.load_provisional(&origin, &alert.detection, alert.confidence, alert.severity);
+    }
+
+    /// Loads `items` provisionally at [`PROVISIONAL_CONFIDENCE_PCT`] of `confidence`.
+    fn load_provisional(
+        &mut self,
+        origin: &Origin,
+        items: &[Detection],
+        confidence: u8,
+        severity: Severity,
+    ) {
+        let pct = u32::from(confidence) * PROVISIONAL_CONFIDENCE_PCT / 100;
         let confidence = u8::try_from(pct).unwrap_or(100);
-        for detection in &alert.detection {
+        for detection in items {
             let did = detection.id();
             let settled = self.items.get(&did).is_some_and(|i| i.state != ItemState::Provisional);
             if settled || self.revoked.contains_key(&did) {
                 continue;
             }
             if let Err(e) = vigil_detect::shared::check(detection) {
-                tracing::debug!(alert = %alert_id, "detection content of an alert refused: {e}");
+                tracing::debug!(origin = %origin.label(), "detection content refused: {e}");
                 continue;
             }
-            let origin = Origin::Alert { alert: alert_id, monitor };
-            self.set(item(
-                detection,
-                origin,
-                ItemState::Provisional,
-                confidence,
-                alert.severity,
-                None,
-            ));
+            let state = ItemState::Provisional;
+            self.set(item(detection, origin.clone(), state, confidence, severity, None));
         }
     }
 }
@@ -467,6 +485,49 @@ mod tests {
         b.revoked_by_proposal(fingerprint(1).id(), 3);
         assert!(b.loaded().is_empty());
         assert_eq!(b.get(&fingerprint(1).id()).unwrap().revoked_by.as_deref(), Some("proposal:3"));
+    }
+
+    #[test]
+    fn a_restart_loads_confirmed_items_and_those_of_undecided_fast_path_reports() {
+        let node = Keypair::from_seed(&[1; 32]).account_id();
+        let globals = vigil_ledger::Globals {
+            chain_id: "vigil-itest".parse().unwrap(),
+            treasury: Amount::ZERO,
+            reward_pool: Amount::ZERO,
+            total_bonded: Amount::ZERO,
+            total_supply: Amount::ZERO,
+            validator_candidates: Default::default(),
+            validators: vec![],
+            validators_since: 0,
+            next_proposal: 1,
+        };
+        let mut state = State::new(vigil_ledger::Params::default(), globals);
+        state.put_report(
+            ContentIdOf::of(1),
+            record(vec![fingerprint(1)], vec![], ReportStatus::Confirmed),
+        );
+        let pending = |n| ReportRecord {
+            origin: ReportOrigin::FastPath {
+                protocol: "vault".parse().unwrap(),
+                alert: ContentIdOf::of(9),
+            },
+            ..record(vec![fingerprint(n)], vec![], ReportStatus::Open)
+        };
+        state.put_report(ContentIdOf::of(2), pending(2));
+        state.put_report(
+            ContentIdOf::of(3),
+            ReportRecord { status: ReportStatus::Rejected, ..pending(3) },
+        );
+        // The reporter of the fast-path reports is this node: trusted.
+        let b = DetectionBook::from_ledger(&state, 5, &node);
+        let state_of = |n| b.get(&fingerprint(n).id()).map(|i| i.state);
+        assert_eq!(state_of(1), Some(ItemState::InForce));
+        assert_eq!(state_of(2), Some(ItemState::Provisional));
+        assert_eq!(state_of(3), None, "a rejected fast-path report loads nothing");
+        // Another node, which trusts no one, loads only the confirmed item.
+        let other = Keypair::from_seed(&[5; 32]).account_id();
+        let b = DetectionBook::from_ledger(&state, 5, &other);
+        assert_eq!(b.loaded().len(), 1);
     }
 
     #[test]
