@@ -28,7 +28,7 @@ use crate::encoding::ContentId;
 use crate::evm::Selector;
 
 /// The id of a piece of detection content: the content id of its [`Detection`], the same in
-/// every report, alert and feed that carries it.
+/// every report, alert and STIX bundle that carries it.
 pub type DetectionId = ContentId;
 
 /// Most detection items one report or alert may carry.

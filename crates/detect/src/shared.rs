@@ -1,5 +1,5 @@
 //! Shared detection content: the fingerprints and rule files other participants published
-//! (in confirmed reports, in fast-path alerts of monitors this node trusts, in feeds), loaded
+//! (in confirmed reports, in fast-path alerts of monitors this node trusts), loaded
 //! into the running engine and matched against every transaction.
 //!
 //! A fingerprint fires when a transaction's call tree is at least as similar to it as it asks
@@ -75,7 +75,7 @@ pub fn check(detection: &Detection) -> Result<(), ContentError> {
 /// Where a loaded item came from and how far it is trusted.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Provenance {
-    /// Where it came from, e.g. `report:<id>`, `alert:<id>` or `feed:<name>`.
+    /// Where it came from: `report:<id>` or `alert:<id>`.
     pub origin: String,
     /// Confidence of its alerts, 0–100.
     pub confidence: u8,
