@@ -470,11 +470,11 @@ impl NodeState {
                     let Some(record) = ledger.state().report(report) else { continue };
                     match status {
                         vigil_ledger::ReportStatus::Confirmed => {
-                            let confidence = ledger
-                                .state()
-                                .account(&record.reporter)
-                                .map(|a| a.reputation.confidence(height, ledger.params()))
-                                .unwrap_or(50);
+                            let confidence = crate::immunity::reporter_confidence(
+                                ledger.state(),
+                                height,
+                                &record.reporter,
+                            );
                             book.confirm(*report, record, confidence);
                         }
                         vigil_ledger::ReportStatus::Rejected => book.reject(record),

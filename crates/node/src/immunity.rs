@@ -152,8 +152,9 @@ pub struct DetectionBook {
     updates: broadcast::Sender<DetectionUpdate>,
 }
 
-/// The confidence the ledger gives a reporter's items.
-fn reporter_confidence(state: &State, height: u64, reporter: &AccountId) -> u8 {
+/// The confidence the ledger gives a reporter's claims at `height`: its reputation, 50 for an
+/// account it does not know.
+pub fn reporter_confidence(state: &State, height: u64, reporter: &AccountId) -> u8 {
     state.account(reporter).map(|a| a.reputation.confidence(height, state.params())).unwrap_or(50)
 }
 

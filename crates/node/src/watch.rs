@@ -16,6 +16,7 @@ use vigil_detect::{EngineUpdate, IndicatorIndex, IndicatorMeta, IndicatorUpdate}
 use vigil_ledger::{Event, ReportRecord, ReportStatus};
 
 use crate::app::{NodeEvent, NodeState, WatchStatus};
+use crate::immunity::reporter_confidence;
 use crate::intel::{FeedEntries, Intel, feed_updates};
 use crate::respond::{Incident, Outbid, PolicyEngine};
 
@@ -44,13 +45,8 @@ fn initial_index(state: &NodeState, feed: &FeedEntries) -> IndicatorIndex {
     let mut index = Intel::detection_index(feed);
     let ledger = state.ledger.read();
     let height = ledger.height();
-    let params = ledger.params().clone();
     for (id, r) in ledger.state().reports().filter(|(_, r)| r.status == ReportStatus::Confirmed) {
-        let confidence = ledger
-            .state()
-            .account(&r.reporter)
-            .map(|a| a.reputation.confidence(height, &params))
-            .unwrap_or(50);
+        let confidence = reporter_confidence(ledger.state(), height, &r.reporter);
         for update in report_entries(id, r, confidence) {
             if let IndicatorUpdate::Upsert { indicator, meta } = update {
                 // An indicator the detectors cannot use (a domain) is skipped, not an error.
@@ -196,11 +192,8 @@ pub async fn run(
                 let updates = {
                     let ledger = state.ledger.read();
                     let Some(r) = ledger.report(&report) else { continue };
-                    let confidence = ledger
-                        .state()
-                        .account(&r.reporter)
-                        .map(|a| a.reputation.confidence(ledger.height(), ledger.params()))
-                        .unwrap_or(50);
+                    let confidence =
+                        reporter_confidence(ledger.state(), ledger.height(), &r.reporter);
                     report_entries(&report, r, confidence)
                 };
                 for u in updates {
