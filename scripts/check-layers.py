@@ -41,6 +41,7 @@ LAYERS = {
             "stake": (3, "slashing"),
             # 4–6: the handlers, each above those it calls.
             "breakers": (4, "protocol registration, trips, resets, bounties"),
+            "bounties": (4, "disclosures and recovery bounties, paid from a protocol's escrow"),
             "streams": (4, "audit streams: open, top up, pause, restart, close, claim, void"),
             "evidence": (4, "equivocation evidence: slash and remove a validator"),
             "settle": (5, "verdicts, rewards and slashing of reports; unbonding; validator set"),

@@ -142,6 +142,12 @@ pub struct ProtocolSpec {
     pub protected_value: Amount,
     /// The breaker policy.
     pub policy: BreakerPolicy,
+    /// Its bug bounty program: disclosure keys and payout table (none: no disclosures).
+    #[serde(default)]
+    pub bounty: Option<crate::disclosure::BountyProgram>,
+    /// Its whitehat recovery terms (none: no recovery bounties).
+    #[serde(default)]
+    pub safe_harbor: Option<crate::disclosure::SafeHarbor>,
 }
 
 /// Why a protocol registration is malformed.
@@ -175,6 +181,9 @@ pub enum ProtocolShapeError {
     /// Calldata too long.
     #[error("action calldata must be at most 4096 bytes")]
     Calldata,
+    /// The bounty program or Safe Harbor terms are malformed.
+    #[error("{0}")]
+    Terms(String),
 }
 
 fn distinct<T: Ord>(items: &[T]) -> bool {
@@ -214,6 +223,8 @@ impl ProtocolSpec {
         {
             return Err(ProtocolShapeError::Calldata);
         }
+        crate::disclosure::check_terms(self.bounty.as_ref(), self.safe_harbor.as_ref())
+            .map_err(ProtocolShapeError::Terms)?;
         Ok(())
     }
 }
@@ -259,6 +270,17 @@ pub enum ProposalAction {
         /// The item.
         detection: crate::detection::DetectionId,
     },
+    /// Decide an escalated disclosure: yes pays the researcher's claimed severity from the
+    /// protocol's escrow (less what was paid already); no upholds the protocol's answer.
+    DecideDisclosure {
+        /// The disclosure.
+        disclosure: u64,
+    },
+    /// Decide a disputed recovery claim: yes pays the bounty as if the protocol confirmed it.
+    DecideRecovery {
+        /// The claim.
+        claim: u64,
+    },
 }
 
 impl ProposalAction {
@@ -271,6 +293,8 @@ impl ProposalAction {
             Self::Slash { .. } => "slash",
             Self::ResolveReport { .. } => "resolve_report",
             Self::RevokeDetection { .. } => "revoke_detection",
+            Self::DecideDisclosure { .. } => "decide_disclosure",
+            Self::DecideRecovery { .. } => "decide_recovery",
         }
     }
 }

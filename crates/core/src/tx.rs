@@ -14,7 +14,7 @@ use crate::consensus::Equivocation;
 use crate::encoding::{ContentId, encode, signing_message};
 use crate::identity::{AccountId, Keypair, Signature, SignatureError, Verifiable};
 use crate::protocol::{ProposalAction, ProtocolId, ProtocolSpec, VoteChoice};
-use crate::report::{Report, ReportId, Stance};
+use crate::report::{Report, ReportId, Severity, Stance};
 use crate::signed::Signed;
 
 /// The domain tag of transaction signatures.
@@ -159,6 +159,93 @@ pub enum TxBody {
         /// The stream.
         stream: u64,
     },
+    /// Add to a protocol's bounty escrow (anyone may).
+    FundBounty {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// How much.
+        amount: Amount,
+    },
+    /// Disclose a vulnerability under embargo: only a commitment to the report reaches the
+    /// ledger; the report itself, encrypted to the protocol's keys, is kept by the nodes.
+    Disclose {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// [`crate::disclosure::commitment`] of the report and a salt.
+        commitment: ContentId,
+        /// Content id of the encrypted report (its bytes), so the protocol can fetch and check it.
+        ciphertext: ContentId,
+        /// The severity claimed.
+        severity: Severity,
+        /// Funds directly at risk, in VGL base units (what a critical finding's share is of).
+        funds_at_risk: Amount,
+        /// Held until the disclosure is answered; lost if a dispute stands.
+        bond: Amount,
+    },
+    /// The protocol accepts a disclosure at the claimed severity: the tier is paid.
+    DisclosureAccept {
+        /// The disclosure.
+        disclosure: u64,
+    },
+    /// The protocol accepts at a lower severity or smaller funds at risk, with a written reason;
+    /// the lower tier is paid and the researcher may escalate within the challenge window.
+    DisclosureDowngrade {
+        /// The disclosure.
+        disclosure: u64,
+        /// The severity the protocol assesses.
+        severity: Severity,
+        /// The funds at risk the protocol assesses (default: as claimed).
+        funds_at_risk: Option<Amount>,
+        /// Why, for the record (required).
+        reason: String,
+    },
+    /// The protocol disputes a disclosure (not a vulnerability, out of scope, a duplicate),
+    /// with a written reason; the researcher may escalate within the challenge window.
+    DisclosureDispute {
+        /// The disclosure.
+        disclosure: u64,
+        /// Why, for the record (required).
+        reason: String,
+    },
+    /// The researcher publishes an unanswered disclosure after its deadline; the ledger checks
+    /// it against the commitment.
+    DisclosureReveal {
+        /// The disclosure.
+        disclosure: u64,
+        /// The report, exactly as committed.
+        report: String,
+        /// The commitment's salt.
+        #[serde(with = "crate::disclosure::hex32")]
+        salt: [u8; 32],
+    },
+    /// A whitehat (or the monitor whose trip saved funds) claims a Safe Harbor bounty for funds
+    /// it recovered and returned.
+    RecoveryClaim {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// Value recovered, in VGL base units.
+        recovered: Amount,
+        /// Part of the bounty already kept out of the rescued funds (only if the terms allow).
+        retained: Amount,
+        /// The on-chain transactions of the rescue and the return.
+        evidence: Vec<crate::evm::B256>,
+        /// A note for people.
+        note: String,
+    },
+    /// The protocol confirms a recovery claim: the bounty (less what was retained) is paid from
+    /// its escrow.
+    RecoveryConfirm {
+        /// The claim.
+        claim: u64,
+    },
+    /// The protocol disputes a recovery claim, with a written reason; the claimant may escalate
+    /// to governance within the challenge window.
+    RecoveryDispute {
+        /// The claim.
+        claim: u64,
+        /// Why (required).
+        reason: String,
+    },
 }
 
 impl TxBody {
@@ -184,6 +271,15 @@ impl TxBody {
             Self::StreamClose { .. } => "stream_close",
             Self::StreamClaim { .. } => "stream_claim",
             Self::StreamVoid { .. } => "stream_void",
+            Self::FundBounty { .. } => "fund_bounty",
+            Self::Disclose { .. } => "disclose",
+            Self::DisclosureAccept { .. } => "disclosure_accept",
+            Self::DisclosureDowngrade { .. } => "disclosure_downgrade",
+            Self::DisclosureDispute { .. } => "disclosure_dispute",
+            Self::DisclosureReveal { .. } => "disclosure_reveal",
+            Self::RecoveryClaim { .. } => "recovery_claim",
+            Self::RecoveryConfirm { .. } => "recovery_confirm",
+            Self::RecoveryDispute { .. } => "recovery_dispute",
         }
     }
 }

@@ -45,6 +45,7 @@ pub(crate) fn register(
         trips: 0,
         reset_approvals: BTreeSet::new(),
         bounty_pool: deposit,
+        recovery_granted: Amount::ZERO,
     };
     Ok(Effects {
         accounts: vec![(owner, acct)],

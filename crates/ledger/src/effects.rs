@@ -8,8 +8,8 @@ use vigil_core::{AccountId, Amount, ProtocolId, ReportId};
 use crate::error::TxError;
 use crate::events::Event;
 use crate::state::{
-    Account, Attestation, Globals, ProposalRecord, ProtocolRecord, ReportRecord, State,
-    StreamRecord, VoteRecord,
+    Account, Attestation, DisclosureRecord, Globals, ProposalRecord, ProtocolRecord,
+    RecoveryRecord, ReportRecord, State, StreamRecord, VoteRecord,
 };
 
 /// The writes and events of one executed transaction.
@@ -22,6 +22,8 @@ pub(crate) struct Effects {
     pub(crate) proposals: Vec<(u64, ProposalRecord)>,
     pub(crate) votes: Vec<(u64, AccountId, VoteRecord)>,
     pub(crate) streams: Vec<(u64, StreamRecord)>,
+    pub(crate) disclosures: Vec<(u64, DisclosureRecord)>,
+    pub(crate) recoveries: Vec<(u64, RecoveryRecord)>,
     pub(crate) globals: Option<Globals>,
     pub(crate) events: Vec<Event>,
 }
@@ -90,6 +92,12 @@ impl Effects {
         }
         for (id, st) in self.streams {
             state.put_stream(id, st);
+        }
+        for (id, d) in self.disclosures {
+            state.put_disclosure(id, d);
+        }
+        for (id, r) in self.recoveries {
+            state.put_recovery(id, r);
         }
         if let Some(g) = self.globals {
             *state.globals_mut() = g;

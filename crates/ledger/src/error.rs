@@ -209,6 +209,90 @@ pub enum TxError {
         /// `claim` or `void`.
         what: String,
     },
+    /// No disclosure with this id.
+    #[error("no disclosure {disclosure}")]
+    UnknownDisclosure {
+        /// The disclosure.
+        disclosure: u64,
+    },
+    /// No recovery claim with this id.
+    #[error("no recovery claim {claim}")]
+    UnknownRecovery {
+        /// The claim.
+        claim: u64,
+    },
+    /// The protocol runs no bug bounty program, or offers no Safe Harbor terms.
+    #[error("{protocol} has no {what} in its registration")]
+    NoProgram {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// `bug bounty program` or `Safe Harbor terms`.
+        what: String,
+    },
+    /// Someone without the right to do it.
+    #[error("{account} may not {what}: only {role} may")]
+    NotEntitled {
+        /// Who tried.
+        account: AccountId,
+        /// What.
+        what: String,
+        /// Who may.
+        role: String,
+    },
+    /// The disclosure is not in a state that allows it.
+    #[error("disclosure {disclosure} is {status}: {reason}")]
+    DisclosureState {
+        /// The disclosure.
+        disclosure: u64,
+        /// Its status.
+        status: String,
+        /// Why that refuses the transaction.
+        reason: String,
+    },
+    /// The recovery claim is not in a state that allows it.
+    #[error("recovery claim {claim} is {status}: {reason}")]
+    RecoveryState {
+        /// The claim.
+        claim: u64,
+        /// Its status.
+        status: String,
+        /// Why that refuses the transaction.
+        reason: String,
+    },
+    /// A disclosure with the same commitment exists: the earlier one has priority.
+    #[error("this commitment was disclosed first as disclosure {disclosure}")]
+    CommitmentTaken {
+        /// The earlier disclosure.
+        disclosure: u64,
+    },
+    /// The revealed report and salt do not open the commitment.
+    #[error("the report and salt do not match the commitment of disclosure {disclosure}")]
+    CommitmentMismatch {
+        /// The disclosure.
+        disclosure: u64,
+    },
+    /// A malformed disclosure, answer or recovery claim.
+    #[error("{reason}")]
+    DisclosureShape {
+        /// What is wrong.
+        reason: String,
+    },
+    /// An on-chain transaction already cited by another recovery claim.
+    #[error("transaction {tx} is already the evidence of recovery claim {claim}")]
+    EvidenceClaimed {
+        /// The transaction.
+        tx: vigil_core::B256,
+        /// The earlier claim.
+        claim: u64,
+    },
+    /// A whitehat kept more than the terms allow.
+    #[error("{retained} was retained, but the terms allow {allowed}")]
+    RetainedTooMuch {
+        /// Kept.
+        retained: Amount,
+        /// Allowed (zero when everything must be returned first).
+        allowed: Amount,
+    },
     /// Approving the reset of a breaker that is armed.
     #[error("the breaker of {protocol} is armed; there is nothing to reset")]
     NotTripped {
@@ -435,6 +519,11 @@ mod tests {
             TxError::NotStreamParty { stream: 1, account, role: "the sender".into() },
             TxError::StreamState { stream: 1, status: "closed".into(), reason: "x".into() },
             TxError::StreamEmpty { stream: 1, what: "claim".into() },
+            TxError::UnknownDisclosure { disclosure: 1 },
+            TxError::NotEntitled { account, what: "x".into(), role: "y".into() },
+            TxError::CommitmentMismatch { disclosure: 1 },
+            TxError::EvidenceClaimed { tx: vigil_core::B256([1; 32]), claim: 2 },
+            TxError::RetainedTooMuch { retained: Amount(2), allowed: Amount(1) },
         ];
         for e in cases {
             let v = serde_json::to_value(&e);

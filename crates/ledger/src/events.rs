@@ -7,7 +7,9 @@ use vigil_core::{
 };
 
 use crate::error::TxError;
-use crate::governance_state::{ProposalStatus, ReportStatus, TripReason};
+use crate::governance_state::{
+    DisclosureStatus, ProposalStatus, RecoveryStatus, ReportStatus, TripReason,
+};
 
 /// Why stake was slashed.
 #[derive(
@@ -345,6 +347,88 @@ pub enum Event {
         reporter: AccountId,
         /// Paid to the reporter out of the slash.
         reward: Amount,
+    },
+    /// Someone added to a protocol's bounty escrow.
+    BountyFunded {
+        /// The protocol.
+        protocol: ProtocolId,
+        /// Who.
+        from: AccountId,
+        /// How much.
+        amount: Amount,
+    },
+    /// A vulnerability was disclosed under embargo.
+    Disclosed {
+        /// The disclosure.
+        disclosure: u64,
+        /// The protocol.
+        protocol: ProtocolId,
+        /// The researcher.
+        researcher: AccountId,
+        /// The severity claimed.
+        severity: vigil_core::Severity,
+        /// Last height for the protocol's answer.
+        deadline: u64,
+    },
+    /// The protocol answered a disclosure.
+    DisclosureAnswered {
+        /// The disclosure.
+        disclosure: u64,
+        /// `accepted`, `downgraded` or `disputed`.
+        status: DisclosureStatus,
+        /// Paid to the researcher from the escrow.
+        paid: Amount,
+        /// What the table gave but the escrow could not pay.
+        shortfall: Amount,
+        /// Last height to escalate (downgrades and disputes).
+        window_ends: Option<u64>,
+    },
+    /// An escalated disclosure was decided by governance.
+    DisclosureDecided {
+        /// The disclosure.
+        disclosure: u64,
+        /// The proposal.
+        proposal: u64,
+        /// `upheld` or `overruled`.
+        status: DisclosureStatus,
+        /// Paid to the researcher by this decision.
+        paid: Amount,
+        /// What the table gave but the escrow could not pay.
+        shortfall: Amount,
+    },
+    /// A disputed disclosure was not escalated in time; its bond went to the treasury.
+    DisclosureLapsed {
+        /// The disclosure.
+        disclosure: u64,
+        /// The bond forfeited.
+        forfeited: Amount,
+    },
+    /// A disclosure was published after its deadline passed unanswered.
+    DisclosureRevealed {
+        /// The disclosure.
+        disclosure: u64,
+    },
+    /// A whitehat claimed a recovery bounty.
+    RecoveryClaimed {
+        /// The claim.
+        claim: u64,
+        /// The protocol.
+        protocol: ProtocolId,
+        /// The claimant.
+        claimant: AccountId,
+        /// The bounty the terms give (capped per whitehat).
+        bounty: Amount,
+    },
+    /// A recovery claim was settled: confirmed by the protocol, or decided by governance.
+    RecoverySettled {
+        /// The claim.
+        claim: u64,
+        /// `confirmed`, `disputed`, `upheld` or `overruled`.
+        status: RecoveryStatus,
+        /// Paid from the escrow.
+        paid: Amount,
+        /// What the bounty gave but the escrow or aggregate cap did not pay.
+        shortfall: Amount,
     },
 }
 

@@ -54,6 +54,15 @@ pub(crate) fn check_body_shape(body: &TxBody) -> Result<(), TxError> {
         TxBody::OpenStream { rate, .. } => positive(*rate),
         TxBody::StreamTopUp { amount, .. } => positive(*amount),
         TxBody::StreamRestart { rate: Some(rate), .. } => positive(*rate),
+        TxBody::FundBounty { .. }
+        | TxBody::Disclose { .. }
+        | TxBody::DisclosureAccept { .. }
+        | TxBody::DisclosureDowngrade { .. }
+        | TxBody::DisclosureDispute { .. }
+        | TxBody::DisclosureReveal { .. }
+        | TxBody::RecoveryClaim { .. }
+        | TxBody::RecoveryConfirm { .. }
+        | TxBody::RecoveryDispute { .. } => crate::bounties::check_shape(body),
         TxBody::ApproveReset { .. }
         | TxBody::Vote { .. }
         | TxBody::SubmitEvidence { .. }
@@ -111,6 +120,56 @@ pub(crate) fn plan(state: &State, height: u64, tx: &Tx) -> Result<Effects, TxErr
         TxBody::StreamClose { stream } => crate::streams::close(state, height, signer, *stream),
         TxBody::StreamClaim { stream } => crate::streams::claim(state, height, signer, *stream),
         TxBody::StreamVoid { stream } => crate::streams::void(state, height, signer, *stream),
+        TxBody::FundBounty { protocol, amount } => {
+            crate::bounties::fund(state, signer, protocol, *amount)
+        }
+        TxBody::Disclose { protocol, commitment, ciphertext, severity, funds_at_risk, bond } => {
+            let d = crate::bounties::Disclosure {
+                protocol,
+                commitment: *commitment,
+                ciphertext: *ciphertext,
+                severity: *severity,
+                funds_at_risk: *funds_at_risk,
+                bond: *bond,
+            };
+            crate::bounties::disclose(state, height, signer, d)
+        }
+        TxBody::DisclosureAccept { disclosure } => {
+            crate::bounties::accept(state, signer, *disclosure)
+        }
+        TxBody::DisclosureDowngrade { disclosure, severity, funds_at_risk, reason } => {
+            crate::bounties::downgrade(
+                state,
+                height,
+                signer,
+                *disclosure,
+                *severity,
+                *funds_at_risk,
+                reason,
+            )
+        }
+        TxBody::DisclosureDispute { disclosure, reason } => {
+            crate::bounties::dispute(state, height, signer, *disclosure, reason)
+        }
+        TxBody::DisclosureReveal { disclosure, report, salt } => {
+            crate::bounties::reveal(state, height, signer, *disclosure, report, salt)
+        }
+        TxBody::RecoveryClaim { protocol, recovered, retained, evidence, note } => {
+            let c = crate::bounties::Claim {
+                protocol,
+                recovered: *recovered,
+                retained: *retained,
+                evidence,
+                note,
+            };
+            crate::bounties::claim_recovery(state, height, signer, c)
+        }
+        TxBody::RecoveryConfirm { claim } => {
+            crate::bounties::confirm_recovery(state, signer, *claim)
+        }
+        TxBody::RecoveryDispute { claim, reason } => {
+            crate::bounties::dispute_recovery(state, height, signer, *claim, reason)
+        }
     }
 }
 
@@ -123,7 +182,8 @@ pub(crate) fn balance_spent(state: &State, tx: &Tx) -> Amount {
         TxBody::RegisterProtocol { bounty_deposit, .. } => *bounty_deposit,
         TxBody::Propose { .. } => state.params().proposal_deposit,
         TxBody::OpenStream { deposit, .. } => *deposit,
-        TxBody::StreamTopUp { amount, .. } => *amount,
+        TxBody::StreamTopUp { amount, .. } | TxBody::FundBounty { amount, .. } => *amount,
+        TxBody::Disclose { bond, .. } => *bond,
         TxBody::Unbond { .. }
         | TxBody::Attest { .. }
         | TxBody::TripBreaker { .. }
@@ -135,7 +195,14 @@ pub(crate) fn balance_spent(state: &State, tx: &Tx) -> Amount {
         | TxBody::StreamRestart { .. }
         | TxBody::StreamClose { .. }
         | TxBody::StreamClaim { .. }
-        | TxBody::StreamVoid { .. } => Amount::ZERO,
+        | TxBody::StreamVoid { .. }
+        | TxBody::DisclosureAccept { .. }
+        | TxBody::DisclosureDowngrade { .. }
+        | TxBody::DisclosureDispute { .. }
+        | TxBody::DisclosureReveal { .. }
+        | TxBody::RecoveryClaim { .. }
+        | TxBody::RecoveryConfirm { .. }
+        | TxBody::RecoveryDispute { .. } => Amount::ZERO,
     }
 }
 

@@ -63,6 +63,12 @@ pub(crate) fn propose(
         // Any id may be revoked: an item can be in force through a feed as well as a report,
         // and revoking one before it is seen anywhere keeps it from ever loading.
         ProposalAction::RevokeDetection { .. } => {}
+        ProposalAction::DecideDisclosure { disclosure } => {
+            crate::bounties::check_disclosure_escalation(state, height, proposer, *disclosure)?;
+        }
+        ProposalAction::DecideRecovery { claim } => {
+            crate::bounties::check_recovery_escalation(state, height, proposer, *claim)?;
+        }
         ProposalAction::ResolveReport { report, .. } => {
             let r = state.report(report).ok_or(TxError::UnknownReport { report: *report })?;
             if r.status != ReportStatus::Escalated {
@@ -94,7 +100,7 @@ pub(crate) fn propose(
         execute_at: None,
         failure: None,
     };
-    Ok(Effects {
+    let mut effects = Effects {
         accounts: vec![(proposer, acct)],
         proposals: vec![(id, record)],
         globals: Some(globals),
@@ -105,7 +111,51 @@ pub(crate) fn propose(
             voting_ends,
         }],
         ..Effects::default()
-    })
+    };
+    // An escalation marks what it escalates, so it is escalated once.
+    match action {
+        ProposalAction::DecideDisclosure { disclosure } => {
+            let mut d =
+                crate::bounties::check_disclosure_escalation(state, height, proposer, *disclosure)?;
+            d.status = crate::state::DisclosureStatus::Escalated;
+            d.escalation = Some(id);
+            effects.disclosures.push((*disclosure, d));
+        }
+        ProposalAction::DecideRecovery { claim } => {
+            let mut r = crate::bounties::check_recovery_escalation(state, height, proposer, *claim)?;
+            r.status = crate::state::RecoveryStatus::Escalated;
+            r.escalation = Some(id);
+            effects.recoveries.push((*claim, r));
+        }
+        _ => {}
+    }
+    Ok(effects)
+}
+
+/// Carries out an escalation's decision; `Some(reason)` when it could not be.
+fn decide_escalation(
+    state: &mut State,
+    id: u64,
+    action: &ProposalAction,
+    upheld: bool,
+    events: &mut Vec<Event>,
+) -> Option<String> {
+    let decided = match action {
+        ProposalAction::DecideDisclosure { disclosure } => {
+            crate::bounties::decide_disclosure(state, *disclosure, id, upheld)
+        }
+        ProposalAction::DecideRecovery { claim } => {
+            crate::bounties::decide_recovery(state, *claim, id, upheld)
+        }
+        _ => return None,
+    };
+    match decided {
+        Ok(effects) => {
+            events.extend(effects.apply(state));
+            None
+        }
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 pub(crate) fn vote(
@@ -219,6 +269,8 @@ fn close(
         p.status = ProposalStatus::Passed;
     } else {
         p.status = ProposalStatus::Rejected;
+        // A rejected escalation is a decision too: the protocol's answer stands.
+        decide_escalation(state, id, &p.action, false, events);
     }
     events.push(Event::ProposalClosed {
         proposal: id,
@@ -300,6 +352,9 @@ fn execute(
                 Some(other) => Some(format!("report {report} is {other}, not escalated")),
                 None => Some(format!("unknown report {report}")),
             }
+        }
+        ProposalAction::DecideDisclosure { .. } | ProposalAction::DecideRecovery { .. } => {
+            decide_escalation(state, id, &p.action.clone(), true, events)
         }
         // Nodes read the executed proposal (and this event) and stop matching the item.
         ProposalAction::RevokeDetection { detection } => {

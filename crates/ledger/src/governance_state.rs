@@ -7,7 +7,10 @@ use std::fmt;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
-use vigil_core::{AccountId, AlertId, Amount, ProposalAction, ProtocolId, ProtocolSpec, ReportId};
+use vigil_core::{
+    AccountId, AlertId, Amount, B256, ContentId, ProposalAction, ProtocolId, ProtocolSpec, ReportId,
+    Severity,
+};
 
 /// Why a breaker tripped.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -71,8 +74,11 @@ pub struct ProtocolRecord {
     pub trips: u64,
     /// Distinct guardians that approved re-arming the current trip.
     pub reset_approvals: BTreeSet<AccountId>,
-    /// Escrow paying confirmed vulnerability reports about it, by severity tier.
+    /// Escrow paying confirmed vulnerability reports, disclosures and recovery bounties.
     pub bounty_pool: Amount,
+    /// Recovery bounties granted so far (paid and retained), against the Safe Harbor
+    /// aggregate cap.
+    pub recovery_granted: Amount,
 }
 
 /// How a report reached the ledger.
@@ -327,4 +333,152 @@ impl StreamRecord {
     pub fn snapshot(&self, height: u64) -> Self {
         Self { snapshot_debt: self.debt_at(height), snapshot_height: height, ..self.clone() }
     }
+}
+
+/// Where a disclosure stands.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DisclosureStatus {
+    /// Waiting for the protocol's answer.
+    Open,
+    /// Accepted at the claimed severity and paid.
+    Accepted,
+    /// Accepted lower, with a reason, and paid that; escalation possible until `window_ends`.
+    Downgraded,
+    /// Disputed with a reason; escalation possible until `window_ends`.
+    Disputed,
+    /// Before a governance vote.
+    Escalated,
+    /// The vote found for the researcher: the claimed tier was paid.
+    Upheld,
+    /// The vote found for the protocol.
+    Overruled,
+    /// Disputed and not escalated in time: the bond went to the treasury.
+    Lapsed,
+    /// Unanswered past its deadline and published by the researcher.
+    Revealed,
+}
+
+impl DisclosureStatus {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Accepted => "accepted",
+            Self::Downgraded => "downgraded",
+            Self::Disputed => "disputed",
+            Self::Escalated => "escalated",
+            Self::Upheld => "upheld",
+            Self::Overruled => "overruled",
+            Self::Lapsed => "lapsed",
+            Self::Revealed => "revealed",
+        }
+    }
+}
+
+/// An embargoed vulnerability disclosure. The ledger holds a commitment to the report, never
+/// the report, until the researcher reveals it.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct DisclosureRecord {
+    /// The protocol it is about.
+    pub protocol: ProtocolId,
+    /// Who disclosed it.
+    pub researcher: AccountId,
+    /// Commitment to the report and a salt: proof of what was known, and when.
+    pub commitment: ContentId,
+    /// Content id of the encrypted report the nodes keep.
+    pub ciphertext: ContentId,
+    /// The severity the researcher claims.
+    pub severity: Severity,
+    /// The funds directly at risk the researcher claims.
+    pub funds_at_risk: Amount,
+    /// Bond held now (zero once returned or forfeited).
+    pub bond: Amount,
+    /// Height of the disclosure.
+    pub submitted_at: u64,
+    /// Last height for the protocol's answer; after it the researcher may reveal.
+    pub deadline: u64,
+    /// Where it stands.
+    pub status: DisclosureStatus,
+    /// The severity the protocol assessed, on a downgrade.
+    pub assessed_severity: Option<Severity>,
+    /// The funds at risk the protocol assessed, on a downgrade.
+    pub assessed_funds_at_risk: Option<Amount>,
+    /// The protocol's written reason for a downgrade or dispute.
+    pub reason: Option<String>,
+    /// Paid to the researcher from the protocol's escrow so far.
+    pub paid: Amount,
+    /// Last height to escalate a downgrade or dispute.
+    pub window_ends: Option<u64>,
+    /// The governance proposal deciding it, once escalated.
+    pub escalation: Option<u64>,
+    /// The report, once revealed.
+    pub revealed: Option<String>,
+}
+
+/// Where a recovery claim stands.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryStatus {
+    /// Waiting for the protocol.
+    Pending,
+    /// Confirmed by the protocol and paid.
+    Confirmed,
+    /// Disputed with a reason; escalation possible until `window_ends`.
+    Disputed,
+    /// Before a governance vote.
+    Escalated,
+    /// The vote found for the claimant: paid.
+    Upheld,
+    /// The vote found for the protocol.
+    Overruled,
+}
+
+impl RecoveryStatus {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Disputed => "disputed",
+            Self::Escalated => "escalated",
+            Self::Upheld => "upheld",
+            Self::Overruled => "overruled",
+        }
+    }
+}
+
+/// A whitehat's claim on a protocol's Safe Harbor bounty for funds it recovered.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct RecoveryRecord {
+    /// The protocol.
+    pub protocol: ProtocolId,
+    /// Who claims.
+    pub claimant: AccountId,
+    /// Value recovered and returned, in VGL base units.
+    pub recovered: Amount,
+    /// Part of the bounty kept out of the rescued funds.
+    pub retained: Amount,
+    /// The bounty the terms give for `recovered` (capped per whitehat), fixed at filing.
+    pub bounty: Amount,
+    /// On-chain transactions of the rescue and the return (each claimable once).
+    pub evidence: Vec<B256>,
+    /// The claimant's note.
+    pub note: String,
+    /// Height of filing.
+    pub filed_at: u64,
+    /// Where it stands.
+    pub status: RecoveryStatus,
+    /// Paid from the protocol's escrow.
+    pub paid: Amount,
+    /// The protocol's reason for a dispute.
+    pub reason: Option<String>,
+    /// Last height to escalate a dispute.
+    pub window_ends: Option<u64>,
+    /// The governance proposal deciding it, once escalated.
+    pub escalation: Option<u64>,
 }

@@ -556,6 +556,9 @@ impl<S: Store> Ledger<S> {
         for (_, s) in self.state.streams() {
             sum = sum.saturating_add(u128::from(s.balance.0));
         }
+        for (_, d) in self.state.disclosures() {
+            sum = sum.saturating_add(u128::from(d.bond.0));
+        }
         let g = self.state.globals();
         sum = sum
             .saturating_add(u128::from(g.treasury.0))

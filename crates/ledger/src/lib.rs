@@ -35,6 +35,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 mod block;
+mod bounties;
 mod breakers;
 pub use breakers::alert_meets_policy;
 mod effects;
@@ -65,8 +66,9 @@ pub use params::{
 pub use reputation::Reputation;
 pub use settle::{attestation_quorum, verdict_of};
 pub use state::{
-    Account, Attestation, AttestationOutcome, BreakerState, Globals, ProposalRecord,
-    ProposalStatus, ProtocolRecord, ReportOrigin, ReportRecord, ReportStatus, Settlement, State,
+    Account, Attestation, AttestationOutcome, BreakerState, DisclosureRecord, DisclosureStatus,
+    Globals, ProposalRecord, ProposalStatus, ProtocolRecord, RecoveryRecord, RecoveryStatus,
+    ReportOrigin, ReportRecord, ReportStatus, Settlement, State,
     StateKey, StreamRecord, StreamStatus, Tally, TripReason, Unbonding, VoteRecord, VoteTally,
     index_key,
 };

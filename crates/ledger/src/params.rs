@@ -75,6 +75,13 @@ pub struct Params {
     /// Blocks after which equivocation evidence is too old to act on. The ledger uses at most
     /// `unbonding_delay`, so the stake that signed is still slashable.
     pub evidence_max_age: u64,
+    /// Blocks a protocol has to answer a disclosure; after them the researcher may reveal it.
+    pub disclosure_response_window: u64,
+    /// Blocks after a downgrade or dispute (of a disclosure or a recovery claim) in which the
+    /// other side may escalate to a governance vote (3 days at one block a second).
+    pub disclosure_challenge_window: u64,
+    /// Smallest bond a disclosure may carry.
+    pub min_disclosure_bond: Amount,
 }
 
 impl Params {
@@ -114,6 +121,9 @@ impl Default for Params {
             equivocation_slash_bps: 500,
             evidence_reward_bps: 1_000,
             evidence_max_age: 1_000,
+            disclosure_response_window: 1_209_600,
+            disclosure_challenge_window: 259_200,
+            min_disclosure_bond: Amount::vgl(10),
         }
     }
 }
@@ -191,6 +201,9 @@ impl Params {
             equivocation_slash_bps,
             evidence_reward_bps,
             evidence_max_age,
+            disclosure_response_window,
+            disclosure_challenge_window,
+            min_disclosure_bond,
         } = self.clone();
         vec![
             ("unbonding_delay", B(unbonding_delay)),
@@ -219,6 +232,9 @@ impl Params {
             ("equivocation_slash_bps", P(equivocation_slash_bps)),
             ("evidence_reward_bps", P(evidence_reward_bps)),
             ("evidence_max_age", B(evidence_max_age)),
+            ("disclosure_response_window", B(disclosure_response_window)),
+            ("disclosure_challenge_window", B(disclosure_challenge_window)),
+            ("min_disclosure_bond", A(min_disclosure_bond)),
         ]
     }
 
@@ -284,6 +300,8 @@ impl Params {
             ("reputation_decay_period", self.reputation_decay_period),
             ("epoch_length", self.epoch_length),
             ("voting_period", self.voting_period),
+            ("disclosure_response_window", self.disclosure_response_window),
+            ("disclosure_challenge_window", self.disclosure_challenge_window),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -304,6 +322,9 @@ impl Params {
         }
         if self.min_report_bond.is_zero() {
             return Err(ParamError { name: "min_report_bond", why: "must be more than zero" });
+        }
+        if self.min_disclosure_bond.is_zero() {
+            return Err(ParamError { name: "min_disclosure_bond", why: "must be more than zero" });
         }
         if self.min_attestation_stake.is_zero() {
             return Err(ParamError {

@@ -15,8 +15,9 @@ use vigil_core::ProtocolId;
 
 use crate::error::LedgerError;
 pub use crate::governance_state::{
-    BreakerState, ProposalRecord, ProposalStatus, ProtocolRecord, ReportOrigin, ReportStatus,
-    StreamRecord, StreamStatus, TripReason, VoteRecord, VoteTally,
+    BreakerState, DisclosureRecord, DisclosureStatus, ProposalRecord, ProposalStatus,
+    ProtocolRecord, RecoveryRecord, RecoveryStatus, ReportOrigin, ReportStatus, StreamRecord,
+    StreamStatus, TripReason, VoteRecord, VoteTally,
 };
 use crate::params::Params;
 use crate::reputation::Reputation;
@@ -210,6 +211,10 @@ pub enum StateKey {
     Vote(u64, AccountId),
     /// A payment stream.
     Stream(u64),
+    /// An embargoed disclosure.
+    Disclosure(u64),
+    /// A recovery claim.
+    Recovery(u64),
 }
 
 const MIN_ACCOUNT: AccountId = AccountId([0; 32]);
@@ -227,7 +232,15 @@ pub struct State {
     proposals: BTreeMap<u64, ProposalRecord>,
     votes: BTreeMap<(u64, AccountId), VoteRecord>,
     streams: BTreeMap<u64, StreamRecord>,
+    disclosures: BTreeMap<u64, DisclosureRecord>,
+    recoveries: BTreeMap<u64, RecoveryRecord>,
     // Derived indexes.
+    /// (last height to escalate, disclosure): disputed disclosures whose bond lapses after it.
+    disclosure_lapses: BTreeSet<(u64, u64)>,
+    /// Commitment → the disclosure that made it first.
+    commitments: BTreeMap<vigil_core::ContentId, u64>,
+    /// On-chain transaction → the recovery claim that cites it.
+    recovery_evidence: BTreeMap<vigil_core::B256, u64>,
     /// (height, proposal): voting ends or execution is due at that height.
     proposal_schedule: BTreeSet<(u64, u64)>,
     deadlines: BTreeSet<(u64, ReportId)>,
@@ -258,6 +271,11 @@ impl State {
             proposals: BTreeMap::new(),
             votes: BTreeMap::new(),
             streams: BTreeMap::new(),
+            disclosures: BTreeMap::new(),
+            recoveries: BTreeMap::new(),
+            disclosure_lapses: BTreeSet::new(),
+            commitments: BTreeMap::new(),
+            recovery_evidence: BTreeMap::new(),
             proposal_schedule: BTreeSet::new(),
             deadlines: BTreeSet::new(),
             releases: BTreeSet::new(),
@@ -407,6 +425,79 @@ impl State {
         self.streams.insert(id, record);
     }
 
+    /// A disclosure.
+    pub fn disclosure(&self, id: u64) -> Option<&DisclosureRecord> {
+        self.disclosures.get(&id)
+    }
+
+    /// Every disclosure in id order.
+    pub fn disclosures(&self) -> impl Iterator<Item = (&u64, &DisclosureRecord)> {
+        self.disclosures.iter()
+    }
+
+    /// The id the next disclosure gets (disclosures are never removed).
+    pub fn next_disclosure_id(&self) -> u64 {
+        self.disclosures.keys().next_back().map_or(1, |k| k.saturating_add(1))
+    }
+
+    /// The disclosure that made `commitment` first.
+    pub fn disclosure_by_commitment(&self, commitment: &vigil_core::ContentId) -> Option<u64> {
+        self.commitments.get(commitment).copied()
+    }
+
+    /// Stores a disclosure, keeping the commitment and lapse indexes in step.
+    pub fn put_disclosure(&mut self, id: u64, record: DisclosureRecord) {
+        if let Some(end) = self.disclosures.get(&id).and_then(|d| d.window_ends) {
+            self.disclosure_lapses.remove(&(end, id));
+        }
+        if let Some(end) = record.window_ends
+            && record.status == DisclosureStatus::Disputed
+            && !record.bond.is_zero()
+        {
+            self.disclosure_lapses.insert((end, id));
+        }
+        self.commitments.entry(record.commitment).or_insert(id);
+        self.dirty.insert(StateKey::Disclosure(id));
+        self.disclosures.insert(id, record);
+    }
+
+    /// Disputed disclosures whose escalation window ends at or before `height`.
+    pub fn lapsed_disclosures(&self, height: u64) -> Vec<u64> {
+        self.disclosure_lapses
+            .range(..=(height, u64::MAX))
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// A recovery claim.
+    pub fn recovery(&self, id: u64) -> Option<&RecoveryRecord> {
+        self.recoveries.get(&id)
+    }
+
+    /// Every recovery claim in id order.
+    pub fn recoveries(&self) -> impl Iterator<Item = (&u64, &RecoveryRecord)> {
+        self.recoveries.iter()
+    }
+
+    /// The id the next recovery claim gets.
+    pub fn next_recovery_id(&self) -> u64 {
+        self.recoveries.keys().next_back().map_or(1, |k| k.saturating_add(1))
+    }
+
+    /// The recovery claim that cites on-chain transaction `tx`.
+    pub fn recovery_citing(&self, tx: &vigil_core::B256) -> Option<u64> {
+        self.recovery_evidence.get(tx).copied()
+    }
+
+    /// Stores a recovery claim, indexing its evidence.
+    pub fn put_recovery(&mut self, id: u64, record: RecoveryRecord) {
+        for tx in &record.evidence {
+            self.recovery_evidence.entry(*tx).or_insert(id);
+        }
+        self.dirty.insert(StateKey::Recovery(id));
+        self.recoveries.insert(id, record);
+    }
+
     /// Stores a proposal, keeping its schedule entry in step.
     pub fn put_proposal(&mut self, id: u64, record: ProposalRecord) {
         if let Some(h) = self.proposals.get(&id).and_then(schedule_height) {
@@ -481,6 +572,8 @@ impl State {
             StateKey::Proposal(id) => self.proposals.get(id).map(encode),
             StateKey::Vote(p, a) => self.votes.get(&(*p, *a)).map(encode),
             StateKey::Stream(id) => self.streams.get(id).map(encode),
+            StateKey::Disclosure(id) => self.disclosures.get(id).map(encode),
+            StateKey::Recovery(id) => self.recoveries.get(id).map(encode),
         }
     }
 
@@ -494,6 +587,8 @@ impl State {
         keys.extend(self.proposals.keys().map(|id| StateKey::Proposal(*id)));
         keys.extend(self.votes.keys().map(|(p, a)| StateKey::Vote(*p, *a)));
         keys.extend(self.streams.keys().map(|id| StateKey::Stream(*id)));
+        keys.extend(self.disclosures.keys().map(|id| StateKey::Disclosure(*id)));
+        keys.extend(self.recoveries.keys().map(|id| StateKey::Recovery(*id)));
         keys
     }
 
@@ -514,6 +609,8 @@ impl State {
         let mut proposals = Vec::new();
         let mut votes = Vec::new();
         let mut streams = Vec::new();
+        let mut disclosures = Vec::new();
+        let mut recoveries = Vec::new();
         for (k, v) in entries {
             match decode::<StateKey>(k).map_err(|e| corrupt("key", e))? {
                 StateKey::Params => params = Some(decode(v).map_err(|e| corrupt("params", e))?),
@@ -538,6 +635,12 @@ impl State {
                 }
                 StateKey::Stream(id) => {
                     streams.push((id, decode(v).map_err(|e| corrupt("stream", e))?))
+                }
+                StateKey::Disclosure(id) => {
+                    disclosures.push((id, decode(v).map_err(|e| corrupt("disclosure", e))?))
+                }
+                StateKey::Recovery(id) => {
+                    recoveries.push((id, decode(v).map_err(|e| corrupt("recovery claim", e))?))
                 }
             }
         }
@@ -564,6 +667,16 @@ impl State {
         }
         for (id, st) in streams {
             state.put_stream(id, st);
+        }
+        // In id order, so the first disclosure of a commitment (and the first claim citing a
+        // transaction) keeps it.
+        disclosures.sort_by_key(|(id, _)| *id);
+        recoveries.sort_by_key(|(id, _)| *id);
+        for (id, d) in disclosures {
+            state.put_disclosure(id, d);
+        }
+        for (id, r) in recoveries {
+            state.put_recovery(id, r);
         }
         state.take_dirty();
         Ok(state)

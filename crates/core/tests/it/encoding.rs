@@ -3,9 +3,9 @@
 use proptest::prelude::*;
 use vigil_core::encoding::{decode, encode};
 use vigil_core::{
-    AccountId, Alert, AlertKind, Amount, B256, BreakerPolicy, CallKind, Category, ContentId,
-    Domain, Evidence, EvmAddress, EvmChainId, Indicator, Keypair, OnChainAction, ProposalAction,
-    ProtocolId, ProtocolSpec, Report, Selector, Severity, Signed, SignedTx, Stance, Tx, TxBody,
+    AccountId, Alert, AlertKind, Amount, B256, BountyProgram, BreakerPolicy, CallKind, Category, ContentId,
+    DisclosureKey, Domain, Evidence, EvmAddress, EvmChainId, Indicator, Keypair, OnChainAction, ProposalAction,
+    ProtocolId, ProtocolSpec, Report, SafeHarbor, Selector, Severity, Signed, SignedTx, Stance, Tx, TxBody,
     TxRef, VoteChoice,
 };
 
@@ -175,9 +175,95 @@ fn protocol_spec() -> impl Strategy<Value = ProtocolSpec> {
                             reset_calldata: calldata,
                         },
                     },
+                    bounty: None,
+                    safe_harbor: None,
                 }
             },
         )
+        .prop_flat_map(|spec| {
+            (Just(spec), proptest::option::of(bounty_program()), proptest::option::of(harbor()))
+        })
+        .prop_map(|(spec, bounty, safe_harbor)| ProtocolSpec { bounty, safe_harbor, ..spec })
+}
+
+fn disclosure_key() -> impl Strategy<Value = DisclosureKey> {
+    any::<[u8; 32]>().prop_map(|k| {
+        let hrp = bech32::Hrp::parse("age").unwrap();
+        bech32::encode::<bech32::Bech32>(hrp, &k).unwrap().parse().unwrap()
+    })
+}
+
+fn bounty_program() -> impl Strategy<Value = BountyProgram> {
+    (proptest::collection::vec(disclosure_key(), 1..3), 0u32..=10_000, any::<[u64; 5]>()).prop_map(
+        |(recipients, critical_bps, [a, b, c, d, e])| BountyProgram {
+            recipients,
+            critical_bps,
+            critical_floor: Amount(a),
+            critical_cap: Amount(b),
+            high: Amount(c),
+            medium: Amount(d),
+            low: Amount(e),
+        },
+    )
+}
+
+fn harbor() -> impl Strategy<Value = SafeHarbor> {
+    (0u32..=10_000, any::<u64>(), any::<u64>(), any::<bool>()).prop_map(|(bps, a, b, retainable)| {
+        SafeHarbor {
+            bounty_bps: bps,
+            cap_per_whitehat: Amount(a),
+            cap_total: Amount(b),
+            retainable,
+        }
+    })
+}
+
+fn disclosure_body() -> impl Strategy<Value = TxBody> {
+    let amount = any::<u64>().prop_map(Amount);
+    prop_oneof![
+        (protocol_id(), amount.clone())
+            .prop_map(|(protocol, amount)| TxBody::FundBounty { protocol, amount }),
+        (protocol_id(), any::<[[u8; 32]; 2]>(), severity(), amount.clone(), amount.clone())
+            .prop_map(|(protocol, [c, x], severity, funds_at_risk, bond)| TxBody::Disclose {
+                protocol,
+                commitment: ContentId(c),
+                ciphertext: ContentId(x),
+                severity,
+                funds_at_risk,
+                bond,
+            }),
+        any::<u64>().prop_map(|disclosure| TxBody::DisclosureAccept { disclosure }),
+        (any::<u64>(), severity(), proptest::option::of(amount.clone()), "\\PC{0,30}").prop_map(
+            |(disclosure, severity, funds_at_risk, reason)| TxBody::DisclosureDowngrade {
+                disclosure,
+                severity,
+                funds_at_risk,
+                reason,
+            }
+        ),
+        (any::<u64>(), "\\PC{0,30}")
+            .prop_map(|(disclosure, reason)| TxBody::DisclosureDispute { disclosure, reason }),
+        (any::<u64>(), "\\PC{0,60}", any::<[u8; 32]>()).prop_map(|(disclosure, report, salt)| {
+            TxBody::DisclosureReveal { disclosure, report, salt }
+        }),
+        (
+            protocol_id(),
+            amount.clone(),
+            amount,
+            proptest::collection::vec(b256(), 0..3),
+            "\\PC{0,30}"
+        )
+            .prop_map(|(protocol, recovered, retained, evidence, note)| TxBody::RecoveryClaim {
+                protocol,
+                recovered,
+                retained,
+                evidence,
+                note,
+            }),
+        any::<u64>().prop_map(|claim| TxBody::RecoveryConfirm { claim }),
+        (any::<u64>(), "\\PC{0,30}")
+            .prop_map(|(claim, reason)| TxBody::RecoveryDispute { claim, reason }),
+    ]
 }
 
 fn proposal_action() -> impl Strategy<Value = ProposalAction> {
@@ -193,6 +279,8 @@ fn proposal_action() -> impl Strategy<Value = ProposalAction> {
             report: ContentId(r),
             confirm
         }),
+        any::<u64>().prop_map(|disclosure| ProposalAction::DecideDisclosure { disclosure }),
+        any::<u64>().prop_map(|claim| ProposalAction::DecideRecovery { claim }),
     ]
 }
 
@@ -231,6 +319,7 @@ pub fn tx_body() -> impl Strategy<Value = TxBody> {
                 stake,
             }
         }),
+        disclosure_body(),
     ]
 }
 

@@ -9,11 +9,15 @@ use vigil_core::{Amount, ProposalAction, Severity, Stance, TxBody, VoteChoice};
 use crate::breakers::{exploit_alert, fast_path, pid, registered, vault};
 use crate::harness::key;
 
-/// Recorded on 2026-12-04 after issue 18 added detection content to reports (`detection`,
-/// `revokes`) and alerts (`detection`), which report records encode in the state. Before it:
-/// e0cc860184f1005b5ce4f8f99d9d79d56996160bc480e6053f9fb75adf73e307 (issue 15's fee and
-/// evidence parameters), and c7edacd47d35a475ed39e8ca81285953440573b6c444ac02c1fdb213c879763c.
-const RECORDED: &str = "425e91b1579900018fdbc85bbf6b959db09114bc4a23dfa8a140180b72597f96";
+/// Recorded on 2026-12-04 after issue 19 added disclosure parameters
+/// (`disclosure_response_window`, `disclosure_challenge_window`, `min_disclosure_bond`), a
+/// protocol's bounty program and Safe Harbor terms to its registration, and
+/// `recovery_granted` to its record. Before it:
+/// 425e91b1579900018fdbc85bbf6b959db09114bc4a23dfa8a140180b72597f96 (issue 18's detection
+/// content in reports and alerts), e0cc860184f1005b5ce4f8f99d9d79d56996160bc480e6053f9fb75adf73e307
+/// (issue 15's fee and evidence parameters), and
+/// c7edacd47d35a475ed39e8ca81285953440573b6c444ac02c1fdb213c879763c.
+const RECORDED: &str = "ff95aefe03f3802f1bf996663af8dc3fd36234799afe8ed359a75fc09438d8f6";
 
 #[test]
 fn the_app_hash_of_a_scenario_across_the_state_machine_is_the_recorded_one() {

@@ -37,6 +37,8 @@ pub fn spec(protected: u64) -> ProtocolSpec {
             monitors: vec![key(MONITOR).account_id()],
             action: OnChainAction::pausable(vault()),
         },
+        bounty: None,
+        safe_harbor: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod app_hash;
+mod bounties;
 mod breakers;
 mod governance;
 mod harness;
