@@ -63,6 +63,7 @@ LAYERS = {
             "mempool": (0, "the pending transactions"),
             "store": (0, "redb storage of the ledger, blocks and certificates"),
             "keyfile": (0, "key files"),
+            "disclosure": (0, "age encryption of disclosures, ciphertext checks, identity files"),
             "replay": (0, "offline replays of recordings"),
             "intel": (0, "the indicator book and its errors (the services are its children)"),
             "intel::admin": (0, "the admin token"),
@@ -88,6 +89,7 @@ LAYERS = {
             "intel::taxii_feed": (4, "the TAXII feed from the ledger (its tests commit through consensus)"),
             # 5: every HTTP handler and error mapping.
             "api": (5, "the HTTP API"),
+            "api::disclosures": (5, "disclosures and recovery claims: /v1/disclosures, /v1/recoveries"),
             "api::detection": (5, "shared detection content: GET /v1/detection"),
             "api::contract": (5, "the error object and parameter checks against the OpenAPI description"),
             "api::limits": (5, "per-client rates, connection and event-stream caps, serve"),
@@ -106,6 +108,7 @@ LAYERS = {
             "cli::ledger": (11, "ledger commands and the shared send/print helpers"),
             "cli::watch": (11, "vigil monitor"),
             "cli::feed": (12, "feed commands"),
+            "cli::bounty": (12, "disclose, disclosure and recovery commands"),
             "cli::respond": (12, "protocol, breaker and governance commands"),
             "cli::testnet": (12, "vigil testnet"),
             "cli": (13, "the vigil command line"),

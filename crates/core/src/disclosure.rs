@@ -169,8 +169,9 @@ impl BountyProgram {
         }
         if !(self.low <= self.medium && self.medium <= self.high && self.high <= self.critical_cap)
         {
-            return Err("payouts must not fall with severity (low ≤ medium ≤ high ≤ critical cap)"
-                .into());
+            return Err(
+                "payouts must not fall with severity (low ≤ medium ≤ high ≤ critical cap)".into()
+            );
         }
         Ok(())
     }

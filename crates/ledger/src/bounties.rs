@@ -38,9 +38,9 @@ pub(crate) fn check_shape(body: &TxBody) -> Result<(), TxError> {
     match body {
         TxBody::FundBounty { amount, .. } if amount.is_zero() => Err(TxError::ZeroAmount),
         TxBody::Disclose { bond, .. } if bond.is_zero() => Err(TxError::ZeroAmount),
-        TxBody::Disclose { severity: Severity::Info, .. } => {
-            shape("a disclosure is critical, high, medium or low; informational findings are not paid")
-        }
+        TxBody::Disclose { severity: Severity::Info, .. } => shape(
+            "a disclosure is critical, high, medium or low; informational findings are not paid",
+        ),
         TxBody::DisclosureDowngrade { reason, .. }
         | TxBody::DisclosureDispute { reason, .. }
         | TxBody::RecoveryDispute { reason, .. } => written_reason(reason),
@@ -178,9 +178,8 @@ pub(crate) fn disclose(
     }
     let mut acct = account(state, &signer);
     acct.balance = sub_balance(acct.balance, d.bond)?;
-    let deadline = height
-        .checked_add(state.params().disclosure_response_window)
-        .ok_or(TxError::Overflow)?;
+    let deadline =
+        height.checked_add(state.params().disclosure_response_window).ok_or(TxError::Overflow)?;
     let id = state.next_disclosure_id();
     let record = DisclosureRecord {
         protocol: d.protocol.clone(),
@@ -433,7 +432,11 @@ pub(crate) fn decide_disclosure(
 ) -> Result<Effects, TxError> {
     let mut d = load_disclosure(state, id)?;
     if d.status != DisclosureStatus::Escalated || d.escalation != Some(proposal) {
-        return Err(disclosure_refused(id, &d, &format!("it is not escalated to proposal {proposal}")));
+        return Err(disclosure_refused(
+            id,
+            &d,
+            &format!("it is not escalated to proposal {proposal}"),
+        ));
     }
     let mut p = protocol(state, &d.protocol)?;
     let mut effects = Effects::default();
@@ -646,7 +649,9 @@ pub(crate) fn check_recovery_escalation(
     }
     match r.status {
         RecoveryStatus::Disputed if r.window_ends.is_some_and(|end| height <= end) => Ok(r),
-        RecoveryStatus::Disputed => Err(recovery_refused(id, &r, "its challenge window has closed")),
+        RecoveryStatus::Disputed => {
+            Err(recovery_refused(id, &r, "its challenge window has closed"))
+        }
         RecoveryStatus::Pending => {
             let due = r.filed_at.saturating_add(state.params().disclosure_response_window);
             if height > due {
@@ -672,7 +677,11 @@ pub(crate) fn decide_recovery(
 ) -> Result<Effects, TxError> {
     let mut r = load_recovery(state, id)?;
     if r.status != RecoveryStatus::Escalated || r.escalation != Some(proposal) {
-        return Err(recovery_refused(id, &r, &format!("it is not escalated to proposal {proposal}")));
+        return Err(recovery_refused(
+            id,
+            &r,
+            &format!("it is not escalated to proposal {proposal}"),
+        ));
     }
     if upheld {
         return settle_recovery(state, id, r, RecoveryStatus::Upheld);

@@ -122,7 +122,8 @@ pub(crate) fn propose(
             effects.disclosures.push((*disclosure, d));
         }
         ProposalAction::DecideRecovery { claim } => {
-            let mut r = crate::bounties::check_recovery_escalation(state, height, proposer, *claim)?;
+            let mut r =
+                crate::bounties::check_recovery_escalation(state, height, proposer, *claim)?;
             r.status = crate::state::RecoveryStatus::Escalated;
             r.escalation = Some(id);
             effects.recoveries.push((*claim, r));

@@ -8,8 +8,8 @@ use std::fmt;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use vigil_core::{
-    AccountId, AlertId, Amount, B256, ContentId, ProposalAction, ProtocolId, ProtocolSpec, ReportId,
-    Severity,
+    AccountId, AlertId, Amount, B256, ContentId, ProposalAction, ProtocolId, ProtocolSpec,
+    ReportId, Severity,
 };
 
 /// Why a breaker tripped.

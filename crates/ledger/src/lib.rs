@@ -68,9 +68,8 @@ pub use settle::{attestation_quorum, verdict_of};
 pub use state::{
     Account, Attestation, AttestationOutcome, BreakerState, DisclosureRecord, DisclosureStatus,
     Globals, ProposalRecord, ProposalStatus, ProtocolRecord, RecoveryRecord, RecoveryStatus,
-    ReportOrigin, ReportRecord, ReportStatus, Settlement, State,
-    StateKey, StreamRecord, StreamStatus, Tally, TripReason, Unbonding, VoteRecord, VoteTally,
-    index_key,
+    ReportOrigin, ReportRecord, ReportStatus, Settlement, State, StateKey, StreamRecord,
+    StreamStatus, Tally, TripReason, Unbonding, VoteRecord, VoteTally, index_key,
 };
 pub use store::{AppHash, CommitBatch, CommitInfo, EntryVisitor, MemoryStore, StateWrite, Store};
 

@@ -463,10 +463,7 @@ impl State {
 
     /// Disputed disclosures whose escalation window ends at or before `height`.
     pub fn lapsed_disclosures(&self, height: u64) -> Vec<u64> {
-        self.disclosure_lapses
-            .range(..=(height, u64::MAX))
-            .map(|(_, id)| *id)
-            .collect()
+        self.disclosure_lapses.range(..=(height, u64::MAX)).map(|(_, id)| *id).collect()
     }
 
     /// A recovery claim.

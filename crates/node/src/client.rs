@@ -133,6 +133,52 @@ impl Client {
         key: &Keypair,
         body: TxBody,
     ) -> Result<(TxId, SignedTx), ClientError> {
+        let tx = self.sign(key, body).await?;
+        let id = self.submit(&tx).await?;
+        Ok((id, tx))
+    }
+
+    /// Submits a `disclose` transaction with its encrypted report (`POST /v1/disclosures`):
+    /// the node keeps the ciphertext and admits the transaction; returns the transaction id.
+    pub async fn submit_disclosure(
+        &self,
+        tx: &SignedTx,
+        ciphertext: &str,
+    ) -> Result<TxId, ClientError> {
+        let url = format!("{}/v1/disclosures", self.base);
+        let payload = serde_json::json!({ "tx": tx, "ciphertext": ciphertext });
+        let response = self.http.post(&url).json(&payload).send().await;
+        let (_, body): (u16, Value) = self.decode(&url, response).await?;
+        body["id"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| ClientError::Api {
+            status: 200,
+            code: "bad_answer".into(),
+            message: format!("the node answered without a transaction id: {body}"),
+        })
+    }
+
+    /// A text resource (`GET path`), such as a disclosure's ciphertext.
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let http = |source: reqwest::Error| ClientError::Http {
+            url: url.clone(),
+            source: source.without_url(),
+        };
+        let response = self.http.get(&url).send().await.map_err(http)?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(http)?;
+        if status >= 400 {
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            return Err(ClientError::Api {
+                status,
+                code: v["error"].as_str().unwrap_or("error").to_owned(),
+                message: v["message"].as_str().unwrap_or(&text).to_owned(),
+            });
+        }
+        Ok(text)
+    }
+
+    /// Signs `body` with `key` for the node's chain at the account's next nonce.
+    pub async fn sign(&self, key: &Keypair, body: TxBody) -> Result<SignedTx, ClientError> {
         let chain_id: ChainId =
             self.status().await?.chain_id.parse().map_err(|e| ClientError::Api {
                 status: 200,
@@ -142,9 +188,7 @@ impl Client {
         let signer = key.account_id();
         let account = self.account(&signer).await?;
         let nonce = account["next_nonce"].as_u64().unwrap_or(0);
-        let tx = Tx { chain_id, signer, nonce, body }.sign(key);
-        let id = self.submit(&tx).await?;
-        Ok((id, tx))
+        Ok(Tx { chain_id, signer, nonce, body }.sign(key))
     }
 
     /// Publishes a signed alert to every node by gossip (`POST /v1/alerts`); returns its id.

@@ -8,7 +8,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | 0–1 leaves | `metrics` (every metric family), `mempool`, `store`, `keyfile`, `replay`, `intel` (the indicator book, its errors, `admin`, `check`), `handles` (the gossip bridge, `NetState`) |
+//! | 0–1 leaves | `metrics` (every metric family), `mempool`, `store`, `keyfile`, `disclosure` (age encryption of disclosures), `replay`, `intel` (the indicator book, its errors, `admin`, `check`), `handles` (the gossip bridge, `NetState`) |
 //! | 2 state | `app`: `NodeState` holds data and handles, never services |
 //! | 3–4 services | `consensus` (`NodeApp`), `gossip`, `respond` (+ `onchain`, `webhook`), `intel::export`, `intel::service`; then `watch`, `intel::taxii_feed` — each takes the state and its own settings section, never `NodeConfig`, never `api` |
 //! | 5 api | every HTTP handler and error mapping (`api::alerts`, `api::intel`, …) |
@@ -21,6 +21,7 @@ pub mod client;
 pub mod config;
 pub mod consensus;
 pub mod devnet;
+pub mod disclosure;
 pub mod gossip;
 pub mod handles;
 pub mod immunity;

@@ -1,5 +1,6 @@
 //! The `vigil` command line: run a node (`up`, `node`), manage keys, and talk to a node
-//! (`status`, `tx`, `report`, `account`, `check`, `protocol`, `breaker`, `gov`, `feed`,
+//! (`status`, `tx`, `report`, `stream`, `disclose`, `disclosure`, `recovery`, `account`,
+//! `check`, `protocol`, `breaker`, `gov`, `feed`,
 //! `stix`, `taxii`), and bring other tools' configurations in (`import oz-monitor`).
 
 mod cli;
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 use vigil_core::AccountId;
 use vigil_node::client::Client;
 
+use cli::bounty::{DiscloseArgs, DisclosureCommand, RecoveryCommand};
 use cli::keys::{KeyArgs, KeyCommand};
 use cli::ledger::{ReportCommand, RulesCommand, StreamCommand, TxCommand};
 use cli::respond::{BreakerCommand, GovCommand, ProtocolCommand};
@@ -98,6 +100,29 @@ enum Command {
         node: NodeArgs,
         #[command(subcommand)]
         cmd: StreamCommand,
+    },
+    /// Disclose a vulnerability under embargo: the report is encrypted to the protocol's keys
+    /// and only a commitment to it (with a bond) goes on the ledger.
+    Disclose {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(flatten)]
+        args: DiscloseArgs,
+    },
+    /// Embargoed disclosures: keygen, list, show, ack, downgrade, dispute, escalate, reveal,
+    /// decrypt.
+    Disclosure {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: DisclosureCommand,
+    },
+    /// Safe Harbor recovery bounties: claim, confirm, dispute, escalate, show, list.
+    Recovery {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: RecoveryCommand,
     },
     /// Shared fingerprints and rule files: list those the node matches, show one, check a rule
     /// file before sharing it.
@@ -244,6 +269,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Report { node, cmd } => cli::ledger::report(&node.client(b), cmd, json).await,
         Command::Rules { node, cmd } => cli::ledger::rules(&node.client(b), cmd, json).await,
         Command::Stream { node, cmd } => cli::ledger::stream(&node.client(b), cmd, json).await,
+        Command::Disclose { node, args } => {
+            cli::bounty::disclose(&node.client(b), args, json).await
+        }
+        Command::Disclosure { node, cmd } => {
+            cli::bounty::disclosure(&node.client(b), cmd, json).await
+        }
+        Command::Recovery { node, cmd } => cli::bounty::recovery(&node.client(b), cmd, json).await,
         Command::Account { account, key, node } => {
             cli::ledger::account(&node.client(b), account, &key, json).await
         }
@@ -292,6 +324,9 @@ impl Command {
             Command::Report { .. } => "report",
             Command::Rules { .. } => "rules",
             Command::Stream { .. } => "stream",
+            Command::Disclose { .. } => "disclose",
+            Command::Disclosure { .. } => "disclosure",
+            Command::Recovery { .. } => "recovery",
             Command::Account { .. } => "account",
             Command::Check { .. } => "check",
             Command::Protocol { .. } => "protocol",

@@ -27,6 +27,9 @@ const TXS: TableDefinition<&[u8; 32], (u64, u32)> = TableDefinition::new("tx_ind
 const COMMITS: TableDefinition<u64, &[u8]> = TableDefinition::new("commits");
 /// Transactions accepted into the mempool and not yet committed (see [`crate::journal`]).
 const MEMPOOL_JOURNAL: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("mempool_journal");
+/// Encrypted disclosure reports by content id (the node cannot read them).
+const CIPHERTEXTS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("disclosure_ciphertexts");
 
 const LAST_COMMIT: &str = "last_commit";
 
@@ -71,6 +74,7 @@ impl RedbStore {
         }
         txn.open_table(TXS).map_err(err)?;
         txn.open_table(MEMPOOL_JOURNAL).map_err(err)?;
+        txn.open_table(CIPHERTEXTS).map_err(err)?;
         txn.commit().map_err(err)?;
         Ok(Self { db: Arc::new(db), staged_certificate: Arc::new(Mutex::new(None)) })
     }
@@ -142,6 +146,31 @@ impl RedbStore {
             }
         }
         txn.commit().map_err(err)
+    }
+
+    /// Keeps an encrypted disclosure report under its content id (durably).
+    pub fn put_ciphertext(
+        &self,
+        id: &vigil_core::ContentId,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(err)?;
+        txn.open_table(CIPHERTEXTS).map_err(err)?.insert(id.as_bytes(), bytes).map_err(err)?;
+        txn.commit().map_err(err)
+    }
+
+    /// Forgets an encrypted report (its transaction was refused).
+    pub fn remove_ciphertext(&self, id: &vigil_core::ContentId) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(err)?;
+        txn.open_table(CIPHERTEXTS).map_err(err)?.remove(id.as_bytes()).map_err(err)?;
+        txn.commit().map_err(err)
+    }
+
+    /// An encrypted disclosure report.
+    pub fn ciphertext(&self, id: &vigil_core::ContentId) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let table = txn.open_table(CIPHERTEXTS).map_err(err)?;
+        Ok(table.get(id.as_bytes()).map_err(err)?.map(|v| v.value().to_vec()))
     }
 
     /// Every transaction in the mempool journal, with the ids of entries that do not decode.

@@ -3,10 +3,10 @@
 use proptest::prelude::*;
 use vigil_core::encoding::{decode, encode};
 use vigil_core::{
-    AccountId, Alert, AlertKind, Amount, B256, BountyProgram, BreakerPolicy, CallKind, Category, ContentId,
-    DisclosureKey, Domain, Evidence, EvmAddress, EvmChainId, Indicator, Keypair, OnChainAction, ProposalAction,
-    ProtocolId, ProtocolSpec, Report, SafeHarbor, Selector, Severity, Signed, SignedTx, Stance, Tx, TxBody,
-    TxRef, VoteChoice,
+    AccountId, Alert, AlertKind, Amount, B256, BountyProgram, BreakerPolicy, CallKind, Category,
+    ContentId, DisclosureKey, Domain, Evidence, EvmAddress, EvmChainId, Indicator, Keypair,
+    OnChainAction, ProposalAction, ProtocolId, ProtocolSpec, Report, SafeHarbor, Selector,
+    Severity, Signed, SignedTx, Stance, Tx, TxBody, TxRef, VoteChoice,
 };
 
 pub fn chain_id() -> impl Strategy<Value = vigil_core::ChainId> {
@@ -208,14 +208,14 @@ fn bounty_program() -> impl Strategy<Value = BountyProgram> {
 }
 
 fn harbor() -> impl Strategy<Value = SafeHarbor> {
-    (0u32..=10_000, any::<u64>(), any::<u64>(), any::<bool>()).prop_map(|(bps, a, b, retainable)| {
-        SafeHarbor {
+    (0u32..=10_000, any::<u64>(), any::<u64>(), any::<bool>()).prop_map(
+        |(bps, a, b, retainable)| SafeHarbor {
             bounty_bps: bps,
             cap_per_whitehat: Amount(a),
             cap_total: Amount(b),
             retainable,
-        }
-    })
+        },
+    )
 }
 
 fn disclosure_body() -> impl Strategy<Value = TxBody> {
@@ -253,12 +253,8 @@ fn disclosure_body() -> impl Strategy<Value = TxBody> {
             proptest::collection::vec(b256(), 0..3),
             "\\PC{0,30}"
         )
-            .prop_map(|(protocol, recovered, retained, evidence, note)| TxBody::RecoveryClaim {
-                protocol,
-                recovered,
-                retained,
-                evidence,
-                note,
+            .prop_map(|(protocol, recovered, retained, evidence, note)| {
+                TxBody::RecoveryClaim { protocol, recovered, retained, evidence, note }
             }),
         any::<u64>().prop_map(|claim| TxBody::RecoveryConfirm { claim }),
         (any::<u64>(), "\\PC{0,30}")

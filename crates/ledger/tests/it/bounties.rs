@@ -62,7 +62,12 @@ fn batch(net: &Net, items: Vec<(u8, TxBody)>) -> Vec<SignedTx> {
         .map(|(who, body)| {
             let k = crate::harness::key(who);
             let nonce = next.entry(who).or_insert_with(|| net.ledger.next_nonce(&k.account_id()));
-            let tx = vigil_core::Tx { chain_id: crate::harness::chain(), signer: k.account_id(), nonce: *nonce, body };
+            let tx = vigil_core::Tx {
+                chain_id: crate::harness::chain(),
+                signer: k.account_id(),
+                nonce: *nonce,
+                body,
+            };
             *nonce += 1;
             tx.sign(&k)
         })
@@ -216,7 +221,11 @@ fn a_downgrade_needs_a_reason_and_an_escalation_is_decided_by_a_binding_vote() {
     assert_eq!(refusal(&b, 0), None);
     let d = net.ledger.state().disclosure(id).unwrap().clone();
     assert_eq!(d.status, DisclosureStatus::Downgraded);
-    assert_eq!(d.reason.as_deref(), Some("only reachable by the admin role"), "the reason is recorded");
+    assert_eq!(
+        d.reason.as_deref(),
+        Some("only reachable by the admin role"),
+        "the reason is recorded"
+    );
     assert_eq!(d.paid, Amount::vgl(10), "the medium tier is paid at once");
     assert_eq!(balance(&net, RESEARCHER), before + Amount::vgl(10).0, "and the bond returned");
 
@@ -259,12 +268,12 @@ fn a_dispute_lapses_unescalated_or_stands_when_the_vote_says_no() {
     let tx = disclose_tx(&net, RESEARCHER, "second finding", Severity::Low, 0);
     net.block(vec![tx]);
     let id = net.ledger.state().next_disclosure_id() - 1;
-    net.block(vec![net.tx(
-        OWNER,
-        TxBody::DisclosureDispute { disclosure: id, reason: "out of scope".into() },
-    )]);
+    net.block(vec![
+        net.tx(OWNER, TxBody::DisclosureDispute { disclosure: id, reason: "out of scope".into() }),
+    ]);
     let proposal =
-        escalate(&mut net, RESEARCHER, ProposalAction::DecideDisclosure { disclosure: id }).unwrap();
+        escalate(&mut net, RESEARCHER, ProposalAction::DecideDisclosure { disclosure: id })
+            .unwrap();
     decide(&mut net, proposal, VoteChoice::No);
     let d = net.ledger.state().disclosure(id).unwrap().clone();
     assert_eq!((d.status, d.paid.0, d.bond.0), (DisclosureStatus::Overruled, 0, 0));
@@ -384,7 +393,10 @@ fn a_confirmed_recovery_pays_its_share_within_the_caps_once() {
     assert!(matches!(refusal(&b, 3), Some(TxError::RecoveryState { .. })), "no double payment");
     assert_eq!(balance(&net, whitehat), before + Amount::vgl(40).0);
     let r = net.ledger.state().recovery(id).unwrap().clone();
-    assert_eq!((r.status, r.bounty, r.paid), (RecoveryStatus::Confirmed, Amount::vgl(60), Amount::vgl(40)));
+    assert_eq!(
+        (r.status, r.bounty, r.paid),
+        (RecoveryStatus::Confirmed, Amount::vgl(60), Amount::vgl(40))
+    );
 
     // The next whitehat's 10% of 5,000 is capped at 100 per whitehat, and at the 90 left of
     // the 150 aggregate.
@@ -410,11 +422,18 @@ fn a_disputed_recovery_goes_to_governance_and_retention_follows_the_terms() {
     );
     net.block(vec![claim(&net, 4, 600, 0, 1)]);
     let id = net.ledger.state().next_recovery_id() - 1;
-    let b = net.block(vec![net.tx(OWNER, TxBody::RecoveryDispute { claim: id, reason: "".into() })]);
-    assert!(matches!(refusal(&b, 0), Some(TxError::DisclosureShape { .. })), "a reason is required");
+    let b =
+        net.block(vec![net.tx(OWNER, TxBody::RecoveryDispute { claim: id, reason: "".into() })]);
+    assert!(
+        matches!(refusal(&b, 0), Some(TxError::DisclosureShape { .. })),
+        "a reason is required"
+    );
     net.block(vec![net.tx(
         OWNER,
-        TxBody::RecoveryDispute { claim: id, reason: "the funds came back from the attacker".into() },
+        TxBody::RecoveryDispute {
+            claim: id,
+            reason: "the funds came back from the attacker".into(),
+        },
     )]);
     let proposal = escalate(&mut net, 4, ProposalAction::DecideRecovery { claim: id }).unwrap();
     decide(&mut net, proposal, VoteChoice::Yes);
@@ -452,8 +471,11 @@ fn op() -> impl Strategy<Value = Op> {
         (1u64..6).prop_map(Op::Dispute),
         (1u64..6).prop_map(Op::Escalate),
         ((1u64..4), any::<bool>()).prop_map(|(p, yes)| Op::Vote(p, yes)),
-        (1u64..5_000, 0u64..200, 0u8..6)
-            .prop_map(|(recovered, retained, tx)| Op::Claim { recovered, retained, tx }),
+        (1u64..5_000, 0u64..200, 0u8..6).prop_map(|(recovered, retained, tx)| Op::Claim {
+            recovered,
+            retained,
+            tx
+        }),
         (1u64..6).prop_map(Op::Confirm),
         (1u64..5).prop_map(Op::Wait),
     ]

@@ -9,6 +9,7 @@
 pub mod alerts;
 mod contract;
 mod detection;
+mod disclosures;
 mod error;
 pub mod intel;
 pub mod limits;
@@ -76,6 +77,12 @@ pub fn router_with(state: Shared, config: &ApiConfig, limits: &Limits) -> Router
         .route("/v1/breakers", get(breakers))
         .route("/v1/streams", get(list_streams))
         .route("/v1/streams/{id}", get(stream))
+        .route("/v1/disclosures", post(disclosures::submit).get(disclosures::list))
+        .route("/v1/disclosures/{id}", get(disclosures::item))
+        .route("/v1/disclosures/{id}/ciphertext", get(disclosures::ciphertext))
+        .route("/v1/disclosures/{id}/stix", get(disclosures::stix))
+        .route("/v1/recoveries", get(disclosures::recoveries))
+        .route("/v1/recoveries/{id}", get(disclosures::recovery))
         .route("/v1/proposals", get(list_proposals))
         .route("/v1/proposals/{id}", get(proposal))
         .route("/v1/events", get(events))

@@ -1,5 +1,6 @@
 //! The subcommands of `vigil`, one module per area.
 
+pub mod bounty;
 pub mod errors;
 pub mod feed;
 pub mod import;

@@ -31,6 +31,17 @@ pub enum ProtocolCommand {
         /// The protocol id.
         id: ProtocolId,
     },
+    /// Add to a protocol's bounty escrow, which pays disclosures and recovery bounties
+    /// (anyone may).
+    Fund {
+        /// The protocol id.
+        id: ProtocolId,
+        /// How much.
+        #[arg(long)]
+        amount: Amount,
+        #[command(flatten)]
+        send: SendArgs,
+    },
     /// The cost of corrupting its controls against the value it protects.
     Security {
         /// The protocol id.
@@ -143,6 +154,9 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
             }
             Ok(())
         }
+        ProtocolCommand::Fund { id, amount, send } => {
+            send_tx(client, TxBody::FundBounty { protocol: id, amount }, &send, json).await
+        }
         ProtocolCommand::Show { id } => {
             let p: Value = client.get(&format!("/v1/protocols/{id}")).await?;
             if json {
@@ -186,6 +200,34 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
             );
             println!("breaker     {}", breaker_line(&p["breaker"]));
             println!("bounty pool {}", Amount(p["bounty_pool"].as_u64().unwrap_or(0)));
+            let b = &p["spec"]["bounty"];
+            if b.is_object() {
+                println!(
+                    "bounties    critical {} of funds at risk ({}–{}), high {}, medium {}, low {}; {} disclosure key(s)",
+                    percent(b["critical_bps"].as_u64().unwrap_or(0)),
+                    vgl(&b["critical_floor"]),
+                    vgl(&b["critical_cap"]),
+                    vgl(&b["high"]),
+                    vgl(&b["medium"]),
+                    vgl(&b["low"]),
+                    b["recipients"].as_array().map_or(0, Vec::len)
+                );
+            }
+            let h = &p["spec"]["safe_harbor"];
+            if h.is_object() {
+                println!(
+                    "safe harbor {} of recovered funds, at most {} per whitehat and {} in all ({} so far); {}",
+                    percent(h["bounty_bps"].as_u64().unwrap_or(0)),
+                    vgl(&h["cap_per_whitehat"]),
+                    vgl(&h["cap_total"]),
+                    vgl(&p["recovery_granted"]),
+                    if h["retainable"] == true {
+                        "the bounty may be retained"
+                    } else {
+                        "everything must be returned first"
+                    }
+                );
+            }
             Ok(())
         }
         ProtocolCommand::Security { id } => {

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use vigil_core::{AccountId, ReportId};
 use vigil_intel::Timestamp;
 use vigil_intel::stix::{
-    AttestationMeta, BookExport, Bundle, ReportMeta, StixObject, Tlp, attestation_opinion,
-    book_bundle, report_objects,
+    AttestationMeta, BookExport, Bundle, ReportMeta, StixObject, Tlp, Vulnerability,
+    attestation_opinion, book_bundle, participant_identity, report_objects, vulnerability_object,
 };
 use vigil_ledger::{ReportRecord, ReportStatus};
 
@@ -73,7 +73,8 @@ pub fn reputation(state: &NodeState, account: &AccountId) -> Option<u8> {
     state.ledger.read().account(account).map(|a| a.reputation_score.min(100))
 }
 
-/// Every report and attestation on the ledger as STIX, those at or after `since` (block time).
+/// Every report and attestation on the ledger, and every revealed disclosure, as STIX, those at
+/// or after `since` (block time).
 pub fn ledger_objects(state: &NodeState, since: Option<Timestamp>, tlp: Tlp) -> Vec<StixObject> {
     struct Item {
         id: ReportId,
@@ -126,6 +127,57 @@ pub fn ledger_objects(state: &NodeState, since: Option<Timestamp>, tlp: Tlp) -> 
             if at >= since {
                 out.extend(opinion_stix(item.id, who, a.stance, a.stake, at, confidence, tlp));
             }
+        }
+    }
+    out.extend(disclosure_objects(state, since, tlp));
+    out
+}
+
+/// A revealed disclosure as STIX: its researcher's identity and a `vulnerability` whose
+/// description is the report as committed and whose external reference is the commitment.
+pub fn disclosure_stix(
+    id: u64,
+    d: &vigil_ledger::DisclosureRecord,
+    published: Timestamp,
+    tlp: Tlp,
+) -> Option<Vec<StixObject>> {
+    let report = d.revealed.as_ref()?;
+    let first_line = report.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let title = first_line.trim_start_matches('#').trim();
+    let vulnerability = vulnerability_object(
+        &Vulnerability {
+            name: format!("Vigil disclosure {id}: {title}"),
+            description: report.clone(),
+            affected_protocols: vec![d.protocol.to_string()],
+            severity: d.severity,
+            cve: None,
+            published,
+            reporter: Some(d.researcher),
+            commitment: Some(vigil_core::B256(d.commitment.0)),
+        },
+        tlp,
+    );
+    Some(vec![participant_identity(&d.researcher), vulnerability])
+}
+
+/// Every revealed disclosure as STIX, those revealed at or after `since`.
+fn disclosure_objects(state: &NodeState, since: Timestamp, tlp: Tlp) -> Vec<StixObject> {
+    let revealed: Vec<(u64, vigil_ledger::DisclosureRecord)> = {
+        let ledger = state.ledger.read();
+        ledger
+            .state()
+            .disclosures()
+            .filter(|(_, d)| d.revealed.is_some())
+            .map(|(id, d)| (*id, d.clone()))
+            .collect()
+    };
+    let mut times = BlockTimes::default();
+    let mut out = Vec::new();
+    for (id, d) in revealed {
+        // Published when the deadline passed unanswered: the first height a reveal was allowed.
+        let published = times.at(&state.store, d.deadline.saturating_add(1));
+        if published >= since {
+            out.extend(disclosure_stix(id, &d, published, tlp).unwrap_or_default());
         }
     }
     out

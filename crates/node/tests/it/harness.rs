@@ -59,6 +59,8 @@ pub fn test_params() -> Params {
         timelock: 2,
         attestation_quorum_bps: 1_000,
         min_report_bond: Amount::vgl(10),
+        disclosure_response_window: 20,
+        disclosure_challenge_window: 40,
         ..Params::default()
     }
 }

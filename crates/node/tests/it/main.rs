@@ -5,6 +5,7 @@ mod abuse;
 mod alert_routes;
 mod bad_input;
 mod crash;
+mod disclosures;
 mod first_hour;
 mod flood;
 mod flow;
