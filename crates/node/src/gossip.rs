@@ -48,6 +48,9 @@ pub struct GossipSettings {
     pub bootstrap: Vec<GossipPeer>,
     /// Gossipsub heartbeat (mesh upkeep), in milliseconds.
     pub heartbeat_ms: u64,
+    /// Protocols whose encrypted disclosures this node receives and keeps (it subscribes to
+    /// their disclosure topics only; other nodes never receive the ciphertexts).
+    pub disclosures: Vec<vigil_core::ProtocolId>,
 }
 
 impl Default for GossipSettings {
@@ -57,6 +60,7 @@ impl Default for GossipSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 7072)),
             bootstrap: Vec::new(),
             heartbeat_ms: 500,
+            disclosures: Vec::new(),
         }
     }
 }
@@ -76,6 +80,7 @@ impl GossipSettings {
         config.listen = tcp_multiaddr(self.listen);
         config.bootstrap = self.bootstrap.iter().map(|p| p.0.clone()).collect();
         config.heartbeat = Duration::from_millis(self.heartbeat_ms);
+        config.disclosures = self.disclosures.clone();
         config
     }
 }
@@ -175,6 +180,22 @@ async fn deliver(
                         report: Box::new(report),
                     });
                 }
+                GossipMessage::Disclosure(upload) => {
+                    let state = Arc::clone(&state);
+                    let kept =
+                        tokio::task::spawn_blocking(move || keep_disclosure(&state, upload)).await;
+                    match kept {
+                        Ok(Ok(id)) => {
+                            tracing::info!(ciphertext = %id.short(), peer = %source, "encrypted disclosure received by gossip and kept")
+                        }
+                        Ok(Err(why)) => {
+                            tracing::info!(peer = %source, %why, "gossiped disclosure not kept")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "keeping a gossiped disclosure failed")
+                        }
+                    }
+                }
             }
             if batch.len() < ADMIT_BATCH {
                 next = inbound.try_recv().ok();
@@ -193,6 +214,31 @@ async fn deliver(
             }
         }
     }
+}
+
+/// Keeps a gossiped disclosure's ciphertext, when it is an `age` file and its researcher can
+/// pay the bond it offers (a flood of ciphertexts costs funded accounts, not nothing).
+fn keep_disclosure(
+    state: &NodeState,
+    upload: vigil_net::gossip::DisclosureUpload,
+) -> Result<vigil_core::ContentId, String> {
+    let vigil_core::TxBody::Disclose { ciphertext, bond, .. } = &upload.tx.tx.body else {
+        return Err("not a disclose transaction".into());
+    };
+    let text = std::str::from_utf8(&upload.ciphertext)
+        .map_err(|_| "the ciphertext is not armored text")?;
+    crate::disclosure::check_ciphertext(text, ciphertext).map_err(|e| e.to_string())?;
+    {
+        let ledger = state.ledger.read();
+        let named = ledger.state().disclosures().any(|(_, d)| d.ciphertext == *ciphertext);
+        let balance =
+            ledger.state().account(&upload.tx.tx.signer).map(|a| a.balance).unwrap_or_default();
+        if !named && balance < *bond {
+            return Err(format!("its researcher holds {balance}, less than the bond {bond}"));
+        }
+    }
+    state.store.put_ciphertext(ciphertext, &upload.ciphertext).map_err(|e| e.to_string())?;
+    Ok(*ciphertext)
 }
 
 /// Publishes queued transactions. They passed [`NodeState::submit`], whose checks include

@@ -48,6 +48,15 @@ impl GossipBridge {
         self.publish(GossipMessage::Intel(report)).await
     }
 
+    /// Publishes an encrypted disclosure on its protocol's topic: only the nodes serving that
+    /// protocol receive it.
+    pub async fn publish_disclosure(
+        &self,
+        upload: vigil_net::gossip::DisclosureUpload,
+    ) -> Result<ContentId, GossipError> {
+        self.publish(GossipMessage::Disclosure(upload)).await
+    }
+
     async fn publish(&self, message: GossipMessage) -> Result<ContentId, GossipError> {
         let kind = message.kind();
         let id = self.gossip.publish(&message).await?;

@@ -21,10 +21,14 @@ pub enum GossipKind {
     /// Signed ledger transactions ([`SignedTx`]), so a transaction sent to any validator
     /// reaches the proposer.
     Tx,
+    /// Encrypted disclosures ([`DisclosureUpload`]), each on its protocol's own topic, which
+    /// only the nodes serving that protocol subscribe to: the ciphertext reaches the
+    /// protocol's nodes and no others.
+    Disclosure,
 }
 
 impl GossipKind {
-    /// Every kind.
+    /// Every kind every node subscribes to (disclosures travel on per-protocol topics).
     pub const ALL: [GossipKind; 3] = [GossipKind::Alert, GossipKind::Intel, GossipKind::Tx];
 
     /// The largest encoded message of this kind that is accepted.
@@ -33,6 +37,9 @@ impl GossipKind {
             Self::Alert => 64 * 1024,
             Self::Intel => 256 * 1024,
             Self::Tx => MAX_TX_BYTES,
+            Self::Disclosure => {
+                vigil_core::disclosure::MAX_CIPHERTEXT_BYTES + DISCLOSURE_TX_BYTES + 64
+            }
         }
     }
 
@@ -42,6 +49,7 @@ impl GossipKind {
             Self::Alert => "alerts",
             Self::Intel => "intel",
             Self::Tx => "txs",
+            Self::Disclosure => "disclosures",
         }
     }
 
@@ -58,6 +66,33 @@ impl fmt::Display for GossipKind {
     }
 }
 
+/// Largest `disclose` transaction carried with a ciphertext (it holds ids and amounts only).
+const DISCLOSURE_TX_BYTES: usize = 4096;
+
+/// The topic of `protocol`'s disclosures on `chain_id`.
+pub fn disclosure_topic(chain_id: &ChainId, protocol: &vigil_core::ProtocolId) -> String {
+    format!("/vigil/{}/disclosures/{}/1", chain_id.as_str(), protocol.as_str())
+}
+
+/// A signed `disclose` transaction with the encrypted report it names.
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct DisclosureUpload {
+    /// The researcher's signed `disclose` transaction.
+    pub tx: SignedTx,
+    /// The `age` ciphertext whose content id the transaction names.
+    pub ciphertext: Vec<u8>,
+}
+
+impl DisclosureUpload {
+    /// The protocol the disclosure is for, if the transaction is a `disclose`.
+    pub fn protocol(&self) -> Option<&vigil_core::ProtocolId> {
+        match &self.tx.tx.body {
+            vigil_core::TxBody::Disclose { protocol, .. } => Some(protocol),
+            _ => None,
+        }
+    }
+}
+
 /// A validated gossip message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GossipMessage {
@@ -67,6 +102,8 @@ pub enum GossipMessage {
     Intel(Signed<Report>),
     /// A signed transaction.
     Tx(SignedTx),
+    /// An encrypted disclosure for its protocol's nodes.
+    Disclosure(DisclosureUpload),
 }
 
 impl GossipMessage {
@@ -76,6 +113,18 @@ impl GossipMessage {
             Self::Alert(_) => GossipKind::Alert,
             Self::Intel(_) => GossipKind::Intel,
             Self::Tx(_) => GossipKind::Tx,
+            Self::Disclosure(_) => GossipKind::Disclosure,
+        }
+    }
+
+    /// The topic it is published on: its kind's, or its protocol's for a disclosure.
+    pub fn topic(&self, chain_id: &ChainId) -> String {
+        match self {
+            Self::Disclosure(d) => match d.protocol() {
+                Some(p) => disclosure_topic(chain_id, p),
+                None => self.kind().topic(chain_id),
+            },
+            other => other.kind().topic(chain_id),
         }
     }
 
@@ -85,6 +134,7 @@ impl GossipMessage {
             Self::Alert(m) => encode(m),
             Self::Intel(m) => encode(m),
             Self::Tx(m) => encode(m),
+            Self::Disclosure(m) => encode(m),
         }
     }
 
@@ -207,6 +257,24 @@ pub fn validate(
             }
             tx.verify().map_err(bad_signature)?;
             Ok(GossipMessage::Tx(tx))
+        }
+        GossipKind::Disclosure => {
+            let upload: DisclosureUpload = decode_canonical(kind, bytes)?;
+            check_chain(kind, &upload.tx.tx.chain_id, chain_id)?;
+            let malformed = |reason: String| RejectReason::Malformed { kind, reason };
+            let vigil_core::TxBody::Disclose { ciphertext, .. } = &upload.tx.tx.body else {
+                return Err(malformed("the transaction is not a disclose".into()));
+            };
+            if upload.ciphertext.len() > vigil_core::disclosure::MAX_CIPHERTEXT_BYTES {
+                return Err(malformed("the ciphertext is too large".into()));
+            }
+            if ContentId::of_bytes(&upload.ciphertext) != *ciphertext {
+                return Err(malformed(
+                    "the ciphertext is not the one the transaction names".into(),
+                ));
+            }
+            upload.tx.verify().map_err(bad_signature)?;
+            Ok(GossipMessage::Disclosure(upload))
         }
     }
 }

@@ -10,7 +10,9 @@ mod service;
 
 #[cfg(feature = "gossip")]
 pub use libp2p::{Multiaddr, PeerId};
-pub use message::{GossipKind, GossipMessage, RejectReason, validate};
+pub use message::{
+    DisclosureUpload, GossipKind, GossipMessage, RejectReason, disclosure_topic, validate,
+};
 #[cfg(feature = "gossip")]
 pub use service::{
     Gossip, GossipConfig, GossipError, GossipStats, Received, peer_id_of, peer_identity,

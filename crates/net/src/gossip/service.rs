@@ -43,6 +43,8 @@ pub struct GossipConfig {
     pub inbound_capacity: usize,
     /// How often disconnected bootstrap peers are redialled (default 2 s).
     pub redial_interval: Duration,
+    /// Protocols whose disclosures this node receives (it subscribes to their topics only).
+    pub disclosures: Vec<vigil_core::ProtocolId>,
 }
 
 impl GossipConfig {
@@ -55,6 +57,7 @@ impl GossipConfig {
             heartbeat: Duration::from_millis(500),
             inbound_capacity: 4096,
             redial_interval: Duration::from_secs(2),
+            disclosures: Vec::new(),
         }
     }
 }
@@ -119,6 +122,7 @@ pub struct GossipStats {
 enum Command {
     Publish {
         kind: GossipKind,
+        topic: String,
         bytes: Vec<u8>,
         reply: oneshot::Sender<Result<ContentId, GossipError>>,
     },
@@ -181,7 +185,13 @@ fn topic_scores() -> TopicScoreParams {
 }
 
 fn build_behaviour(config: &GossipConfig) -> Result<gossipsub::Behaviour, GossipError> {
-    let max_transmit = GossipKind::ALL.iter().map(|k| k.max_bytes()).max().unwrap_or(0) + 4096;
+    let max_transmit = GossipKind::ALL
+        .iter()
+        .chain([&GossipKind::Disclosure])
+        .map(|k| k.max_bytes())
+        .max()
+        .unwrap_or(0)
+        + 4096;
     let gs_config = gossipsub::ConfigBuilder::default()
         .heartbeat_interval(config.heartbeat)
         // Every payload carries its author's signature and the message id is its content
@@ -200,19 +210,31 @@ fn build_behaviour(config: &GossipConfig) -> Result<gossipsub::Behaviour, Gossip
     let mut behaviour = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
         .map_err(|e| GossipError::Setup(e.to_string()))?;
     let mut params = PeerScoreParams::default();
-    for kind in GossipKind::ALL {
-        let topic = IdentTopic::new(kind.topic(&config.chain_id));
-        params.topics.insert(topic.hash(), topic_scores());
+    for (topic, _) in subscriptions(config) {
+        params.topics.insert(IdentTopic::new(topic).hash(), topic_scores());
     }
     behaviour
         .with_peer_score(params, PeerScoreThresholds::default())
         .map_err(GossipError::Setup)?;
-    for kind in GossipKind::ALL {
+    for (topic, _) in subscriptions(config) {
         behaviour
-            .subscribe(&IdentTopic::new(kind.topic(&config.chain_id)))
+            .subscribe(&IdentTopic::new(topic))
             .map_err(|e| GossipError::Setup(e.to_string()))?;
     }
     Ok(behaviour)
+}
+
+/// The topics a node subscribes to, with their kinds: every broadcast kind, and the
+/// disclosure topics of the protocols it serves.
+fn subscriptions(config: &GossipConfig) -> Vec<(String, GossipKind)> {
+    let mut topics: Vec<(String, GossipKind)> =
+        GossipKind::ALL.iter().map(|k| (k.topic(&config.chain_id), *k)).collect();
+    topics.extend(
+        config.disclosures.iter().map(|p| {
+            (super::message::disclosure_topic(&config.chain_id, p), GossipKind::Disclosure)
+        }),
+    );
+    topics
 }
 
 impl Gossip {
@@ -260,9 +282,9 @@ impl Gossip {
             chain_id: config.chain_id.clone(),
         };
         tracing::info!(%peer_id, addrs = ?handle.listen_addrs, "gossip listening");
-        let topics = GossipKind::ALL
-            .iter()
-            .map(|k| (IdentTopic::new(k.topic(&config.chain_id)).hash(), *k))
+        let topics = subscriptions(&config)
+            .into_iter()
+            .map(|(topic, kind)| (IdentTopic::new(topic).hash(), kind))
             .collect();
         let service = Service {
             swarm,
@@ -291,7 +313,9 @@ impl Gossip {
     pub async fn publish(&self, message: &GossipMessage) -> Result<ContentId, GossipError> {
         let bytes = message.to_bytes();
         validate(message.kind(), &bytes, &self.chain_id)?;
-        self.publish_bytes(message.kind(), bytes).await
+        let (reply, rx) = oneshot::channel();
+        let topic = message.topic(&self.chain_id);
+        self.request(Command::Publish { kind: message.kind(), topic, bytes, reply }, rx).await?
     }
 
     /// Publishes bytes as they are, without the checks peers apply: for tests that show peers
@@ -310,7 +334,8 @@ impl Gossip {
         bytes: Vec<u8>,
     ) -> Result<ContentId, GossipError> {
         let (reply, rx) = oneshot::channel();
-        self.request(Command::Publish { kind, bytes, reply }, rx).await?
+        let topic = kind.topic(&self.chain_id);
+        self.request(Command::Publish { kind, topic, bytes, reply }, rx).await?
     }
 
     /// Peers in this node's mesh for `kind`'s topic.
@@ -423,9 +448,9 @@ impl Service {
 
     fn on_command(&mut self, command: Command) {
         match command {
-            Command::Publish { kind, bytes, reply } => {
+            Command::Publish { kind, topic, bytes, reply } => {
                 let id = ContentId::of_bytes(&bytes);
-                let topic = IdentTopic::new(kind.topic(&self.config.chain_id));
+                let topic = IdentTopic::new(topic);
                 let result = match self.swarm.behaviour_mut().publish(topic, bytes) {
                     Ok(_) => {
                         self.seen.insert(id);
@@ -479,7 +504,18 @@ impl Service {
             self.report(&message_id, &source, MessageAcceptance::Ignore);
             return;
         };
-        match validate(kind, &message.data, &self.config.chain_id) {
+        match validate(kind, &message.data, &self.config.chain_id).and_then(|valid| {
+            // A disclosure travels on its own protocol's topic only.
+            let topic = valid.topic(&self.config.chain_id);
+            if IdentTopic::new(topic.clone()).hash() == message.topic {
+                Ok(valid)
+            } else {
+                Err(super::message::RejectReason::Malformed {
+                    kind,
+                    reason: format!("it belongs on {topic}"),
+                })
+            }
+        }) {
             Ok(valid) => {
                 let id = ContentId::of_bytes(&message.data);
                 if !self.seen.insert(id) {

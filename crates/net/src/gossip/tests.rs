@@ -21,6 +21,7 @@ fn config(bootstrap: Vec<Multiaddr>) -> GossipConfig {
     GossipConfig {
         bootstrap,
         heartbeat: Duration::from_millis(100),
+        disclosures: Vec::new(),
         redial_interval: Duration::from_millis(300),
         ..GossipConfig::new(chain())
     }
@@ -180,4 +181,75 @@ async fn peer_id_is_derived_from_the_node_key() {
         peer_identity(&key).public().to_peer_id(),
         peer_identity(&Keypair::from_seed(&[10; 32])).public().to_peer_id()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disclosure_reaches_only_the_nodes_serving_its_protocol() {
+    let shutdown = CancellationToken::new();
+    let serving = |p: &str, bootstrap: Vec<Multiaddr>| GossipConfig {
+        disclosures: vec![p.parse().unwrap()],
+        ..config(bootstrap)
+    };
+    // A serves `vault`, C serves `other`; B serves nothing and is connected to both.
+    let (a, mut a_inbox) =
+        Gossip::start(serving("vault", vec![]), &Keypair::from_seed(&[1; 32]), shutdown.clone())
+            .await
+            .unwrap();
+    let (c, mut c_inbox) =
+        Gossip::start(serving("other", vec![]), &Keypair::from_seed(&[3; 32]), shutdown.clone())
+            .await
+            .unwrap();
+    let bootstrap = [a.listen_addrs(), c.listen_addrs()].concat();
+    let mut b = start(2, bootstrap, &shutdown).await;
+
+    let researcher = Keypair::from_seed(&[44; 32]);
+    let ciphertext = b"-----BEGIN AGE ENCRYPTED FILE-----\n...".to_vec();
+    let tx = Tx {
+        chain_id: chain(),
+        signer: researcher.account_id(),
+        nonce: 0,
+        body: TxBody::Disclose {
+            protocol: "vault".parse().unwrap(),
+            commitment: vigil_core::ContentId([7; 32]),
+            ciphertext: vigil_core::ContentId::of_bytes(&ciphertext),
+            severity: vigil_core::Severity::High,
+            funds_at_risk: Amount(0),
+            bond: Amount(10),
+        },
+    }
+    .sign(&researcher);
+    let upload = DisclosureUpload { tx: tx.clone(), ciphertext: ciphertext.clone() };
+    // B learns A's subscription when they connect; until then nobody is there to send to.
+    let message = GossipMessage::Disclosure(upload.clone());
+    eventually(15, "a peer serving vault", || {
+        let (g, m) = (b.gossip.clone(), message.clone());
+        async move { !matches!(g.publish(&m).await, Err(GossipError::NoPeers(_))) }
+    })
+    .await;
+    let got = tokio::time::timeout(Duration::from_secs(10), a_inbox.recv()).await.unwrap().unwrap();
+    assert_eq!(got.message, GossipMessage::Disclosure(upload.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(c_inbox.try_recv().is_err(), "a node serving another protocol never receives it");
+    assert!(b.inbox.try_recv().is_err(), "nor does a node serving none");
+
+    // Bad uploads are refused before they leave: a ciphertext other than the one signed for,
+    // and a transaction that is not a disclosure.
+    let swapped = DisclosureUpload { ciphertext: b"other bytes".to_vec(), ..upload };
+    assert!(matches!(
+        b.gossip.publish(&GossipMessage::Disclosure(swapped)).await,
+        Err(GossipError::Invalid(_))
+    ));
+    let transfer = Tx {
+        chain_id: chain(),
+        signer: researcher.account_id(),
+        nonce: 1,
+        body: TxBody::Transfer { to: AccountId([1; 32]), amount: Amount(5) },
+    }
+    .sign(&researcher);
+    let not_one = DisclosureUpload { tx: transfer, ciphertext };
+    assert!(matches!(
+        b.gossip.publish(&GossipMessage::Disclosure(not_one)).await,
+        Err(GossipError::Invalid(_))
+    ));
+    shutdown.cancel();
 }

@@ -2,7 +2,8 @@
 //!
 //! `POST /v1/disclosures` takes a signed `disclose` transaction with its encrypted report: the
 //! node checks the ciphertext (size, the content id the transaction names, an `age` file for
-//! recipients), keeps it, and admits the transaction. It never holds a plaintext: the
+//! recipients), keeps it, admits the transaction, and gossips the ciphertext on the protocol's
+//! disclosure topic, to the nodes serving that protocol. It never holds a plaintext: the
 //! ciphertext is served as it came (`GET /v1/disclosures/{id}/ciphertext`) and only the
 //! protocol's identity opens it. A revealed disclosure is public intel, as a STIX
 //! `vulnerability` (`GET /v1/disclosures/{id}/stix`).
@@ -74,6 +75,10 @@ pub async fn submit(
     upload.tx.verify().map_err(|e| {
         SubmitError::Tx(vigil_ledger::TxError::BadSignature { reason: e.to_string() })
     })?;
+    let upload_copy = vigil_net::gossip::DisclosureUpload {
+        tx: upload.tx.clone(),
+        ciphertext: upload.ciphertext.as_bytes().to_vec(),
+    };
     let worker = Arc::clone(&state);
     let id = tokio::task::spawn_blocking(move || {
         let fresh = worker.store.ciphertext(&named)?.is_none();
@@ -91,6 +96,17 @@ pub async fn submit(
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
     state.journal.flush_to(state.journal.last_queued()).await.map_err(SubmitError::from)?;
+    // On to the protocol's nodes (those subscribed to its disclosure topic), if any.
+    if let Some(bridge) = state.net.gossip.get() {
+        match bridge.publish_disclosure(upload_copy).await {
+            Ok(_) => {
+                tracing::info!(ciphertext = %named.short(), "encrypted disclosure sent to the protocol's nodes")
+            }
+            Err(e) => {
+                tracing::info!(ciphertext = %named.short(), error = %e, "encrypted disclosure not gossiped")
+            }
+        }
+    }
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "status": "pending", "ciphertext": named }))))
 }
 
