@@ -41,7 +41,7 @@ const GUARDIAN_B_KEY: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605
 const COPYCAT: Address = address!("c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0");
 
 /// Runs the CLI against `node` and parses its `--json` output.
-fn cli_json(node: &Validator, args: &[&str]) -> Value {
+pub(crate) fn cli_json(node: &Validator, args: &[&str]) -> Value {
     let out = vigil().args(["--json", "--node", &node.url]).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -52,7 +52,7 @@ fn cli_json(node: &Validator, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn get(node: &Validator, path: &str) -> Value {
+pub(crate) fn get(node: &Validator, path: &str) -> Value {
     let url = format!("{}{path}", node.url);
     let out = std::process::Command::new("curl").args(["-sf", "--max-time", "5", &url]).output();
     match out {
@@ -62,7 +62,7 @@ fn get(node: &Validator, path: &str) -> Value {
 }
 
 /// `vigil testnet --validators 2` on free ports; returns its directory listing.
-fn testnet(dir: &Path) -> Value {
+pub(crate) fn testnet(dir: &Path) -> Value {
     (0..50)
         .find_map(|attempt| {
             let base = 30_000 + ((std::process::id() as usize * 11 + attempt * 419) % 9_000);
@@ -83,7 +83,7 @@ fn testnet(dir: &Path) -> Value {
         .expect("found free ports for the testnet")
 }
 
-fn account_of(key: &Path) -> String {
+pub(crate) fn account_of(key: &Path) -> String {
     let out = vigil().args(["key", "show", "--key"]).arg(key).output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }

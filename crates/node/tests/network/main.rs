@@ -9,6 +9,7 @@
 mod harness;
 
 mod chaos;
+mod disclosures;
 mod immunity;
 mod schemathesis;
 mod testnet;
