@@ -242,40 +242,58 @@ fn for_answer(
     Ok((d, p))
 }
 
+/// What a payment to a researcher changes: its account and the protocol's escrow.
+struct Payout {
+    researcher: crate::state::Account,
+    protocol: ProtocolRecord,
+    paid: Amount,
+    shortfall: Amount,
+}
+
 /// Pays `owed` to the researcher from the escrow and returns the bond held.
 fn pay_researcher(
     state: &State,
     d: &mut DisclosureRecord,
-    p: &mut ProtocolRecord,
+    mut p: ProtocolRecord,
     owed: Amount,
-) -> Result<(crate::state::Account, Amount, Amount), TxError> {
+) -> Result<Payout, TxError> {
     let (paid, shortfall) = draw(&mut p.bounty_pool, owed);
     let mut acct = account(state, &d.researcher);
     acct.balance = add(add(acct.balance, paid)?, d.bond)?;
     d.bond = Amount::ZERO;
     d.paid = add(d.paid, paid)?;
-    Ok((acct, paid, shortfall))
+    Ok(Payout { researcher: acct, protocol: p, paid, shortfall })
 }
 
-/// `DisclosureAccept`: the claimed tier is paid and the bond returned.
-pub(crate) fn accept(state: &State, signer: AccountId, id: u64) -> Result<Effects, TxError> {
-    let (mut d, mut p) = for_answer(state, signer, id, "answer this disclosure")?;
-    let owed = program(&p)?.payout(d.severity, d.funds_at_risk).unwrap_or(Amount::ZERO);
-    let (acct, paid, shortfall) = pay_researcher(state, &mut d, &mut p, owed)?;
-    d.status = DisclosureStatus::Accepted;
-    Ok(Effects {
-        accounts: vec![(d.researcher, acct)],
-        protocols: vec![(p.spec.id.clone(), p)],
+/// The effects of the protocol's answer `d` (its status set), with what it paid.
+fn answered(id: u64, d: DisclosureRecord, payout: Option<Payout>) -> Effects {
+    let (paid, shortfall) =
+        payout.as_ref().map_or((Amount::ZERO, Amount::ZERO), |p| (p.paid, p.shortfall));
+    let mut effects = Effects {
         events: vec![Event::DisclosureAnswered {
             disclosure: id,
             status: d.status,
             paid,
             shortfall,
-            window_ends: None,
+            window_ends: d.window_ends,
         }],
-        disclosures: vec![(id, d)],
         ..Effects::default()
-    })
+    };
+    if let Some(p) = payout {
+        effects.accounts.push((d.researcher, p.researcher));
+        effects.protocols.push((p.protocol.spec.id.clone(), p.protocol));
+    }
+    effects.disclosures.push((id, d));
+    effects
+}
+
+/// `DisclosureAccept`: the claimed tier is paid and the bond returned.
+pub(crate) fn accept(state: &State, signer: AccountId, id: u64) -> Result<Effects, TxError> {
+    let (mut d, p) = for_answer(state, signer, id, "answer this disclosure")?;
+    let owed = program(&p)?.payout(d.severity, d.funds_at_risk).unwrap_or(Amount::ZERO);
+    let payout = pay_researcher(state, &mut d, p, owed)?;
+    d.status = DisclosureStatus::Accepted;
+    Ok(answered(id, d, Some(payout)))
 }
 
 /// `DisclosureDowngrade`: the lower tier is paid, the bond returned, the window opens.
@@ -288,7 +306,7 @@ pub(crate) fn downgrade(
     funds_at_risk: Option<Amount>,
     reason: &str,
 ) -> Result<Effects, TxError> {
-    let (mut d, mut p) = for_answer(state, signer, id, "answer this disclosure")?;
+    let (mut d, p) = for_answer(state, signer, id, "answer this disclosure")?;
     let funds = funds_at_risk.unwrap_or(d.funds_at_risk);
     if severity > d.severity || funds > d.funds_at_risk {
         return Err(TxError::DisclosureShape {
@@ -305,26 +323,13 @@ pub(crate) fn downgrade(
             ),
         });
     }
-    let (acct, paid, shortfall) = pay_researcher(state, &mut d, &mut p, owed)?;
-    let window_ends = Some(window_end(state, height)?);
+    let payout = pay_researcher(state, &mut d, p, owed)?;
     d.status = DisclosureStatus::Downgraded;
     d.assessed_severity = Some(severity);
     d.assessed_funds_at_risk = Some(funds);
     d.reason = Some(reason.to_owned());
-    d.window_ends = window_ends;
-    Ok(Effects {
-        accounts: vec![(d.researcher, acct)],
-        protocols: vec![(p.spec.id.clone(), p)],
-        events: vec![Event::DisclosureAnswered {
-            disclosure: id,
-            status: d.status,
-            paid,
-            shortfall,
-            window_ends,
-        }],
-        disclosures: vec![(id, d)],
-        ..Effects::default()
-    })
+    d.window_ends = Some(window_end(state, height)?);
+    Ok(answered(id, d, Some(payout)))
 }
 
 /// `DisclosureDispute`: nothing is paid, the bond stays, the window opens.
@@ -336,21 +341,10 @@ pub(crate) fn dispute(
     reason: &str,
 ) -> Result<Effects, TxError> {
     let (mut d, _) = for_answer(state, signer, id, "answer this disclosure")?;
-    let window_ends = Some(window_end(state, height)?);
     d.status = DisclosureStatus::Disputed;
     d.reason = Some(reason.to_owned());
-    d.window_ends = window_ends;
-    Ok(Effects {
-        events: vec![Event::DisclosureAnswered {
-            disclosure: id,
-            status: d.status,
-            paid: Amount::ZERO,
-            shortfall: Amount::ZERO,
-            window_ends,
-        }],
-        disclosures: vec![(id, d)],
-        ..Effects::default()
-    })
+    d.window_ends = Some(window_end(state, height)?);
+    Ok(answered(id, d, None))
 }
 
 /// `DisclosureReveal`: after an unanswered deadline, the researcher publishes the report; it
@@ -438,16 +432,16 @@ pub(crate) fn decide_disclosure(
             &format!("it is not escalated to proposal {proposal}"),
         ));
     }
-    let mut p = protocol(state, &d.protocol)?;
+    let p = protocol(state, &d.protocol)?;
     let mut effects = Effects::default();
     let (paid, shortfall) = if upheld {
         let claimed = program(&p)?.payout(d.severity, d.funds_at_risk).unwrap_or(Amount::ZERO);
         let owed = Amount(claimed.0.saturating_sub(d.paid.0));
-        let (acct, paid, shortfall) = pay_researcher(state, &mut d, &mut p, owed)?;
-        effects.accounts.push((d.researcher, acct));
-        effects.protocols.push((p.spec.id.clone(), p));
+        let payout = pay_researcher(state, &mut d, p, owed)?;
+        effects.accounts.push((d.researcher, payout.researcher));
+        effects.protocols.push((payout.protocol.spec.id.clone(), payout.protocol));
         d.status = DisclosureStatus::Upheld;
-        (paid, shortfall)
+        (payout.paid, payout.shortfall)
     } else {
         let mut globals = state.globals().clone();
         globals.treasury = add(globals.treasury, d.bond)?;

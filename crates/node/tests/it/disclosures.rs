@@ -249,67 +249,33 @@ fn a_disclosure_is_encrypted_committed_paid_escalated_and_revealed_through_the_c
     let (third, receipt) = disclose(&node, "carol", REPORT, "low", "0");
     let id = third.to_string();
     let report_file = node.dir.path().join("carol-low.md");
-    let out = node.cli(&[
-        "disclosure",
-        "reveal",
-        &id,
-        "--file",
-        report_file.to_str().unwrap(),
-        "--receipt",
-        &receipt,
-        "--key",
-        &key("carol"),
-    ]);
-    assert!(!out.status.success() && stderr(&out).contains("to answer"), "{}", stderr(&out));
+    let reveal = |file: &Path, who: &str| {
+        let (file, signer) = (file.to_str().unwrap(), key(who));
+        node.cli(&[
+            "disclosure",
+            "reveal",
+            &id,
+            "--file",
+            file,
+            "--receipt",
+            &receipt,
+            "--key",
+            &signer,
+        ])
+    };
+    let refused = |out: std::process::Output, why: &str| {
+        assert!(!out.status.success() && stderr(&out).contains(why), "{}", stderr(&out));
+    };
+    refused(reveal(&report_file, "carol"), "to answer");
     let deadline = show(&node, third)["deadline"].as_u64().unwrap();
     assert!(eventually(Duration::from_secs(20), || show(&node, third)["height"].as_u64()
         > Some(deadline)));
     let other = node.dir.path().join("other.md");
     std::fs::write(&other, "something else").unwrap();
-    let out = node.cli(&[
-        "disclosure",
-        "reveal",
-        &id,
-        "--file",
-        other.to_str().unwrap(),
-        "--receipt",
-        &receipt,
-        "--key",
-        &key("carol"),
-    ]);
-    assert!(
-        !out.status.success() && stderr(&out).contains("is not the report committed"),
-        "{}",
-        stderr(&out)
-    );
-    let out = node.cli(&[
-        "disclosure",
-        "reveal",
-        &id,
-        "--file",
-        report_file.to_str().unwrap(),
-        "--receipt",
-        &receipt,
-        "--key",
-        &key("dave"),
-    ]);
-    assert!(
-        !out.status.success() && stderr(&out).contains("only its researcher may"),
-        "{}",
-        stderr(&out)
-    );
-    let out = node.cli_json(&[
-        "disclosure",
-        "reveal",
-        &id,
-        "--file",
-        report_file.to_str().unwrap(),
-        "--receipt",
-        &receipt,
-        "--key",
-        &key("carol"),
-    ]);
-    assert_eq!(out["status"], "committed", "{out}");
+    refused(reveal(&other, "carol"), "is not the report committed");
+    refused(reveal(&report_file, "dave"), "only its researcher may");
+    let out = reveal(&report_file, "carol");
+    assert!(out.status.success(), "{}", stderr(&out));
     let d = show(&node, third);
     assert_eq!((d["status"].as_str(), d["revealed"].as_str()), (Some("revealed"), Some(REPORT)));
     let bundle: Value = http

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::harness::{eventually, vigil};
-use crate::immunity::{account_of, cli_json, get, testnet};
+use crate::immunity::{account_of, cli_json, get, testnet, validators};
 use crate::testnet::{Validator, tail};
 
 fn protocol_file(dir: &Path, id: &str, owner: &str, recipient: &str) -> std::path::PathBuf {
@@ -36,15 +36,7 @@ fn a_disclosure_is_gossiped_to_the_protocols_nodes_only() {
     let _one = crate::ONE_AT_A_TIME.blocking_lock();
     let dir = tempfile::tempdir().unwrap();
     let listing = testnet(dir.path());
-    let mut nodes: Vec<Validator> = listing["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            let config = Path::new(n["config"].as_str().unwrap());
-            Validator::new(config.parent().unwrap().to_owned(), n["api"].as_str().unwrap().into())
-        })
-        .collect();
+    let mut nodes = validators(&listing);
     let config = nodes[1].dir.join("config.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("disclosures = []"), "{text}");

@@ -83,6 +83,19 @@ pub(crate) fn testnet(dir: &Path) -> Value {
         .expect("found free ports for the testnet")
 }
 
+/// The validators of a `vigil testnet` listing, not started.
+pub(crate) fn validators(listing: &Value) -> Vec<Validator> {
+    listing["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let config = Path::new(n["config"].as_str().unwrap());
+            Validator::new(config.parent().unwrap().to_owned(), n["api"].as_str().unwrap().into())
+        })
+        .collect()
+}
+
 pub(crate) fn account_of(key: &Path) -> String {
     let out = vigil().args(["key", "show", "--key"]).arg(key).output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
@@ -257,15 +270,7 @@ fn an_attack_on_protocol_a_arms_protocol_b_which_pauses_a_copycat_before_it_land
     // The network: node 0 protects A, node 1 protects B (with no heuristic detector at all).
     let dir = tempfile::tempdir().unwrap();
     let listing = testnet(dir.path());
-    let mut nodes: Vec<Validator> = listing["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            let config = Path::new(n["config"].as_str().unwrap());
-            Validator::new(config.parent().unwrap().to_owned(), n["api"].as_str().unwrap().into())
-        })
-        .collect();
+    let mut nodes = validators(&listing);
     let monitors: Vec<String> = listing["nodes"]
         .as_array()
         .unwrap()
