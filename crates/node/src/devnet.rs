@@ -240,7 +240,31 @@ fn false_report() -> Report {
     }
 }
 
-/// Runs the demo on a fresh devnet: alice reports a real exploit, bob and carol confirm it, dave
+/// The demo's protocol: a lending vault on the local EVM chain, paused by `pause()`.
+pub fn demo_protocol(guardians: [vigil_core::AccountId; 3]) -> vigil_core::ProtocolSpec {
+    let vault: EvmAddress =
+        "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9".parse().expect("a valid address");
+    vigil_core::ProtocolSpec {
+        id: "demo-vault".parse().expect("a valid protocol id"),
+        name: "Demo Lending Vault".into(),
+        chain: vigil_core::EvmChainId(31337),
+        contracts: vec![vault],
+        guardians: guardians.to_vec(),
+        threshold: 2,
+        protected_value: Amount::vgl(2_000_000),
+        policy: vigil_core::BreakerPolicy {
+            min_severity: Severity::Critical,
+            min_confidence: 90,
+            monitors: Vec::new(),
+            action: vigil_core::OnChainAction::pausable(vault),
+        },
+        bounty: None,
+        safe_harbor: None,
+    }
+}
+
+/// Runs the demo on a fresh devnet: alice registers a protocol (`demo-vault`, for the incident
+/// board) and reports a real exploit, bob and carol confirm it, dave
 /// wrongly disputes; mallory falsely flags Uniswap's router and the others dispute. Both
 /// verdicts land when the challenge window closes (about ten seconds), and the demo logs what
 /// happened. Returns when both reports are settled or `timeout` passes.
@@ -266,6 +290,10 @@ pub async fn run_demo(state: Arc<NodeState>, dir: &Path, shared_data: &Path, tim
             tracing::warn!(target: "demo", "demo transaction refused: {e}");
         }
     };
+    // A protocol on the board: alice owns it; alice, bob and carol guard it (2 of 3 re-arm).
+    let vault = demo_protocol([alice, bob, carol].map(Keypair::account_id));
+    tracing::info!(target: "demo", "alice registers protocol {} (guardians alice, bob, carol; 2 of 3 re-arm its breaker)", vault.id);
+    submit(alice, TxBody::RegisterProtocol { spec: vault, bounty_deposit: Amount::vgl(500) });
     let bond = Amount::vgl(50);
     submit(alice, TxBody::SubmitReport { report: true_report.clone(), bond });
     submit(mallory, TxBody::SubmitReport { report: lie.clone(), bond });

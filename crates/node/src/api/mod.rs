@@ -8,6 +8,7 @@
 
 pub mod alerts;
 mod contract;
+mod dashboard;
 mod detection;
 mod disclosures;
 mod error;
@@ -22,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::Stream;
@@ -42,7 +43,6 @@ use crate::metrics::{RequestLabels, method_label};
 
 /// The OpenAPI 3.1 description of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
-const DASHBOARD: &str = include_str!("dashboard.html");
 
 type Shared = Arc<NodeState>;
 
@@ -57,7 +57,9 @@ pub fn router(state: Shared, config: &ApiConfig) -> Router {
 pub fn router_with(state: Shared, config: &ApiConfig, limits: &Limits) -> Router {
     let max_uri = config.max_uri_bytes;
     let app = Router::new()
-        .route("/", get(dashboard))
+        .route("/", get(dashboard::index))
+        .route("/dashboard/app.js", get(dashboard::script))
+        .route("/dashboard/app.css", get(dashboard::style))
         .route("/v1/status", get(status))
         .route("/v1/tx", post(submit_tx))
         .route("/v1/alerts", post(alerts::post_alert).get(alerts::list_alerts))
@@ -65,6 +67,7 @@ pub fn router_with(state: Shared, config: &ApiConfig, limits: &Limits) -> Router
         .route("/v1/detection", get(detection::list))
         .route("/v1/detection/{id}", get(detection::item))
         .route("/v1/tx/{id}", get(tx_status))
+        .route("/v1/accounts", get(list_accounts))
         .route("/v1/accounts/{account}", get(account))
         .route("/v1/reports", get(list_reports))
         .route("/v1/reports/{id}", get(report))
@@ -123,10 +126,6 @@ async fn track(State(state): State<Shared>, request: Request, next: Next) -> Res
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
-}
-
-async fn dashboard() -> Html<&'static str> {
-    Html(DASHBOARD)
 }
 
 async fn openapi() -> Response {
@@ -237,6 +236,68 @@ async fn account(
     Ok(Json(body))
 }
 
+/// Query of `GET /v1/accounts`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountsQuery {
+    page: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/accounts`: the reputation leaderboard — every account by reputation, then bonded
+/// stake, with its record of reports (confirmed, rejected, open or escalated).
+async fn list_accounts(
+    State(state): State<Shared>,
+    query: Result<Query<AccountsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let page = q.page.unwrap_or(1).max(1);
+    let ledger = state.ledger.read();
+    let mut record: std::collections::BTreeMap<AccountId, [u64; 3]> = Default::default();
+    for (_, r) in ledger.state().reports() {
+        let slot = match r.status {
+            ReportStatus::Confirmed => 0,
+            ReportStatus::Rejected => 1,
+            ReportStatus::Open | ReportStatus::Escalated => 2,
+        };
+        record.entry(r.reporter).or_default()[slot] += 1;
+    }
+    let mut rows: Vec<vigil_ledger::AccountView> =
+        ledger.state().accounts().filter_map(|(id, _)| ledger.account(id)).collect();
+    rows.sort_by(|a, b| {
+        b.reputation_score
+            .cmp(&a.reputation_score)
+            .then(b.state.bonded.cmp(&a.state.bonded))
+            .then(a.account.cmp(&b.account))
+    });
+    let total = rows.len();
+    let accounts: Vec<Value> = rows
+        .into_iter()
+        .enumerate()
+        .skip((page - 1).saturating_mul(limit))
+        .take(limit)
+        .map(|(rank, a)| {
+            let [confirmed, rejected, pending] =
+                record.get(&a.account).copied().unwrap_or_default();
+            json!({
+                "rank": rank + 1,
+                "account": a.account,
+                "reputation_score": a.reputation_score,
+                "bonded": a.state.bonded,
+                "balance": a.state.balance,
+                "reports_confirmed": confirmed,
+                "reports_rejected": rejected,
+                "reports_pending": pending,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "accounts": accounts, "page": page, "limit": limit, "total": total,
+        "height": ledger.height(),
+    })))
+}
+
 /// Query of `GET /v1/reports`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +307,8 @@ struct ReportQuery {
     limit: Option<usize>,
     /// Hex digits the id starts with (so a client can resolve a short id).
     prefix: Option<String>,
+    /// Only reports by this account.
+    reporter: Option<String>,
 }
 
 fn report_summary(id: &ContentId, r: &ReportRecord) -> Value {
@@ -279,11 +342,17 @@ async fn list_reports(
     let page = q.page.unwrap_or(1).max(1);
     // The OpenAPI description's pattern admits only hex digits after an optional 0x.
     let prefix = q.prefix.map(|p| p.trim_start_matches("0x").to_ascii_lowercase());
+    let reporter: Option<AccountId> = q
+        .reporter
+        .map(|a| a.parse())
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_account", format!("reporter: {e}")))?;
     let ledger = state.ledger.read();
     let mut matching: Vec<(&ContentId, &ReportRecord)> = ledger
         .state()
         .reports()
         .filter(|(_, r)| status.is_none_or(|s| r.status == s))
+        .filter(|(_, r)| reporter.is_none_or(|a| r.reporter == a))
         .filter(|(id, _)| prefix.as_ref().is_none_or(|p| id.to_string().starts_with(p.as_str())))
         .collect();
     // Newest first.
@@ -295,7 +364,12 @@ async fn list_reports(
         .take(limit)
         .map(|(id, r)| report_summary(id, r))
         .collect();
-    Ok(Json(json!({ "reports": reports, "page": page, "limit": limit, "total": total })))
+    let quorum =
+        vigil_ledger::attestation_quorum(ledger.state().globals().total_bonded, ledger.params());
+    Ok(Json(json!({
+        "reports": reports, "page": page, "limit": limit, "total": total,
+        "height": ledger.height(), "quorum": quorum,
+    })))
 }
 
 async fn report(
@@ -491,11 +565,19 @@ fn protocol_json(id: &ProtocolId, p: &ProtocolRecord) -> Value {
     v
 }
 
+/// `GET /v1/protocols`: every protocol with its breaker and its cost of corruption.
 async fn list_protocols(State(state): State<Shared>) -> Json<Value> {
     let ledger = state.ledger.read();
-    let protocols: Vec<Value> =
-        ledger.state().protocols().map(|(id, p)| protocol_json(id, p)).collect();
-    Json(json!({ "protocols": protocols }))
+    let protocols: Vec<Value> = ledger
+        .state()
+        .protocols()
+        .map(|(id, p)| {
+            let mut v = protocol_json(id, p);
+            v["security"] = json!(vigil_ledger::security(ledger.state(), id));
+            v
+        })
+        .collect();
+    Json(json!({ "protocols": protocols, "height": ledger.height() }))
 }
 
 async fn protocol(

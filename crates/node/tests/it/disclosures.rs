@@ -418,3 +418,47 @@ fn bad_disclosure_uploads_and_double_recovery_claims_are_refused_and_change_noth
         "{r}"
     );
 }
+
+/// The example registration's optional `[bounty]` and `[safe_harbor]` sections, uncommented
+/// with real keys, make a valid registration.
+#[test]
+fn the_example_bounty_and_safe_harbor_terms_parse() {
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/protocol.toml"
+    ))
+    .unwrap();
+    let account = vigil_core::Keypair::from_seed(&[1; 32]).account_id().to_string();
+    let key = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    let mut optional = false;
+    let text: String = template
+        .lines()
+        .map(|l| {
+            optional |= l.starts_with("# [bounty]");
+            let l = if optional && l.starts_with("# ") && !l.starts_with("# Optional") {
+                &l[2..]
+            } else {
+                l
+            };
+            format!("{l}\n")
+        })
+        .collect::<String>()
+        .replace("<age1… public key>", key);
+    let text = ["<guardian account 1>", "<guardian account 2>", "<guardian account 3>"]
+        .iter()
+        .enumerate()
+        .fold(text, |t, (i, g)| {
+            t.replace(
+                g,
+                &vigil_core::Keypair::from_seed(&[i as u8 + 2; 32]).account_id().to_string(),
+            )
+        })
+        .replace("<monitor account>", &account);
+    let spec: vigil_core::ProtocolSpec =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    spec.check_shape().unwrap();
+    let bounty = spec.bounty.unwrap();
+    assert_eq!(bounty.critical_bps, 1_000);
+    assert_eq!(bounty.payout(Severity::Critical, Amount::vgl(500_000)), Some(Amount::vgl(50_000)));
+    assert_eq!(spec.safe_harbor.unwrap().bounty(Amount::vgl(100)), Amount::vgl(10));
+}
