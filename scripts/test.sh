@@ -4,7 +4,9 @@
 #   - a Python venv with taxii2-client, stix2 and stix2-validator for STIX/TAXII interop tests,
 #     medallion (the OASIS TAXII 2.1 reference server) that `vigil feed pull` is tested against,
 #     aiosmtpd (an SMTP server for the email channel), pymisp (loads Vigil's MISP feeds)
-#     and schemathesis, which fuzzes a live node from its OpenAPI description.
+#     and schemathesis, which fuzzes a live node from its OpenAPI description;
+#   - Debian's Chromium (apt) and npm playwright-core, which drives it (no browser download),
+#     for the dashboard's browser test.
 # Tools go to $VIGIL_TOOLS_DIR (default ~/.cache/vigil-tools), outside the checkout.
 # Extra arguments are passed to `cargo test`, e.g. `scripts/test.sh -p vigil-core`.
 set -euo pipefail
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 TOOLS="${VIGIL_TOOLS_DIR:-$HOME/.cache/vigil-tools}"
 ANVIL_VERSION=1.7.1
 SCHEMATHESIS_VERSION=4.32.5
+PLAYWRIGHT_VERSION=1.57.0
 mkdir -p "$TOOLS"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -55,12 +58,32 @@ install_python_tools() {
   export VIGIL_PYTHON="$venv/bin/python"
 }
 
+install_browser() {
+  if ! command -v chromium >/dev/null; then
+    command -v apt-get >/dev/null || { echo "Chromium is needed for the dashboard test (apt install chromium)" >&2; exit 1; }
+    log "installing Chromium (apt)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get install -y --no-install-recommends chromium >&2 \
+      || { $sudo apt-get update >&2 && $sudo apt-get install -y --no-install-recommends chromium >&2; }
+  fi
+  local dir="$TOOLS/playwright-$PLAYWRIGHT_VERSION"
+  if [ ! -f "$dir/node_modules/playwright-core/package.json" ]; then
+    log "installing playwright-core $PLAYWRIGHT_VERSION (npm) into $dir"
+    npm install --silent --no-save --prefix "$dir" "playwright-core@$PLAYWRIGHT_VERSION" >&2
+  fi
+  export VIGIL_CHROMIUM="$(command -v chromium)"
+  export VIGIL_PLAYWRIGHT="$dir/node_modules"
+}
+
 install_anvil
 install_python_tools
+install_browser
 # Tests that need a tool fail (rather than skip) when this script has set it up.
 export VIGIL_REQUIRE_TOOLS=1
 log "anvil: $VIGIL_ANVIL"
 log "python: $VIGIL_PYTHON"
+log "chromium: $VIGIL_CHROMIUM, playwright-core in $VIGIL_PLAYWRIGHT"
 
 log "cargo test --workspace"
 cargo test --workspace "$@"

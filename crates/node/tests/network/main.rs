@@ -1,5 +1,5 @@
 //! Tests that run whole networks of `vigil` processes or hammer one node for minutes: the
-//! 4-validator testnet, the chaos run, and Schemathesis. They live in their own test binary,
+//! 4-validator testnet, the chaos run, Schemathesis, and the dashboard in Chromium. They live in their own test binary,
 //! and take [`ONE_AT_A_TIME`] so they run one after another: cargo runs test binaries one at a
 //! time, so their load no longer starves the timing of the single-node tests in `it` (a
 //! 150 ms-block governance vote, pre-execution's RPC deadlines) on a 2-core machine.
@@ -9,6 +9,7 @@
 mod harness;
 
 mod chaos;
+mod dashboard;
 mod disclosures;
 mod immunity;
 mod schemathesis;
