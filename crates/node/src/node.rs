@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+
+/// How long a stopping node waits for the API's requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 use tokio_util::sync::CancellationToken;
 use vigil_core::Keypair;
 use vigil_ledger::{Genesis, Ledger};
@@ -186,7 +189,15 @@ impl Node {
         .await;
         // Whatever ended the driver ends the node.
         shutdown.cancel();
-        let served = server.await.map_err(|e| NodeError::Serve(std::io::Error::other(e)))?;
+        // Requests in flight get a moment to finish; event streams (a dashboard left open)
+        // never finish by themselves, so past it the server stops with them still open.
+        let served = match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+            Ok(joined) => joined.map_err(|e| NodeError::Serve(std::io::Error::other(e)))?,
+            Err(_) => {
+                tracing::info!("closing the API's remaining connections (open event streams)");
+                Ok(())
+            }
+        };
         driver_result?;
         served.map_err(NodeError::Serve)?;
         let last = state.ledger.read().last_commit();

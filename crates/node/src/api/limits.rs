@@ -231,9 +231,6 @@ impl ClientCounts {
 pub(crate) struct EventStreams {
     counts: Arc<ClientCounts>,
     limited: Counter,
-    /// Cancelled when the server shuts down: every stream ends, so the graceful shutdown
-    /// does not wait for clients that never hang up (a dashboard left open).
-    pub(crate) stop: CancellationToken,
 }
 
 impl EventStreams {
@@ -285,7 +282,6 @@ impl Limits {
                     config.max_event_subscribers_per_client,
                 ),
                 limited: counter("events"),
-                stop: CancellationToken::new(),
             },
             limited_rate: counter("rate"),
             limited_connections: counter("connections"),
@@ -535,8 +531,7 @@ pub async fn serve(
     config: ApiConfig,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let mut limits = Limits::new(&config, &state.metrics);
-    limits.events.stop = shutdown.child_token();
+    let limits = Limits::new(&config, &state.metrics);
     if let Some(rate) = &limits.rate {
         // Forget clients that have been quiet long enough to have a full bucket again, so
         // the limiter's memory follows the clients of the last minute, not of all time.

@@ -540,10 +540,7 @@ async fn events(
     axum::Extension(streams): axum::Extension<limits::EventStreams>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, limits::TooMany> {
     let slot = streams.open(client)?;
-    let stop = streams.stop.clone().cancelled_owned();
-    let events =
-        futures_util::StreamExt::take_until(BroadcastStream::new(state.events.subscribe()), stop);
-    let stream = events.filter_map(move |item| {
+    let stream = BroadcastStream::new(state.events.subscribe()).filter_map(move |item| {
         // The place is held for as long as the stream is.
         let _held = &slot;
         // A slow listener that fell behind skips what it missed.
