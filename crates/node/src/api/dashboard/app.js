@@ -267,6 +267,7 @@ function alertDetail(rec) {
 async function loadAlerts() {
   const { alerts } = await api('/v1/alerts?limit=1000');
   S.alerts = alerts;
+  S.alertsLoaded = true;
 }
 
 // ---- reports ---------------------------------------------------------------------------
@@ -505,7 +506,10 @@ async function renderPlots() {
 
 const RENDER = {
   board: renderBoard,
-  alerts: async () => renderAlerts(),
+  alerts: async () => {
+    if (!S.alertsLoaded) await loadAlerts();
+    renderAlerts();
+  },
   reports: renderReports,
   reputation: renderReputation,
   governance: renderGovernance,
