@@ -393,8 +393,35 @@ pub struct SecurityReport {
     pub cost_of_corruption: Amount,
     /// Whether the cost of corruption exceeds the value protected (the stability condition).
     pub stable: bool,
+    /// The corruption margin γ = cost of corruption / value protected − 1, in basis points
+    /// (10,000 = γ of 1), rounded down; `None` when nothing is protected (γ is unbounded).
+    /// Stable ⇔ γ > 0.
+    pub margin_bps: Option<i64>,
     /// All bonded stake now.
     pub total_bonded: Amount,
+}
+
+impl SecurityReport {
+    /// The most stake a shock of size `shock` can destroy in total when every attack costs at
+    /// least (1 + γ) times its profit: (1 + 1/γ)·ψ (Durvasula and Roughgarden, "Robust
+    /// Restaking Networks", 2024), which is ψ·cost / (cost − value), rounded up. `None` when
+    /// γ ≤ 0: no bound holds, the controls are cheaper to corrupt than what they protect.
+    pub fn loss_bound(&self, shock: Amount) -> Option<Amount> {
+        let cost = self.cost_of_corruption.0;
+        let excess = cost.checked_sub(self.protected_value.0).filter(|e| *e > 0)?;
+        Some(Amount(mul_div_ceil(shock.0, cost, excess)))
+    }
+}
+
+/// γ in basis points: (cost − value)·10,000 / value, rounded down (toward −∞).
+fn margin_bps(cost: u64, value: u64) -> Option<i64> {
+    if value == 0 {
+        return None;
+    }
+    let diff = i128::from(cost).checked_sub(i128::from(value))?;
+    let scaled = diff.checked_mul(i128::from(BPS))?;
+    let q = scaled.checked_div_euclid(i128::from(value))?;
+    Some(i64::try_from(q).unwrap_or(if q > 0 { i64::MAX } else { i64::MIN }))
 }
 
 /// The cost of corruption of `id` from the current state.
@@ -430,6 +457,7 @@ pub fn security(state: &State, id: &ProtocolId) -> Option<SecurityReport> {
         governance_cost_opposed: Amount(opposed),
         cost_of_corruption: Amount(cost),
         stable: cost > p.spec.protected_value.0,
+        margin_bps: margin_bps(cost, p.spec.protected_value.0),
         total_bonded: Amount(total),
     })
 }

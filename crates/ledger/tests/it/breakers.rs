@@ -235,13 +235,21 @@ fn cost_of_corruption_on_known_numbers_and_the_stability_boundary() {
     assert_eq!(s.cost_of_corruption, Amount::vgl(1_000));
     // Protected value 1,000: the cost does not exceed it, so not stable; 999.999999 is.
     assert!(!s.stable);
+    // γ = 1,000 / 1,000 − 1 = 0: no loss bound holds.
+    assert_eq!(s.margin_bps, Some(0));
+    assert_eq!(s.loss_bound(Amount::vgl(10)), None);
     let mut net = Net::new(9);
     let mut cheaper = spec(0);
     cheaper.protected_value = Amount(Amount::vgl(1_000).0 - 1);
     net.block(vec![
         net.tx(0, TxBody::RegisterProtocol { spec: cheaper, bounty_deposit: Amount::ZERO }),
     ]);
-    assert!(net.ledger.security(&pid()).unwrap().stable);
+    let s = net.ledger.security(&pid()).unwrap();
+    assert!(s.stable);
+    // γ = 1,000 / 999.999999 − 1 ≈ 1e-9: positive, rounds down to 0 bps; the bound is huge
+    // but finite: ψ·cost / (cost − value) = 10 VGL · 1,000 VGL / 1 unit.
+    assert_eq!(s.margin_bps, Some(0));
+    assert_eq!(s.loss_bound(Amount::vgl(10)), Some(Amount(10_000_000 * 1_000_000_000)));
     // More guardian stake raises the guardian path until governance is the cheaper way in.
     net.block(vec![
         net.tx(5, TxBody::Bond { amount: Amount::vgl(900) }),
@@ -251,6 +259,14 @@ fn cost_of_corruption_on_known_numbers_and_the_stability_boundary() {
     let s = net.ledger.security(&pid()).unwrap();
     assert_eq!(s.guardian_path_cost, Amount::vgl(2_800));
     assert_eq!(s.cost_of_corruption, s.governance_cost_unopposed.min(s.guardian_path_cost));
+    // Cost 2,800 against 999.999999: γ ≈ 1.8 and a shock ψ loses at most (1 + 1/γ)·ψ.
+    let cost = s.cost_of_corruption.0;
+    let value = Amount::vgl(1_000).0 - 1;
+    assert_eq!(s.margin_bps, Some(((cost - value) as i128 * 10_000 / value as i128) as i64));
+    let psi = Amount::vgl(100);
+    let bound = s.loss_bound(psi).unwrap();
+    assert_eq!(bound.0, (psi.0 as u128 * cost as u128).div_ceil((cost - value) as u128) as u64);
+    assert!(bound > psi && bound.0 < psi.0 * 2, "1 + 1/γ lies between 1 and 2 for γ > 1");
 }
 
 #[test]

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use vigil_core::ProtocolId;
-use vigil_core::{AccountId, ContentId, Indicator, SignedTx};
+use vigil_core::{AccountId, Amount, ContentId, Indicator, SignedTx};
 use vigil_ledger::{CheckMatch, ProtocolRecord, ReportRecord, ReportStatus};
 
 pub use error::{ApiError, ApiJson};
@@ -593,17 +593,51 @@ async fn protocol(
     Ok(Json(protocol_json(&id, p)))
 }
 
+/// Query of `GET /v1/protocols/{id}/security`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecurityQuery {
+    /// A shock ψ (an amount: `12.5`, `12.5 VGL` or `12500000u`) to bound the loss of.
+    shock: Option<String>,
+}
+
+/// `GET /v1/protocols/{id}/security[?shock=ψ]`: the cost of corruption, the corruption margin
+/// γ, and for a shock ψ the worst-case loss (1 + 1/γ)·ψ — or a warning when γ ≤ 0.
 async fn security(
     State(state): State<Shared>,
     Path(id): Path<String>,
+    query: Result<Query<SecurityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_protocol(&id)?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let shock = q
+        .shock
+        .map(|s| {
+            s.parse::<Amount>()
+                .map_err(|e| ApiError::bad_request("invalid_amount", format!("shock: {e}")))
+        })
+        .transpose()?;
     let report = state
         .ledger
         .read()
         .security(&id)
         .ok_or_else(|| ApiError::not_found(format!("protocol {id}")))?;
-    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
+    let mut v = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    v["gamma"] = match report.margin_bps {
+        Some(bps) => json!(bps as f64 / f64::from(vigil_ledger::BPS)),
+        None => Value::Null,
+    };
+    if !report.stable {
+        v["warning"] = json!(format!(
+            "γ ≤ 0: corrupting {id}'s controls costs {} but they protect {}; no loss bound holds",
+            report.cost_of_corruption, report.protected_value
+        ));
+    }
+    if let Some(shock) = shock {
+        v["shock"] = json!(shock);
+        v["loss_bound"] = json!(report.loss_bound(shock));
+    }
+    Ok(Json(v))
 }
 
 async fn breakers(State(state): State<Shared>) -> Json<Value> {

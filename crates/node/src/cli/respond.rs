@@ -46,6 +46,10 @@ pub enum ProtocolCommand {
     Security {
         /// The protocol id.
         id: ProtocolId,
+        /// A shock ψ (e.g. `250000` VGL or `5u` base units): print the worst-case loss of
+        /// stake (1 + 1/γ)·ψ when every attack costs at least (1 + γ) times its profit.
+        #[arg(long)]
+        shock: Option<Amount>,
     },
     /// List registered protocols.
     List,
@@ -230,8 +234,12 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
             }
             Ok(())
         }
-        ProtocolCommand::Security { id } => {
-            let s: Value = client.get(&format!("/v1/protocols/{id}/security")).await?;
+        ProtocolCommand::Security { id, shock } => {
+            let path = match shock {
+                Some(psi) => format!("/v1/protocols/{id}/security?shock={}u", psi.0),
+                None => format!("/v1/protocols/{id}/security"),
+            };
+            let s: Value = client.get(&path).await?;
             if json {
                 print_json(&s);
                 return Ok(());
@@ -248,6 +256,15 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
             println!("governance, unopposed    {}", a("governance_cost_unopposed"));
             println!("governance, opposed      {}", a("governance_cost_opposed"));
             println!("cost of corruption       {}", a("cost_of_corruption"));
+            let gamma = match s["margin_bps"].as_i64() {
+                Some(bps) => {
+                    let sign = if bps < 0 { "-" } else { "" };
+                    let abs = bps.unsigned_abs();
+                    format!("{sign}{}.{:04}", abs / 10_000, abs % 10_000)
+                }
+                None => "unbounded (nothing protected)".to_owned(),
+            };
+            println!("margin γ                 {gamma}");
             let stable = s["stable"].as_bool() == Some(true);
             println!(
                 "stable                   {}",
@@ -257,6 +274,22 @@ pub async fn protocol(client: &Client, cmd: ProtocolCommand, json: bool) -> Resu
                     "NO: the controls cost less to corrupt than the value they protect"
                 }
             );
+            if shock.is_some() {
+                match s["loss_bound"].as_u64() {
+                    Some(bound) => println!(
+                        "loss bound for ψ = {}  {} of stake at most, (1 + 1/γ)·ψ",
+                        a("shock"),
+                        Amount(bound)
+                    ),
+                    None => println!("loss bound for ψ = {}  none: γ ≤ 0", a("shock")),
+                }
+            }
+            if !stable {
+                eprintln!(
+                    "WARNING: γ ≤ 0 for {id}: an attacker profits from corrupting its controls; \
+                     raise guardian stake or the governance quorum, or lower the value protected"
+                );
+            }
             Ok(())
         }
         ProtocolCommand::List => {

@@ -92,8 +92,23 @@ fn protocol_breaker_and_governance_through_the_cli() {
         s["stable"], false,
         "1,000,000 VGL protected by controls that cost 2,000 VGL to corrupt: {s}"
     );
-    let text = node.cli(&["protocol", "security", "lendingvault"]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("NO:"));
+    // γ = 2,000 / 1,000,000 − 1 = −0.998: no loss bound, and the CLI says so loudly.
+    assert_eq!(s["margin_bps"], -9_980, "{s}");
+    assert!(s["warning"].as_str().unwrap().contains("γ ≤ 0"), "{s}");
+    let shocked = node.cli_json(&["protocol", "security", "lendingvault", "--shock", "5000"]);
+    assert_eq!(shocked["shock"], 5_000_000_000u64, "{shocked}");
+    assert!(shocked["loss_bound"].is_null(), "{shocked}");
+    let text = node.cli(&["protocol", "security", "lendingvault", "--shock", "5000"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains("NO:") && stdout.contains("margin γ                 -0.9980"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("none: γ ≤ 0"), "{stdout}");
+    assert!(String::from_utf8_lossy(&text.stderr).contains("WARNING: γ ≤ 0"));
+    let bad = node.cli(&["protocol", "security", "lendingvault", "--shock", "lots"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("lots"));
 
     // Alice is no guardian; bob trips it.
     let refused =
