@@ -105,6 +105,7 @@ LAYERS = {
             "cli::replay": (10, "vigil replay"),
             "cli::stix": (10, "vigil stix / taxii"),
             "cli::import": (10, "vigil import oz-monitor"),
+            "cli::simulate": (10, "vigil simulate"),
             "cli::ledger": (11, "ledger commands and the shared send/print helpers"),
             "cli::watch": (11, "vigil monitor"),
             "cli::feed": (12, "feed commands"),

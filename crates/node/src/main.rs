@@ -211,6 +211,9 @@ enum Command {
     /// Bring other tools' configurations into Vigil (OpenZeppelin Monitor).
     #[command(subcommand)]
     Import(cli::import::ImportCommand),
+    /// Simulate the incentives on the real ledger: attacks, liars, Sybils, bribes and
+    /// corruptible guardians; writes CSV files, SVG plots and a summary of findings.
+    Simulate(cli::simulate::SimulateArgs),
 }
 
 /// jemalloc (the default feature), as reth runs it: it hands freed pages back to the system
@@ -294,6 +297,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Misp { node, cmd } => cli::stix::misp(&node.client(b), cmd).await,
         Command::Taxii(cmd) => cli::stix::taxii(cmd),
         Command::Import(cmd) => cli::import::run(cmd, json),
+        Command::Simulate(args) => cli::simulate::run(args, json),
     }
 }
 
@@ -310,6 +314,7 @@ impl Command {
                 | Command::Replay(_)
                 | Command::Taxii(_)
                 | Command::Import(_)
+                | Command::Simulate(_)
         )
     }
 
@@ -341,6 +346,7 @@ impl Command {
             Command::Misp { .. } => "misp",
             Command::Taxii(_) => "taxii",
             Command::Import(_) => "import",
+            Command::Simulate(_) => "simulate",
         }
     }
 }

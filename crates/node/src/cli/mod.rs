@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod replay;
 pub mod respond;
 pub mod run;
+pub mod simulate;
 pub mod stix;
 pub mod testnet;
 pub mod watch;

@@ -1,0 +1,2 @@
+//! Simulated blocks per second (placeholder replaced below).
+fn main() {}
