@@ -20,6 +20,7 @@ mod random;
 mod record;
 mod roster;
 mod scenario;
+mod store;
 mod summary;
 mod world;
 

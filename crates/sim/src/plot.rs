@@ -129,6 +129,14 @@ fn profit(sim: &Simulation, path: &Path) -> Result<(), String> {
             Rectangle::new([(i as f64 + 0.15, 0.0), (i as f64 + 0.85, *v)], color.filled())
         }))
         .map_err(err)?;
+    // The value on every bar: returns differ by orders of magnitude.
+    let span = hi - lo;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
+            let y = v.max(0.0) + span * 0.04;
+            Text::new(format!("{v:.1}%"), (i as f64 + 0.2, y), ("sans-serif", 14))
+        }))
+        .map_err(err)?;
     root.present().map_err(err)
 }
 
@@ -165,7 +173,7 @@ fn reputation(sim: &Simulation, path: &Path) -> Result<(), String> {
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
+        .position(SeriesLabelPosition::MiddleRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use vigil_core::{AccountId, ProtocolId};
-use vigil_ledger::{Event, Ledger, MemoryStore, ReportStatus, RewardReason, SlashReason, TxError};
+use vigil_ledger::{Event, Ledger, ReportStatus, RewardReason, SlashReason, TxError};
 
 use crate::roster::{Roster, Strategy};
+use crate::store::SimStore;
 
 /// What a report is, by who filed it and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -319,7 +320,7 @@ impl Metrics {
     /// Samples reputation by strategy and every protocol's margin.
     pub(crate) fn sample(
         &mut self,
-        ledger: &Ledger<MemoryStore>,
+        ledger: &Ledger<SimStore>,
         roster: &Roster,
         ids: &[ProtocolId],
         height: u64,
@@ -350,7 +351,7 @@ impl Metrics {
     /// Final balance sheets and report statuses.
     pub(crate) fn finish(
         &mut self,
-        ledger: &Ledger<MemoryStore>,
+        ledger: &Ledger<SimStore>,
         roster: &Roster,
         filed: impl Iterator<Item = (vigil_core::ReportId, Kind)>,
     ) {

@@ -231,11 +231,13 @@ fn findings(sim: &Simulation) -> Vec<String> {
     {
         out.push(format!(
             "**Checking loses money here ({}% for honest attesters).** With few liars to slash, \
-             attesters' stake flows out through their own mistakes: of every slash only {}% \
-             returns to the winning attesters ({}% to the reporter, the rest to the treasury). \
-             Genesis fix: `winner_reward_bps` = {} (10,000 − `reporter_reward_bps`), so no slash \
-             leaves the attesters and reporters; checking then pays whenever it is more \
-             accurate than the average attester.",
+             the only stake slashed is honest mistakes, and of each slash only {}% returns to \
+             the winning attesters ({}% pays the reporter, the rest the treasury); attesters \
+             who copy a settled majority never err and take a share of it. Raising \
+             `winner_reward_bps` to {} keeps more of each slash among attesters but cannot make \
+             checking pay while nobody lies: that needs a reward beyond the losers' stake (a \
+             share of the reward pool for winning attesters), a change to the ledger rather \
+             than to the genesis.",
             pct(honest),
             pct(i128::from(params.winner_reward_bps)),
             pct(i128::from(params.reporter_reward_bps)),
@@ -260,10 +262,11 @@ fn findings(sim: &Simulation) -> Vec<String> {
         && lazy >= honest
     {
         out.push(format!(
-            "**Copying the lead pays as well as checking** (lazy {}% ≥ honest {}%): when nobody \
-             leads the wrong way, following the majority never loses. No genesis parameter \
-             fixes this (winners are paid pro rata to weight, early or late); raising \
-             `attester_slash_bps` (now {}) only helps once liars lead.",
+            "**Copying the lead pays as well as checking** (lazy {}% ≥ honest {}%): the tally \
+             is public while a report is open, so waiting and following the side that leads \
+             rarely loses. No genesis parameter fixes this (raising `attester_slash_bps`, now \
+             {}, only bites once liars lead); hiding the tally until the deadline \
+             (commit–reveal attestations) is the ledger change that would.",
             pct(lazy),
             pct(honest),
             params.attester_slash_bps

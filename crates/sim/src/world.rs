@@ -15,15 +15,14 @@ use vigil_core::{
     Indicator, OnChainAction, ProposalAction, ProtocolId, ProtocolSpec, Report, ReportId, Severity,
     Signed, SignedTx, Stance, TxBody, TxRef, VoteChoice,
 };
-use vigil_ledger::{
-    BPS, BreakerState, Event, Ledger, LedgerError, MemoryStore, ReportStatus, TripReason,
-};
+use vigil_ledger::{BPS, BreakerState, Event, Ledger, LedgerError, ReportStatus, TripReason};
 
 use crate::attacks::Schedule;
 use crate::random::Stream;
 use crate::record::{Kind, Metrics, StrikeOutcome, Trip, TripCause};
 use crate::roster::{Roster, Strategy, chain_id};
 use crate::scenario::Scenario;
+use crate::store::SimStore;
 
 const EVM_CHAIN: EvmChainId = EvmChainId(1);
 const UNIT: u128 = vigil_core::UNITS_PER_VGL as u128;
@@ -109,7 +108,7 @@ pub struct World<'a> {
     roster: &'a Roster,
     schedule: &'a Schedule,
     settings: RunSettings,
-    ledger: Ledger<MemoryStore>,
+    ledger: Ledger<SimStore>,
     ids: Vec<ProtocolId>,
     contracts: Vec<EvmAddress>,
     filing: Stream,
@@ -149,7 +148,7 @@ impl<'a> World<'a> {
         settings: RunSettings,
     ) -> Result<Self, RunError> {
         let genesis = roster.genesis(scenario);
-        let ledger = Ledger::open(MemoryStore::new(), &genesis)
+        let ledger = Ledger::open(SimStore::default(), &genesis)
             .map_err(|source| RunError { height: 0, source })?;
         let mut dice = Stream::new(seed, "roster");
         let susceptible =
@@ -206,7 +205,7 @@ impl<'a> World<'a> {
     }
 
     /// The ledger, for queries.
-    pub fn ledger(&self) -> &Ledger<MemoryStore> {
+    pub fn ledger(&self) -> &Ledger<SimStore> {
         &self.ledger
     }
 
@@ -915,7 +914,7 @@ fn pick<'r, T>(rng: &mut Stream, from: &'r [T]) -> Option<&'r T> {
 
 fn signed(
     roster: &Roster,
-    ledger: &Ledger<MemoryStore>,
+    ledger: &Ledger<SimStore>,
     nonces: &mut BTreeMap<usize, u64>,
     agent: usize,
     body: TxBody,
@@ -945,21 +944,11 @@ impl Batch {
         self.txs.push(tx);
     }
 
-    fn free(
-        &mut self,
-        ledger: &Ledger<MemoryStore>,
-        agent: usize,
-        id: vigil_core::AccountId,
-    ) -> u64 {
+    fn free(&mut self, ledger: &Ledger<SimStore>, agent: usize, id: vigil_core::AccountId) -> u64 {
         *self.free.entry(agent).or_insert_with(|| ledger.account(&id).map_or(0, |a| a.free_stake.0))
     }
 
-    fn score(
-        &mut self,
-        ledger: &Ledger<MemoryStore>,
-        agent: usize,
-        id: vigil_core::AccountId,
-    ) -> u8 {
+    fn score(&mut self, ledger: &Ledger<SimStore>, agent: usize, id: vigil_core::AccountId) -> u8 {
         *self
             .score
             .entry(agent)
@@ -969,7 +958,7 @@ impl Batch {
     /// Spends `amount` of the agent's liquid balance, if it has it.
     fn spend(
         &mut self,
-        ledger: &Ledger<MemoryStore>,
+        ledger: &Ledger<SimStore>,
         agent: usize,
         id: vigil_core::AccountId,
         amount: u64,

@@ -97,7 +97,8 @@ pub fn run(args: SimulateArgs, json: bool) -> Result<()> {
         println!("{out}");
         return Ok(());
     }
-    let findings = summary.split("## Findings").nth(1).unwrap_or("").trim_end();
+    let findings = summary.split("## Findings").nth(1).unwrap_or("");
+    let findings = findings.split("\n## ").next().unwrap_or("").trim_end();
     println!(
         "{}: {} blocks × {} runs in {:.1} s; {} reports, {} false breaker trips, {} transactions",
         scenario.name,
