@@ -8,6 +8,10 @@
 use serde::{Deserialize, Serialize};
 use vigil_ledger::{BPS, Params};
 
+/// Largest amount a scenario field may hold, VGL: far above any real figure, and small enough
+/// that a genesis of 20,000 such accounts stays within the ledger's 64-bit amounts.
+const MAX_VGL: u64 = 1_000_000_000;
+
 /// Why a scenario cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -448,11 +452,30 @@ impl Scenario {
                 return invalid(field, "a share in basis points is at most 10,000");
             }
         }
+        let amounts = [
+            ("reward_pool", self.reward_pool),
+            ("monitors.stake", self.monitors.stake),
+            ("honest.stake", self.honest.stake),
+            ("lazy.stake", self.lazy.stake),
+            ("false_reporters.balance", self.false_reporters.balance),
+            ("sybil.stake", self.sybil.stake),
+            ("bribery.bribe", self.bribery.bribe),
+            ("bribery.budget", self.bribery.budget),
+        ]
+        .into_iter()
+        .chain(self.protocols.iter().flat_map(|p| {
+            [("protocols.tvl", p.tvl), ("protocols.guardian_stake", p.guardian_stake)]
+        }));
+        for (field, v) in amounts {
+            if v > MAX_VGL {
+                return invalid(field, "at most 1,000,000,000 VGL");
+            }
+        }
         if self.attacks.drain_bps == 0 {
             return invalid("attacks.drain_bps", "must be positive");
         }
-        if self.coalition.stake_share_bps >= BPS {
-            return invalid("coalition.stake_share_bps", "must be below 10,000");
+        if self.coalition.stake_share_bps > 9_000 {
+            return invalid("coalition.stake_share_bps", "must be at most 9,000 (90%)");
         }
         if self.coalition.stake_share_bps > 0 && self.coalition.members == 0 {
             return invalid("coalition.members", "a coalition with stake needs members");

@@ -798,7 +798,7 @@ impl<'a> World<'a> {
                     };
                     // Weight that brings the believed side to the verdict threshold:
                     // right' / (right' + wrong) >= t  ⇔  right' >= wrong·t / (1 − t).
-                    let needed = (wrong * threshold).div_ceil(u128::from(BPS) - threshold);
+                    let needed = (wrong * threshold).div_ceil((u128::from(BPS) - threshold).max(1));
                     let shortfall = needed.saturating_sub(right);
                     if sure && shortfall > 0 && lead != Some(belief) {
                         // Stake = weight / score (score in 0–100).

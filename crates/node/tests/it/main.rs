@@ -23,6 +23,7 @@ mod respond;
 mod respond_channels;
 mod respond_webhooks;
 mod router;
+mod simulate;
 mod smtp;
 mod streams;
 mod taxii_pull;

@@ -165,7 +165,8 @@ fn bad_scenarios_are_refused_with_the_field_named() {
         ("[[protocols]]\nname = \"x\"\nguardians = 2\nthreshold = 3", "protocols.threshold"),
         ("[[protocols]]\nname = \"Bad Name\"", "protocols.name"),
         ("[monitors]\ndetect_bps = 10001", "monitors.detect_bps"),
-        ("[coalition]\nstake_share_bps = 10000", "coalition.stake_share_bps"),
+        ("[coalition]\nstake_share_bps = 9001", "coalition.stake_share_bps"),
+        ("[honest]\nstake = 2000000000", "honest.stake"),
         ("[honest]\nverify_max = 50", "honest.verify_max"),
         ("[params]\nverdict_threshold_bps = 20000", "params"),
     ];
