@@ -315,7 +315,7 @@ impl<'a> World<'a> {
                 let cause = match reason {
                     TripReason::FastPath { report, .. } => {
                         // The monitor's report of its alert: true, attested like any other.
-                        self.file_seen(h, *report, Kind::Exploit, true);
+                        self.file_seen(h, *report, Kind::Exploit);
                         TripCause::FastPath
                     }
                     TripReason::ConfirmedReport { report } => match self.filed.get(report) {
@@ -582,35 +582,34 @@ impl<'a> World<'a> {
     /// coalition's and the swarm's false reports naming a protocol's contract.
     fn file_reports(&mut self, h: u64, b: &mut Batch) {
         let sc = self.scenario;
-        let bond = sc.params.min_report_bond;
         for _ in 0..self.filing.count(sc.honest.reports_per_kblock) {
             let Some(&who) = pick(&mut self.filing, &self.roster.honest_reporters) else { break };
             let report = self.intel_report(h, true, None);
-            self.submit(h, b, who, report, bond, Kind::True, true);
+            self.submit(h, b, who, report, Kind::True);
         }
         for _ in 0..self.filing.count(sc.lazy.reports_per_kblock) {
             let Some(&who) = pick(&mut self.filing, &self.roster.lazy_reporters) else { break };
             let truth = self.filing.chance(sc.lazy.feed_truth_bps);
             let report = self.intel_report(h, truth, None);
             let kind = if truth { Kind::CopiedTrue } else { Kind::CopiedFalse };
-            self.submit(h, b, who, report, bond, kind, truth);
+            self.submit(h, b, who, report, kind);
         }
         for _ in 0..self.filing.count(sc.false_reporters.reports_per_kblock) {
             let Some(&who) = pick(&mut self.filing, &self.roster.false_reporters) else { break };
             let report = self.intel_report(h, false, None);
-            self.submit(h, b, who, report, bond, Kind::LoneFalse, false);
+            self.submit(h, b, who, report, Kind::LoneFalse);
         }
         for _ in 0..self.filing.count(sc.coalition.reports_per_kblock) {
             let Some(&who) = pick(&mut self.filing, &self.roster.coalition) else { break };
             let target = self.filing.below(sc.protocols.len() as u64) as usize;
             let report = self.intel_report(h, false, Some(target));
-            self.submit(h, b, who, report, bond, Kind::Colluding, false);
+            self.submit(h, b, who, report, Kind::Colluding);
         }
         for _ in 0..self.filing.count(sc.sybil.reports_per_kblock) {
             let Some(&who) = pick(&mut self.filing, &self.roster.sybils) else { break };
             let target = self.filing.below(sc.protocols.len() as u64) as usize;
             let report = self.intel_report(h, false, Some(target));
-            self.submit(h, b, who, report, bond, Kind::Sybil, false);
+            self.submit(h, b, who, report, Kind::Sybil);
         }
     }
 
@@ -640,30 +639,22 @@ impl<'a> World<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn submit(
-        &mut self,
-        h: u64,
-        b: &mut Batch,
-        who: usize,
-        report: Report,
-        bond: Amount,
-        kind: Kind,
-        truth: bool,
-    ) {
+    fn submit(&mut self, h: u64, b: &mut Batch, who: usize, report: Report, kind: Kind) {
+        let bond = self.scenario.params.min_report_bond;
         let id = report.id();
         if !b.spend(&self.ledger, who, self.roster.agents[who].id, bond.0) {
             return;
         }
         b.push(self, who, TxBody::SubmitReport { report, bond });
-        self.file_seen(h, id, kind, truth);
+        self.file_seen(h, id, kind);
         if kind == Kind::Colluding && self.scenario.bribery.enabled {
             self.bribe(h, b, id);
         }
     }
 
     /// Records a report and plans who attests it when.
-    fn file_seen(&mut self, h: u64, id: ReportId, kind: Kind, truth: bool) {
+    fn file_seen(&mut self, h: u64, id: ReportId, kind: Kind) {
+        let truth = kind.truth();
         if self.filed.contains_key(&id) {
             return;
         }
